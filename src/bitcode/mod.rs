@@ -1,0 +1,17 @@
+//! LLVM bitcode on top of the bitstream: which blocks and records carry
+//! names, and where.
+//!
+//! [`module`] reads a file into [`BitcodeFile`]: modules with their globals,
+//! comdats, source file name, hash, module asm, function-local names, and the
+//! STRTAB / SYMTAB / MODULE_STRTAB tables. Record layouts follow LLVM's
+//! `BitcodeWriter.cpp` for `MODULE_CODE_VERSION` 2 (LLVM 5 and later), where
+//! names live in STRTAB and records point at them by (offset, size).
+
+pub mod codes;
+pub mod module;
+pub mod symtab;
+
+pub use module::{
+    BitcodeFile, Comdat, FunctionBody, Global, GlobalKind, IndexEntry, Linkage, LocalKind,
+    LocalName, Module, ParseOptions, Visibility,
+};

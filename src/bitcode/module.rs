@@ -1,0 +1,815 @@
+//! Reading a bitcode file: its modules, their named globals, function-local
+//! names, STRTAB, SYMTAB and ThinLTO index tables.
+//!
+//! Only what carries names or positions is parsed: IDENTIFICATION, the
+//! module-level records, the module-level VALUE_SYMTAB, function-level
+//! VALUE_SYMTABs (when asked for), MODULE_STRTAB, STRTAB and SYMTAB. Every
+//! other block is skipped by its length, so bitcode from LLVM versions newer
+//! than any installed LLVM still reads.
+
+use std::ops::Range;
+
+use super::codes::{
+    self, block, identification as ident_code, module as mod_code, module_strtab, vst,
+};
+use super::symtab::{self, StrRef, Symtab};
+use crate::bitstream::reader::{BlockHeader, Entry, Reader, Record};
+use crate::bitstream::wrapper::{self, Wrapper};
+use crate::error::{Error, Result};
+
+/// What kind of global value a record defines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum GlobalKind {
+    Variable,
+    Function,
+    Alias,
+    Ifunc,
+}
+
+impl GlobalKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GlobalKind::Variable => "variable",
+            GlobalKind::Function => "function",
+            GlobalKind::Alias => "alias",
+            GlobalKind::Ifunc => "ifunc",
+        }
+    }
+}
+
+/// Linkage, decoded as LLVM's reader does (obsolete values mapped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Linkage {
+    External,
+    Weak,
+    Appending,
+    Internal,
+    Linkonce,
+    ExternWeak,
+    Common,
+    Private,
+    WeakOdr,
+    LinkonceOdr,
+    AvailableExternally,
+}
+
+impl Linkage {
+    /// Decodes the record value (`getDecodedLinkage` in LLVM's reader).
+    pub fn decode(v: u64) -> Linkage {
+        match v {
+            2 => Linkage::Appending,
+            3 => Linkage::Internal,
+            7 => Linkage::ExternWeak,
+            8 => Linkage::Common,
+            9 | 13 | 14 => Linkage::Private,
+            12 => Linkage::AvailableExternally,
+            1 | 16 => Linkage::Weak,
+            10 | 17 => Linkage::WeakOdr,
+            4 | 18 => Linkage::Linkonce,
+            11 | 19 => Linkage::LinkonceOdr,
+            _ => Linkage::External,
+        }
+    }
+
+    /// The keyword `llvm-dis` prints (`external` for the default).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Linkage::External => "external",
+            Linkage::Weak => "weak",
+            Linkage::Appending => "appending",
+            Linkage::Internal => "internal",
+            Linkage::Linkonce => "linkonce",
+            Linkage::ExternWeak => "extern_weak",
+            Linkage::Common => "common",
+            Linkage::Private => "private",
+            Linkage::WeakOdr => "weak_odr",
+            Linkage::LinkonceOdr => "linkonce_odr",
+            Linkage::AvailableExternally => "available_externally",
+        }
+    }
+
+    /// Internal or private.
+    pub fn is_local(self) -> bool {
+        matches!(self, Linkage::Internal | Linkage::Private)
+    }
+}
+
+/// Symbol visibility.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visibility {
+    Default,
+    Hidden,
+    Protected,
+}
+
+impl Visibility {
+    fn decode(v: u64) -> Visibility {
+        match v {
+            1 => Visibility::Hidden,
+            2 => Visibility::Protected,
+            _ => Visibility::Default,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Visibility::Default => "default",
+            Visibility::Hidden => "hidden",
+            Visibility::Protected => "protected",
+        }
+    }
+}
+
+/// A global variable, function, alias or ifunc.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Global {
+    pub kind: GlobalKind,
+    pub name: Vec<u8>,
+    pub name_ref: StrRef,
+    pub linkage: Linkage,
+    pub visibility: Visibility,
+    /// Has a body or initializer (true for aliases and ifuncs); an
+    /// `available_externally` copy counts as defined here, as in `llvm-dis`.
+    pub defined: bool,
+    /// Index into [`Module::comdats`].
+    pub comdat: Option<usize>,
+    /// Bit position of the record.
+    pub record_bit: u64,
+}
+
+impl Global {
+    /// A definition that owns the symbol: defined and not an
+    /// `available_externally` copy.
+    pub fn is_owning_definition(&self) -> bool {
+        self.defined && self.linkage != Linkage::AvailableExternally
+    }
+}
+
+/// A comdat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Comdat {
+    pub name: Vec<u8>,
+    pub name_ref: StrRef,
+    pub selection_kind: u64,
+    pub record_bit: u64,
+}
+
+/// Whether a function-local name names a value or a basic block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LocalKind {
+    Value,
+    Block,
+}
+
+/// A name from a function-level VALUE_SYMTAB.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalName {
+    pub kind: LocalKind,
+    /// Value id (relative to the function) or basic block index.
+    pub id: u64,
+    pub name: Vec<u8>,
+    pub record_bit: u64,
+}
+
+/// A FUNCTION_BLOCK and what was read from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionBody {
+    /// Index into [`Module::globals`] of the function, when known.
+    pub function: Option<usize>,
+    pub block: BlockHeader,
+    /// Local names kept by the [`ParseOptions::local_names`] filter.
+    pub local_names: Vec<LocalName>,
+}
+
+/// A module path and hash from a ThinLTO index's MODULE_STRTAB.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexEntry {
+    pub module_id: u64,
+    pub path: Vec<u8>,
+    pub hash: Option<[u32; 5]>,
+}
+
+/// The IDENTIFICATION block before a module.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identification {
+    pub producer: Vec<u8>,
+    pub epoch: Option<u64>,
+    pub block: BlockHeader,
+}
+
+/// One MODULE_BLOCK.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Module {
+    pub identification: Option<Identification>,
+    pub block: BlockHeader,
+    pub version: u64,
+    pub triple: Option<Vec<u8>>,
+    pub source_filename: Option<Vec<u8>>,
+    pub hash: Option<[u32; 5]>,
+    pub vst_offset: Option<u64>,
+    pub globals: Vec<Global>,
+    pub comdats: Vec<Comdat>,
+    /// Module-level inline asm (all ASM records, joined).
+    pub asm: Vec<u8>,
+    pub functions: Vec<FunctionBody>,
+    /// Module-level VALUE_SYMTAB FNENTRY records: (value id, word offset).
+    pub fn_entries: Vec<(u64, u64)>,
+    /// Has a ThinLTO or full-LTO summary block.
+    pub has_summary: bool,
+    /// MODULE_STRTAB entries: present only in ThinLTO index files.
+    pub index_entries: Vec<IndexEntry>,
+    /// Index into [`BitcodeFile::strtabs`].
+    pub strtab: Option<usize>,
+    /// Index into [`BitcodeFile::symtabs`].
+    pub symtab: Option<usize>,
+}
+
+impl Module {
+    /// True for a ThinLTO index (a MODULE_BLOCK holding MODULE_STRTAB), which
+    /// has no IR of its own.
+    pub fn is_index(&self) -> bool {
+        !self.index_entries.is_empty()
+    }
+
+    /// The producer string, e.g. `LLVM19.1.7`.
+    pub fn producer(&self) -> Option<&[u8]> {
+        self.identification.as_ref().map(|i| i.producer.as_slice())
+    }
+}
+
+/// A SYMTAB_BLOCK blob.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SymtabBlob {
+    pub block: BlockHeader,
+    /// Byte range of the blob in the file.
+    pub blob: Range<usize>,
+    pub version: Option<u32>,
+    /// The decoded table, when its version is known.
+    pub table: Option<Symtab>,
+}
+
+/// A STRTAB_BLOCK blob.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StrtabBlob {
+    pub block: BlockHeader,
+    /// Byte range of the blob in the file.
+    pub blob: Range<usize>,
+}
+
+/// A parsed bitcode file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BitcodeFile {
+    pub wrapper: Option<Wrapper>,
+    /// Byte range of the bitstream in the file.
+    pub stream: Range<usize>,
+    pub modules: Vec<Module>,
+    pub strtabs: Vec<StrtabBlob>,
+    pub symtabs: Vec<SymtabBlob>,
+}
+
+/// What to read beyond the module-level records.
+#[derive(Clone, Copy, Default)]
+pub struct ParseOptions {
+    /// Read function-level VALUE_SYMTABs and keep the names this accepts.
+    /// `None` skips function bodies entirely.
+    pub local_names: Option<fn(&[u8]) -> bool>,
+}
+
+fn chars(r: &Record, from: usize, reader: &Reader<'_>) -> Result<Vec<u8>> {
+    r.ops
+        .get(from..)
+        .unwrap_or(&[])
+        .iter()
+        .map(|&c| {
+            u8::try_from(c)
+                .map_err(|_| reader.error(r.start_bit, format!("character value {c} out of range")))
+        })
+        .collect()
+}
+
+fn op(r: &Record, i: usize) -> u64 {
+    r.ops.get(i).copied().unwrap_or(0)
+}
+
+fn need(r: &Record, n: usize, what: &str, reader: &Reader<'_>) -> Result<()> {
+    if r.ops.len() < n {
+        return Err(reader.error(
+            r.start_bit,
+            format!(
+                "{what} record has {} operands, expected at least {n}",
+                r.ops.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn hash5(r: &Record, reader: &Reader<'_>) -> Result<[u32; 5]> {
+    if r.ops.len() != 5 || r.ops.iter().any(|&v| v > u64::from(u32::MAX)) {
+        return Err(reader.error(r.start_bit, "HASH record is not five 32-bit words"));
+    }
+    Ok([
+        r.ops[0] as u32,
+        r.ops[1] as u32,
+        r.ops[2] as u32,
+        r.ops[3] as u32,
+        r.ops[4] as u32,
+    ])
+}
+
+fn str_ref(r: &Record, reader: &Reader<'_>) -> Result<StrRef> {
+    let (o, s) = (op(r, 0), op(r, 1));
+    if o > u64::from(u32::MAX) || s > u64::from(u32::MAX) {
+        return Err(reader.error(r.start_bit, "string table reference out of range"));
+    }
+    Ok(StrRef {
+        offset: o as u32,
+        size: s as u32,
+    })
+}
+
+impl BitcodeFile {
+    /// Parses `data` (a whole file).
+    ///
+    /// # Errors
+    /// Parse errors with bit offset and block path; Unsupported for bitcode
+    /// without a string table (LLVM before 5).
+    pub fn parse(data: &[u8], options: ParseOptions) -> Result<BitcodeFile> {
+        let (wrapper, stream) = wrapper::locate(data)?;
+        let mut reader = Reader::new(data, stream.start, stream.end, 4, codes::block_name)?;
+        let mut file = BitcodeFile {
+            wrapper,
+            stream,
+            modules: Vec::new(),
+            strtabs: Vec::new(),
+            symtabs: Vec::new(),
+        };
+        let mut identification = None;
+        while let Some(entry) = reader.next()? {
+            match entry {
+                Entry::SubBlock(h) => match h.id {
+                    block::IDENTIFICATION => {
+                        reader.enter()?;
+                        identification = Some(read_identification(&mut reader, h)?);
+                    }
+                    block::MODULE => {
+                        reader.enter()?;
+                        let m = read_module(&mut reader, h, identification.take(), options)?;
+                        file.modules.push(m);
+                    }
+                    block::STRTAB => {
+                        reader.enter()?;
+                        let blob = read_blob_block(&mut reader, &h, "STRTAB")?;
+                        let i = file.strtabs.len();
+                        file.strtabs.push(StrtabBlob { block: h, blob });
+                        for m in file.modules.iter_mut().filter(|m| m.strtab.is_none()) {
+                            m.strtab = Some(i);
+                        }
+                    }
+                    block::SYMTAB => {
+                        reader.enter()?;
+                        let blob = read_blob_block(&mut reader, &h, "SYMTAB")?;
+                        let bytes = &data[blob.clone()];
+                        let version = symtab::version(bytes);
+                        let table = match version {
+                            Some(symtab::KNOWN_VERSION) => {
+                                Some(Symtab::parse(bytes, blob.start as u64 * 8)?)
+                            }
+                            _ => None,
+                        };
+                        let i = file.symtabs.len();
+                        file.symtabs.push(SymtabBlob {
+                            block: h,
+                            blob,
+                            version,
+                            table,
+                        });
+                        for m in file.modules.iter_mut().filter(|m| m.symtab.is_none()) {
+                            m.symtab = Some(i);
+                        }
+                    }
+                    _ => reader.skip()?,
+                },
+                Entry::BlockInfo(_) => {}
+                other => {
+                    return Err(reader.error(
+                        reader.position(),
+                        format!("unexpected {other:?} at top level"),
+                    ));
+                }
+            }
+        }
+        if file.modules.is_empty() {
+            return Err(Error::parse(
+                file.stream.end as u64 * 8,
+                "no MODULE_BLOCK in the bitcode",
+            ));
+        }
+        file.resolve_names(data)?;
+        Ok(file)
+    }
+
+    /// The STRTAB bytes of module `m`.
+    pub fn strtab<'d>(&self, data: &'d [u8], m: &Module) -> &'d [u8] {
+        m.strtab
+            .map(|i| &data[self.strtabs[i].blob.clone()])
+            .unwrap_or(&[])
+    }
+
+    fn resolve_names(&mut self, data: &[u8]) -> Result<()> {
+        for mi in 0..self.modules.len() {
+            let strtab = self.strtab(data, &self.modules[mi]);
+            let m = &mut self.modules[mi];
+            let lookup = |r: StrRef, bit: u64| -> Result<Vec<u8>> {
+                r.get(strtab).map(<[u8]>::to_vec).ok_or_else(|| {
+                    Error::parse(
+                        bit,
+                        format!(
+                            "name at STRTAB offset {} size {} lies outside the {}-byte string table",
+                            r.offset,
+                            r.size,
+                            strtab.len()
+                        ),
+                    )
+                    .with_path(|| "MODULE_BLOCK".into())
+                })
+            };
+            for g in &mut m.globals {
+                g.name = lookup(g.name_ref, g.record_bit)?;
+            }
+            for c in &mut m.comdats {
+                c.name = lookup(c.name_ref, c.record_bit)?;
+            }
+            if let Some(si) = m.symtab {
+                if let Some(t) = &self.symtabs[si].table {
+                    if let Some(bad) = t.str_refs().find(|r| r.get(strtab).is_none()) {
+                        return Err(Error::parse(
+                            self.symtabs[si].blob.start as u64 * 8,
+                            format!(
+                                "symbol table string at offset {} size {} lies outside STRTAB",
+                                bad.offset, bad.size
+                            ),
+                        )
+                        .with_path(|| "SYMTAB_BLOCK".into()));
+                    }
+                }
+            }
+            // Function bodies belong to the functions with bodies, in record
+            // order; the module-level VST's FNENTRY offsets, when present,
+            // say the same thing and are preferred.
+            let with_bodies: Vec<usize> = (0..m.globals.len())
+                .filter(|&i| m.globals[i].kind == GlobalKind::Function && m.globals[i].defined)
+                .collect();
+            let ident_bit = m
+                .identification
+                .as_ref()
+                .map(|i| i.block.start_bit)
+                .unwrap_or(m.block.start_bit);
+            for (n, body) in m.functions.iter_mut().enumerate() {
+                let word = (body.block.start_bit - ident_bit) / 32 + 1;
+                body.function = m
+                    .fn_entries
+                    .iter()
+                    .find(|&&(_, off)| off == word)
+                    .and_then(|&(vid, _)| usize::try_from(vid).ok())
+                    .filter(|&vid| vid < m.globals.len())
+                    .or_else(|| with_bodies.get(n).copied());
+            }
+        }
+        Ok(())
+    }
+}
+
+fn read_blob_block(reader: &mut Reader<'_>, h: &BlockHeader, what: &str) -> Result<Range<usize>> {
+    let mut blob = None;
+    while let Some(entry) = reader.next()? {
+        match entry {
+            Entry::Record(r) if r.code == codes::BLOB => match r.blob {
+                Some(b) if blob.is_none() => blob = Some(b),
+                Some(_) => {
+                    return Err(reader.error(r.start_bit, format!("{what} has more than one blob")))
+                }
+                None => {
+                    return Err(
+                        reader.error(r.start_bit, format!("{what} record without a blob operand"))
+                    );
+                }
+            },
+            Entry::EndBlock { .. } => break,
+            Entry::SubBlock(_) => reader.skip()?,
+            _ => {}
+        }
+    }
+    blob.ok_or_else(|| reader.error(h.start_bit, format!("{what} block without a blob")))
+}
+
+fn read_identification(reader: &mut Reader<'_>, h: BlockHeader) -> Result<Identification> {
+    let mut id = Identification {
+        producer: Vec::new(),
+        epoch: None,
+        block: h,
+    };
+    while let Some(entry) = reader.next()? {
+        match entry {
+            Entry::Record(r) if r.code == ident_code::STRING => id.producer = chars(&r, 0, reader)?,
+            Entry::Record(r) if r.code == ident_code::EPOCH => id.epoch = r.ops.first().copied(),
+            Entry::EndBlock { .. } => break,
+            Entry::SubBlock(_) => reader.skip()?,
+            _ => {}
+        }
+    }
+    Ok(id)
+}
+
+fn read_module(
+    reader: &mut Reader<'_>,
+    h: BlockHeader,
+    identification: Option<Identification>,
+    options: ParseOptions,
+) -> Result<Module> {
+    let mut m = Module {
+        identification,
+        block: h,
+        version: 0,
+        triple: None,
+        source_filename: None,
+        hash: None,
+        vst_offset: None,
+        globals: Vec::new(),
+        comdats: Vec::new(),
+        asm: Vec::new(),
+        functions: Vec::new(),
+        fn_entries: Vec::new(),
+        has_summary: false,
+        index_entries: Vec::new(),
+        strtab: None,
+        symtab: None,
+    };
+    let mut saw_version = false;
+    while let Some(entry) = reader.next()? {
+        match entry {
+            Entry::Record(r) => {
+                if !saw_version && r.code != mod_code::VERSION {
+                    // LLVM writes VERSION first; without it the layout of
+                    // every other record is unknown.
+                    return Err(
+                        reader.error(r.start_bit, "module records before MODULE_CODE_VERSION")
+                    );
+                }
+                read_module_record(reader, &mut m, r, &mut saw_version)?;
+            }
+            Entry::SubBlock(sub) => match sub.id {
+                block::FUNCTION if options.local_names.is_some() => {
+                    reader.enter()?;
+                    let local_names = read_function_block(reader, options.local_names.unwrap())?;
+                    m.functions.push(FunctionBody {
+                        function: None,
+                        block: sub,
+                        local_names,
+                    });
+                }
+                block::FUNCTION => {
+                    reader.skip()?;
+                    m.functions.push(FunctionBody {
+                        function: None,
+                        block: sub,
+                        local_names: Vec::new(),
+                    });
+                }
+                block::VALUE_SYMTAB => {
+                    reader.enter()?;
+                    read_module_vst(reader, &mut m)?;
+                }
+                block::MODULE_STRTAB => {
+                    reader.enter()?;
+                    read_module_strtab(reader, &mut m)?;
+                }
+                block::GLOBALVAL_SUMMARY | block::FULL_LTO_GLOBALVAL_SUMMARY => {
+                    m.has_summary = true;
+                    reader.skip()?;
+                }
+                _ => reader.skip()?,
+            },
+            Entry::EndBlock { .. } => break,
+            Entry::BlockInfo(_) | Entry::DefineAbbrev { .. } => {}
+        }
+    }
+    Ok(m)
+}
+
+fn read_module_record(
+    reader: &Reader<'_>,
+    m: &mut Module,
+    r: Record,
+    saw_version: &mut bool,
+) -> Result<()> {
+    match r.code {
+        mod_code::VERSION => {
+            need(&r, 1, "VERSION", reader)?;
+            m.version = r.ops[0];
+            *saw_version = true;
+            if m.version < 2 {
+                return Err(Error::unsupported(
+                    r.start_bit,
+                    format!(
+                        "module version {} has no string table (LLVM before 5.0); bcrename reads LLVM 5 and later",
+                        m.version
+                    ),
+                )
+                .with_path(|| reader.path()));
+            }
+        }
+        mod_code::TRIPLE => m.triple = Some(chars(&r, 0, reader)?),
+        mod_code::SOURCE_FILENAME => m.source_filename = Some(chars(&r, 0, reader)?),
+        mod_code::ASM => {
+            if !m.asm.is_empty() {
+                m.asm.push(b'\n');
+            }
+            m.asm.extend(chars(&r, 0, reader)?);
+        }
+        mod_code::HASH => m.hash = Some(hash5(&r, reader)?),
+        mod_code::VSTOFFSET => {
+            need(&r, 1, "VSTOFFSET", reader)?;
+            m.vst_offset = Some(r.ops[0]);
+        }
+        mod_code::COMDAT => {
+            need(&r, 3, "COMDAT", reader)?;
+            m.comdats.push(Comdat {
+                name: Vec::new(),
+                name_ref: str_ref(&r, reader)?,
+                selection_kind: r.ops[2],
+                record_bit: r.start_bit,
+            });
+        }
+        mod_code::GLOBALVAR => {
+            need(&r, 8, "GLOBALVAR", reader)?;
+            let linkage = Linkage::decode(r.ops[5]);
+            m.globals.push(Global {
+                kind: GlobalKind::Variable,
+                name: Vec::new(),
+                name_ref: str_ref(&r, reader)?,
+                linkage,
+                visibility: if linkage.is_local() {
+                    Visibility::Default
+                } else {
+                    Visibility::decode(op(&r, 8))
+                },
+                defined: r.ops[4] != 0,
+                comdat: comdat_index(&r, 13, m, reader)?,
+                record_bit: r.start_bit,
+            });
+        }
+        mod_code::FUNCTION => {
+            need(&r, 10, "FUNCTION", reader)?;
+            let linkage = Linkage::decode(r.ops[5]);
+            m.globals.push(Global {
+                kind: GlobalKind::Function,
+                name: Vec::new(),
+                name_ref: str_ref(&r, reader)?,
+                linkage,
+                visibility: if linkage.is_local() {
+                    Visibility::Default
+                } else {
+                    Visibility::decode(op(&r, 9))
+                },
+                defined: r.ops[4] == 0,
+                comdat: comdat_index(&r, 14, m, reader)?,
+                record_bit: r.start_bit,
+            });
+        }
+        mod_code::ALIAS | mod_code::IFUNC => {
+            need(
+                &r,
+                6,
+                if r.code == mod_code::ALIAS {
+                    "ALIAS"
+                } else {
+                    "IFUNC"
+                },
+                reader,
+            )?;
+            let linkage = Linkage::decode(r.ops[5]);
+            m.globals.push(Global {
+                kind: if r.code == mod_code::ALIAS {
+                    GlobalKind::Alias
+                } else {
+                    GlobalKind::Ifunc
+                },
+                name: Vec::new(),
+                name_ref: str_ref(&r, reader)?,
+                linkage,
+                visibility: if linkage.is_local() {
+                    Visibility::Default
+                } else {
+                    Visibility::decode(op(&r, 6))
+                },
+                defined: true,
+                comdat: None,
+                record_bit: r.start_bit,
+            });
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// The comdat operand at `at` (1-based, 0 = none). Old linkage values with
+/// an implicit comdat have none in the record; LLVM invents one named after
+/// the global, which bcrename does not need to track.
+fn comdat_index(r: &Record, at: usize, m: &Module, reader: &Reader<'_>) -> Result<Option<usize>> {
+    match r.ops.get(at).copied() {
+        None | Some(0) => Ok(None),
+        Some(c) => {
+            let i = (c - 1) as usize;
+            if i >= m.comdats.len() {
+                return Err(reader.error(
+                    r.start_bit,
+                    format!(
+                        "comdat #{c} referenced but only {} defined",
+                        m.comdats.len()
+                    ),
+                ));
+            }
+            Ok(Some(i))
+        }
+    }
+}
+
+fn read_function_block(reader: &mut Reader<'_>, keep: fn(&[u8]) -> bool) -> Result<Vec<LocalName>> {
+    let mut names = Vec::new();
+    while let Some(entry) = reader.next()? {
+        match entry {
+            Entry::SubBlock(h) if h.id == block::VALUE_SYMTAB => {
+                reader.enter()?;
+                while let Some(e) = reader.next()? {
+                    match e {
+                        Entry::Record(r) if r.code == vst::ENTRY || r.code == vst::BBENTRY => {
+                            need(&r, 1, "VST_ENTRY", reader)?;
+                            let name = chars(&r, 1, reader)?;
+                            if keep(&name) {
+                                names.push(LocalName {
+                                    kind: if r.code == vst::ENTRY {
+                                        LocalKind::Value
+                                    } else {
+                                        LocalKind::Block
+                                    },
+                                    id: r.ops[0],
+                                    name,
+                                    record_bit: r.start_bit,
+                                });
+                            }
+                        }
+                        Entry::EndBlock { .. } => break,
+                        Entry::SubBlock(_) => reader.skip()?,
+                        _ => {}
+                    }
+                }
+            }
+            Entry::SubBlock(_) => reader.skip()?,
+            Entry::EndBlock { .. } => break,
+            _ => {}
+        }
+    }
+    Ok(names)
+}
+
+fn read_module_vst(reader: &mut Reader<'_>, m: &mut Module) -> Result<()> {
+    while let Some(e) = reader.next()? {
+        match e {
+            Entry::Record(r) if r.code == vst::FNENTRY => {
+                need(&r, 2, "VST_FNENTRY", reader)?;
+                m.fn_entries.push((r.ops[0], r.ops[1]));
+            }
+            Entry::EndBlock { .. } => break,
+            Entry::SubBlock(_) => reader.skip()?,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn read_module_strtab(reader: &mut Reader<'_>, m: &mut Module) -> Result<()> {
+    while let Some(e) = reader.next()? {
+        match e {
+            Entry::Record(r) if r.code == module_strtab::ENTRY => {
+                need(&r, 1, "MST_ENTRY", reader)?;
+                m.index_entries.push(IndexEntry {
+                    module_id: r.ops[0],
+                    path: chars(&r, 1, reader)?,
+                    hash: None,
+                });
+            }
+            Entry::Record(r) if r.code == module_strtab::HASH => {
+                let hash = hash5(&r, reader)?;
+                match m.index_entries.last_mut() {
+                    Some(last) => last.hash = Some(hash),
+                    None => return Err(reader.error(r.start_bit, "MST_HASH before any MST_ENTRY")),
+                }
+            }
+            Entry::EndBlock { .. } => break,
+            Entry::SubBlock(_) => reader.skip()?,
+            _ => {}
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,239 @@
+//! Abbreviations: how DEFINE_ABBREV describes a record's layout, and how an
+//! abbreviated record is read with one.
+
+use super::cursor::BitCursor;
+use crate::error::{Error, Result};
+
+/// One operand of an abbreviation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AbbrevOp {
+    /// A constant that takes no bits in the record.
+    Literal(u64),
+    /// A fixed-width field (1..=64 bits).
+    Fixed(u32),
+    /// A variable-width field with chunks of this many bits (2..=32).
+    Vbr(u32),
+    /// A vbr6 count followed by that many elements of the given scalar kind.
+    Array(Box<AbbrevOp>),
+    /// A 6-bit character from `[a-zA-Z0-9._]`.
+    Char6,
+    /// A vbr6 byte count, 32-bit alignment, the bytes, 32-bit alignment.
+    Blob,
+}
+
+/// A record layout defined by DEFINE_ABBREV. The first operand gives the
+/// record code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Abbrev {
+    pub ops: Vec<AbbrevOp>,
+}
+
+/// The bits a value of this scalar kind needs at least (for length limits).
+fn min_bits(op: &AbbrevOp) -> u64 {
+    match op {
+        AbbrevOp::Literal(_) => 0,
+        AbbrevOp::Fixed(w) | AbbrevOp::Vbr(w) => u64::from(*w),
+        AbbrevOp::Char6 => 6,
+        AbbrevOp::Array(_) | AbbrevOp::Blob => 6,
+    }
+}
+
+/// Decodes a Char6 value.
+pub fn decode_char6(v: u64) -> u8 {
+    match v {
+        0..=25 => b'a' + v as u8,
+        26..=51 => b'A' + (v - 26) as u8,
+        52..=61 => b'0' + (v - 52) as u8,
+        62 => b'.',
+        _ => b'_',
+    }
+}
+
+/// Encodes a byte as Char6, if it is one of `[a-zA-Z0-9._]`.
+pub fn encode_char6(c: u8) -> Option<u64> {
+    Some(match c {
+        b'a'..=b'z' => u64::from(c - b'a'),
+        b'A'..=b'Z' => u64::from(c - b'A') + 26,
+        b'0'..=b'9' => u64::from(c - b'0') + 52,
+        b'.' => 62,
+        b'_' => 63,
+        _ => return None,
+    })
+}
+
+impl Abbrev {
+    /// Reads a DEFINE_ABBREV body (after its abbrev id).
+    ///
+    /// # Errors
+    /// Parse errors for truncated or invalid definitions: unknown encodings,
+    /// widths out of range, an array not followed by exactly one scalar
+    /// element, a blob that is not last, or an array or blob giving the code.
+    pub fn read_definition(cursor: &mut BitCursor<'_>) -> Result<Abbrev> {
+        let start = cursor.position();
+        let count = cursor.read_vbr(5)?;
+        // Each operand takes at least 1 bit: refuse counts the data cannot hold.
+        if count == 0 || count > cursor.bits_left() {
+            return Err(Error::parse(
+                start,
+                format!("abbreviation with {count} operands"),
+            ));
+        }
+        let mut ops: Vec<AbbrevOp> = Vec::with_capacity(count.min(64) as usize);
+        let mut i = 0;
+        while i < count {
+            let op = Self::read_op(cursor)?;
+            i += 1;
+            match op {
+                AbbrevOp::Array(_) => {
+                    if i + 1 != count {
+                        return Err(Error::parse(
+                            start,
+                            "array in an abbreviation must be followed by exactly one element operand",
+                        ));
+                    }
+                    let elem = Self::read_op(cursor)?;
+                    i += 1;
+                    if matches!(elem, AbbrevOp::Array(_) | AbbrevOp::Blob) {
+                        return Err(Error::parse(start, "array element must be a scalar"));
+                    }
+                    ops.push(AbbrevOp::Array(Box::new(elem)));
+                }
+                AbbrevOp::Blob if i != count => {
+                    return Err(Error::parse(
+                        start,
+                        "blob must be the last abbreviation operand",
+                    ));
+                }
+                op => ops.push(op),
+            }
+        }
+        if matches!(ops[0], AbbrevOp::Array(_) | AbbrevOp::Blob) {
+            return Err(Error::parse(
+                start,
+                "abbreviation starts with an array or a blob",
+            ));
+        }
+        Ok(Abbrev { ops })
+    }
+
+    fn read_op(cursor: &mut BitCursor<'_>) -> Result<AbbrevOp> {
+        let at = cursor.position();
+        if cursor.read(1)? == 1 {
+            return Ok(AbbrevOp::Literal(cursor.read_vbr(8)?));
+        }
+        let encoding = cursor.read(3)?;
+        Ok(match encoding {
+            1 | 2 => {
+                let width = cursor.read_vbr(5)?;
+                // LLVM reads a zero width as the literal 0.
+                if width == 0 {
+                    return Ok(AbbrevOp::Literal(0));
+                }
+                let max = if encoding == 1 { 64 } else { 32 };
+                if width > max || (encoding == 2 && width < 2) {
+                    return Err(Error::parse(
+                        at,
+                        format!(
+                            "{} width {width} out of range",
+                            if encoding == 1 { "fixed" } else { "VBR" }
+                        ),
+                    ));
+                }
+                if encoding == 1 {
+                    AbbrevOp::Fixed(width as u32)
+                } else {
+                    AbbrevOp::Vbr(width as u32)
+                }
+            }
+            3 => AbbrevOp::Array(Box::new(AbbrevOp::Literal(0))),
+            4 => AbbrevOp::Char6,
+            5 => AbbrevOp::Blob,
+            other => {
+                return Err(Error::parse(
+                    at,
+                    format!("unknown abbreviation operand encoding {other}"),
+                ));
+            }
+        })
+    }
+
+    /// Reads one scalar value.
+    fn read_scalar(op: &AbbrevOp, cursor: &mut BitCursor<'_>) -> Result<u64> {
+        match op {
+            AbbrevOp::Literal(v) => Ok(*v),
+            AbbrevOp::Fixed(w) => cursor.read(*w),
+            AbbrevOp::Vbr(w) => cursor.read_vbr(*w),
+            AbbrevOp::Char6 => Ok(u64::from(decode_char6(cursor.read(6)?))),
+            AbbrevOp::Array(_) | AbbrevOp::Blob => {
+                unreachable!("checked when the abbreviation was read")
+            }
+        }
+    }
+
+    /// Reads a record with this abbreviation: returns `(code, operands,
+    /// blob byte range)`. Array elements are appended to the operands.
+    ///
+    /// # Errors
+    /// Parse errors for truncated data and for array or blob lengths the
+    /// remaining data cannot hold (checked before allocating).
+    pub fn read_record(
+        &self,
+        cursor: &mut BitCursor<'_>,
+        ops: &mut Vec<u64>,
+    ) -> Result<(u64, Option<std::ops::Range<usize>>)> {
+        let code = Self::read_scalar(&self.ops[0], cursor)?;
+        let mut blob = None;
+        for op in &self.ops[1..] {
+            match op {
+                AbbrevOp::Array(elem) => {
+                    let at = cursor.position();
+                    let n = cursor.read_vbr(6)?;
+                    let need = n.saturating_mul(min_bits(elem).max(1));
+                    if need > cursor.bits_left() {
+                        return Err(Error::parse(
+                            at,
+                            format!("array of {n} elements runs past the end of the data"),
+                        ));
+                    }
+                    ops.reserve(n as usize);
+                    for _ in 0..n {
+                        ops.push(Self::read_scalar(elem, cursor)?);
+                    }
+                }
+                AbbrevOp::Blob => {
+                    let at = cursor.position();
+                    let n = cursor.read_vbr(6)?;
+                    cursor.align32()?;
+                    if n.saturating_mul(8) > cursor.bits_left() {
+                        return Err(Error::parse(
+                            at,
+                            format!("blob of {n} bytes runs past the end of the data"),
+                        ));
+                    }
+                    let start = (cursor.position() / 8) as usize;
+                    cursor.seek(cursor.position() + n * 8)?;
+                    cursor.align32()?;
+                    blob = Some(start..start + n as usize);
+                }
+                scalar => ops.push(Self::read_scalar(scalar, cursor)?),
+            }
+        }
+        Ok((code, blob))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn char6_round_trip() {
+        for c in b"azAZ09._".iter().copied() {
+            assert_eq!(decode_char6(encode_char6(c).unwrap()), c);
+        }
+        assert_eq!(encode_char6(b'-'), None);
+        for v in 0..64 {
+            assert_eq!(encode_char6(decode_char6(v)), Some(v));
+        }
+    }
+}

@@ -1,0 +1,255 @@
+//! Reading bits: fixed-width fields, VBR, 32-bit alignment.
+//!
+//! Bits are taken from each byte least-significant first, and a field's
+//! first bit is its least significant. Positions are absolute bit offsets in
+//! the underlying buffer, so every error can say where it happened.
+
+use crate::error::{Error, Result};
+
+/// A read position inside `data[..end/8]`, in bits.
+#[derive(Clone)]
+pub struct BitCursor<'a> {
+    data: &'a [u8],
+    base: u64,
+    pos: u64,
+    end: u64,
+}
+
+impl<'a> BitCursor<'a> {
+    /// A cursor over `data[start..end]` (byte offsets), positioned at `start`.
+    ///
+    /// # Panics
+    /// If `start > end` or `end > data.len()`.
+    pub fn new(data: &'a [u8], start: usize, end: usize) -> Self {
+        assert!(start <= end && end <= data.len());
+        BitCursor {
+            data,
+            base: start as u64 * 8,
+            pos: start as u64 * 8,
+            end: end as u64 * 8,
+        }
+    }
+
+    /// The whole underlying buffer.
+    pub fn data(&self) -> &'a [u8] {
+        self.data
+    }
+
+    /// Current absolute bit position.
+    pub fn position(&self) -> u64 {
+        self.pos
+    }
+
+    /// Absolute bit position of the end of readable data.
+    pub fn end(&self) -> u64 {
+        self.end
+    }
+
+    /// Bits between the position and the end.
+    pub fn bits_left(&self) -> u64 {
+        self.end - self.pos
+    }
+
+    /// Moves to `bit`, which must lie within the readable range.
+    ///
+    /// # Errors
+    /// A parse error when `bit` is past the end.
+    pub fn seek(&mut self, bit: u64) -> Result<()> {
+        if bit > self.end {
+            return Err(Error::parse(
+                self.pos,
+                format!(
+                    "jump to bit {bit} past the end of the data (bit {})",
+                    self.end
+                ),
+            ));
+        }
+        self.pos = bit;
+        Ok(())
+    }
+
+    /// Reads a `width`-bit field (0..=64).
+    ///
+    /// # Errors
+    /// A parse error when fewer than `width` bits are left.
+    #[inline]
+    pub fn read(&mut self, width: u32) -> Result<u64> {
+        debug_assert!(width <= 64);
+        if width == 0 {
+            return Ok(0);
+        }
+        if self.bits_left() < u64::from(width) {
+            return Err(Error::parse(
+                self.pos,
+                format!(
+                    "unexpected end of data reading a {width}-bit field ({} bits left)",
+                    self.bits_left()
+                ),
+            ));
+        }
+        let byte = (self.pos / 8) as usize;
+        let shift = (self.pos % 8) as u32;
+        let value = if shift + width <= 64 && byte + 8 <= self.data.len() {
+            let word = u64::from_le_bytes(self.data[byte..byte + 8].try_into().unwrap());
+            let v = word >> shift;
+            if width == 64 {
+                v
+            } else {
+                v & ((1u64 << width) - 1)
+            }
+        } else {
+            self.read_slow(byte, shift, width)
+        };
+        self.pos += u64::from(width);
+        Ok(value)
+    }
+
+    fn read_slow(&self, mut byte: usize, mut shift: u32, width: u32) -> u64 {
+        let mut value = 0u64;
+        let mut got = 0u32;
+        while got < width {
+            let take = (8 - shift).min(width - got);
+            let bits = (u64::from(self.data[byte]) >> shift) & ((1u64 << take) - 1);
+            value |= bits << got;
+            got += take;
+            shift = 0;
+            byte += 1;
+        }
+        value
+    }
+
+    /// Reads a variable-width integer made of `width`-bit chunks (2..=32), the
+    /// top bit of each chunk saying whether another follows.
+    ///
+    /// # Errors
+    /// A parse error at the start of the value when the data ends inside it or
+    /// its value does not fit in 64 bits.
+    #[inline]
+    pub fn read_vbr(&mut self, width: u32) -> Result<u64> {
+        debug_assert!((2..=32).contains(&width));
+        let start = self.pos;
+        let hi = 1u64 << (width - 1);
+        let mut chunk = self.read(width)?;
+        if chunk & hi == 0 {
+            return Ok(chunk);
+        }
+        let mut value = 0u64;
+        let mut shift = 0u32;
+        loop {
+            let payload = chunk & (hi - 1);
+            if shift >= 64 || (shift > 0 && payload >> (64 - shift) != 0) {
+                return Err(Error::parse(
+                    start,
+                    "variable-width integer does not fit in 64 bits",
+                ));
+            }
+            value |= payload << shift;
+            if chunk & hi == 0 {
+                return Ok(value);
+            }
+            shift += width - 1;
+            chunk = self.read(width).map_err(|_| {
+                Error::parse(
+                    start,
+                    "unexpected end of data inside a variable-width integer",
+                )
+            })?;
+        }
+    }
+
+    /// Bit position where the stream starts (alignment is relative to it).
+    pub fn base(&self) -> u64 {
+        self.base
+    }
+
+    /// Skips to the next multiple of 32 bits, counted from the stream start.
+    ///
+    /// # Errors
+    /// A parse error when that lies past the end.
+    pub fn align32(&mut self) -> Result<()> {
+        let aligned = self.base + ((self.pos - self.base + 31) & !31);
+        if aligned > self.end {
+            return Err(Error::parse(
+                self.pos,
+                "unexpected end of data at 32-bit alignment",
+            ));
+        }
+        self.pos = aligned;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixed_fields_lsb_first() {
+        let data = [0b1010_1101u8, 0xff, 0x00, 0x12];
+        let mut c = BitCursor::new(&data, 0, 4);
+        assert_eq!(c.read(3).unwrap(), 0b101);
+        assert_eq!(c.read(5).unwrap(), 0b10101);
+        assert_eq!(c.read(12).unwrap(), 0x0ff);
+        assert_eq!(c.position(), 20);
+        assert_eq!(c.read(12).unwrap(), 0x120);
+        assert!(c.read(1).is_err());
+    }
+
+    #[test]
+    fn fast_and_slow_paths_agree() {
+        let data: Vec<u8> = (0..64u32).map(|i| (i * 37 + 11) as u8).collect();
+        for width in 1..=64 {
+            for start in 0..24u64 {
+                let mut fast = BitCursor::new(&data, 0, data.len());
+                fast.seek(start).unwrap();
+                let mut slow_data = data.clone();
+                slow_data.truncate(((start + u64::from(width) + 7) / 8) as usize);
+                let mut slow = BitCursor::new(&slow_data, 0, slow_data.len());
+                slow.seek(start).unwrap();
+                assert_eq!(
+                    fast.read(width).unwrap(),
+                    slow.read(width).unwrap(),
+                    "{width} {start}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn vbr_values() {
+        // 6-bit VBR of 100: 100 = 0b1100100 -> chunks (100 & 31)|32 = 36, 100>>5 = 3.
+        let data = [36u8 | (3 << 6), 0, 0, 0];
+        let mut c = BitCursor::new(&data, 0, 4);
+        assert_eq!(c.read_vbr(6).unwrap(), 100);
+        assert_eq!(c.position(), 12);
+    }
+
+    #[test]
+    fn vbr_overflow_and_truncation_are_errors() {
+        let data = [0xffu8; 16];
+        let mut c = BitCursor::new(&data, 0, 16);
+        assert!(c.read_vbr(6).is_err());
+        let data = [0xffu8; 1];
+        let mut c = BitCursor::new(&data, 0, 1);
+        let e = c.read_vbr(4).unwrap_err();
+        assert!(
+            e.to_string().contains("inside a variable-width integer"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn align() {
+        let data = [0u8; 8];
+        let mut c = BitCursor::new(&data, 0, 8);
+        c.read(1).unwrap();
+        c.align32().unwrap();
+        assert_eq!(c.position(), 32);
+        c.align32().unwrap();
+        assert_eq!(c.position(), 32);
+        c.read(33).unwrap_err();
+        c.read(32).unwrap();
+        c.align32().unwrap();
+        assert_eq!(c.position(), 64);
+    }
+}

@@ -1,0 +1,508 @@
+//! Walking a bitstream block by block.
+//!
+//! [`Reader`] yields the entries of the current block one at a time. A
+//! sub-block is announced with its header and can be entered or skipped by
+//! its length without reading it. BLOCKINFO is read as soon as it is met,
+//! wherever it is nested, because later blocks depend on it. Every record
+//! carries its bit range and the abbreviation id it was read with, so a
+//! writer can re-emit it faithfully.
+
+use std::ops::Range;
+use std::rc::Rc;
+
+use super::abbrev::Abbrev;
+use super::cursor::BitCursor;
+use crate::error::{Error, Result};
+
+/// Abbreviation id: end of the current block.
+pub const END_BLOCK: u32 = 0;
+/// Abbreviation id: a sub-block follows.
+pub const ENTER_SUBBLOCK: u32 = 1;
+/// Abbreviation id: an abbreviation definition follows.
+pub const DEFINE_ABBREV: u32 = 2;
+/// Abbreviation id: an unabbreviated record follows.
+pub const UNABBREV_RECORD: u32 = 3;
+/// Block id of BLOCKINFO.
+pub const BLOCKINFO_BLOCK_ID: u32 = 0;
+/// Abbreviation width outside any block.
+pub const TOP_LEVEL_ABBREV_WIDTH: u32 = 2;
+/// Deepest block nesting accepted (LLVM writes at most 4 or 5).
+pub const MAX_DEPTH: usize = 64;
+
+const BLOCKINFO_CODE_SETBID: u32 = 1;
+
+/// The header of a sub-block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockHeader {
+    pub id: u32,
+    /// Abbreviation id width inside the block.
+    pub abbrev_width: u32,
+    /// Bit position of the ENTER_SUBBLOCK abbreviation id.
+    pub start_bit: u64,
+    /// Bit position of the first entry of the body (32-bit aligned).
+    pub body_start_bit: u64,
+    /// Body length in 32-bit words, as the header says.
+    pub len_words: u64,
+    /// Bit position just past the block (`body_start_bit + 32 * len_words`).
+    pub end_bit: u64,
+}
+
+/// A data record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub code: u32,
+    /// The abbreviation id it was read with ([`UNABBREV_RECORD`] if none).
+    pub abbrev_id: u32,
+    /// The operands after the code, array elements included, blob excluded.
+    pub ops: Vec<u64>,
+    /// Byte range of the blob operand in the underlying buffer.
+    pub blob: Option<Range<usize>>,
+    pub start_bit: u64,
+    pub end_bit: u64,
+}
+
+/// One entry of a block.
+#[derive(Debug, Clone)]
+pub enum Entry {
+    /// A sub-block starts; call [`Reader::enter`] or [`Reader::skip`].
+    SubBlock(BlockHeader),
+    /// A BLOCKINFO block, already read and in effect.
+    BlockInfo(BlockHeader),
+    /// An abbreviation definition, already in effect.
+    DefineAbbrev {
+        start_bit: u64,
+        end_bit: u64,
+        abbrev: Rc<Abbrev>,
+    },
+    Record(Record),
+    /// The current block ended; the reader is back in its parent.
+    EndBlock {
+        start_bit: u64,
+        end_bit: u64,
+    },
+}
+
+/// Abbreviations that BLOCKINFO registered, by block id.
+#[derive(Debug, Default, Clone)]
+pub struct BlockInfo {
+    entries: Vec<(u32, Vec<Rc<Abbrev>>)>,
+}
+
+impl BlockInfo {
+    /// The abbreviations registered for `block_id`.
+    pub fn abbrevs(&self, block_id: u32) -> &[Rc<Abbrev>] {
+        self.entries
+            .iter()
+            .find(|(id, _)| *id == block_id)
+            .map(|(_, v)| v.as_slice())
+            .unwrap_or(&[])
+    }
+
+    fn abbrevs_mut(&mut self, block_id: u32) -> &mut Vec<Rc<Abbrev>> {
+        let i = match self.entries.iter().position(|(id, _)| *id == block_id) {
+            Some(i) => i,
+            None => {
+                self.entries.push((block_id, Vec::new()));
+                self.entries.len() - 1
+            }
+        };
+        &mut self.entries[i].1
+    }
+}
+
+struct Scope {
+    header: BlockHeader,
+    abbrevs: Vec<Rc<Abbrev>>,
+    /// Ordinal of this block among its parent's sub-blocks with the same id.
+    ordinal: u32,
+    child_counts: Vec<(u32, u32)>,
+}
+
+/// Names block ids for error messages.
+pub type BlockNamer = fn(u32) -> Option<&'static str>;
+
+/// A streaming reader over one bitstream.
+pub struct Reader<'a> {
+    cursor: BitCursor<'a>,
+    blockinfo: BlockInfo,
+    scopes: Vec<Scope>,
+    top_counts: Vec<(u32, u32)>,
+    /// A sub-block announced but not yet entered or skipped, with its ordinal.
+    pending: Option<(BlockHeader, u32)>,
+    namer: BlockNamer,
+}
+
+fn bump(counts: &mut Vec<(u32, u32)>, id: u32) -> u32 {
+    match counts.iter_mut().find(|(k, _)| *k == id) {
+        Some((_, n)) => {
+            *n += 1;
+            *n
+        }
+        None => {
+            counts.push((id, 1));
+            1
+        }
+    }
+}
+
+impl<'a> Reader<'a> {
+    /// A reader over `data[start..end]`, which must hold a bitstream whose
+    /// magic number has already been checked and is skipped here (the
+    /// stream's first entry is read at `start + magic_len`).
+    pub fn new(
+        data: &'a [u8],
+        start: usize,
+        end: usize,
+        magic_len: usize,
+        namer: BlockNamer,
+    ) -> Result<Self> {
+        let mut cursor = BitCursor::new(data, start, end);
+        cursor.seek(cursor.position() + 8 * magic_len as u64)?;
+        Ok(Reader {
+            cursor,
+            blockinfo: BlockInfo::default(),
+            scopes: Vec::new(),
+            top_counts: Vec::new(),
+            pending: None,
+            namer,
+        })
+    }
+
+    /// The underlying buffer.
+    pub fn data(&self) -> &'a [u8] {
+        self.cursor.data()
+    }
+
+    /// Current bit position.
+    pub fn position(&self) -> u64 {
+        self.cursor.position()
+    }
+
+    /// Depth of block nesting (0 at top level).
+    pub fn depth(&self) -> usize {
+        self.scopes.len()
+    }
+
+    /// The id of the block being read, if any.
+    pub fn current_block(&self) -> Option<u32> {
+        self.scopes.last().map(|s| s.header.id)
+    }
+
+    /// Ids of the enclosing blocks, outermost first.
+    pub fn block_ids(&self) -> impl Iterator<Item = u32> + '_ {
+        self.scopes.iter().map(|s| s.header.id)
+    }
+
+    /// The abbreviations in effect in the current block.
+    pub fn current_abbrevs(&self) -> &[Rc<Abbrev>] {
+        self.scopes
+            .last()
+            .map(|s| s.abbrevs.as_slice())
+            .unwrap_or(&[])
+    }
+
+    /// The BLOCKINFO abbreviations read so far.
+    pub fn blockinfo(&self) -> &BlockInfo {
+        &self.blockinfo
+    }
+
+    /// The block path, e.g. `MODULE_BLOCK > FUNCTION_BLOCK #12 > VALUE_SYMTAB`.
+    pub fn path(&self) -> String {
+        let mut out = String::new();
+        for (i, s) in self.scopes.iter().enumerate() {
+            if i > 0 {
+                out.push_str(" > ");
+            }
+            match (self.namer)(s.header.id) {
+                Some(name) => out.push_str(name),
+                None => out.push_str(&format!("block {}", s.header.id)),
+            }
+            if s.ordinal > 1 {
+                out.push_str(&format!(" #{}", s.ordinal));
+            }
+        }
+        if out.is_empty() {
+            out.push_str("top level");
+        }
+        out
+    }
+
+    fn located(&self, e: Error) -> Error {
+        e.with_path(|| self.path())
+    }
+
+    /// A parse error at `bit`, with the current block path.
+    pub fn error(&self, bit: u64, message: impl Into<String>) -> Error {
+        self.located(Error::parse(bit, message))
+    }
+
+    /// The next entry, or `None` at the end of the stream. A sub-block
+    /// announced by the previous call and neither entered nor skipped is
+    /// skipped.
+    ///
+    /// # Errors
+    /// Parse errors for malformed data, with bit offset and block path.
+    pub fn next(&mut self) -> Result<Option<Entry>> {
+        self.skip()?;
+        self.next_inner().map_err(|e| self.located(e))
+    }
+
+    fn next_inner(&mut self) -> Result<Option<Entry>> {
+        let Some(scope) = self.scopes.last() else {
+            return self.next_top_level();
+        };
+        let width = scope.header.abbrev_width;
+        let block_end = scope.header.end_bit;
+        let start = self.cursor.position();
+        if start >= block_end {
+            return Err(Error::parse(start, "block ends without END_BLOCK"));
+        }
+        let id = self.cursor.read(width)? as u32;
+        let entry = match id {
+            END_BLOCK => {
+                self.cursor.align32()?;
+                let end = self.cursor.position();
+                if end != block_end {
+                    return Err(Error::parse(
+                        start,
+                        format!("END_BLOCK at bit {end}, but the block header says the block ends at bit {block_end}"),
+                    ));
+                }
+                self.scopes.pop();
+                Entry::EndBlock {
+                    start_bit: start,
+                    end_bit: end,
+                }
+            }
+            ENTER_SUBBLOCK => {
+                let h = self.read_block_header(start)?;
+                if h.end_bit > block_end {
+                    return Err(Error::parse(
+                        start,
+                        format!(
+                            "sub-block {} of {} words runs past the end of its parent block",
+                            h.id, h.len_words
+                        ),
+                    ));
+                }
+                self.announce(h)?
+            }
+            DEFINE_ABBREV => {
+                let abbrev = Rc::new(Abbrev::read_definition(&mut self.cursor)?);
+                self.scopes.last_mut().unwrap().abbrevs.push(abbrev.clone());
+                Entry::DefineAbbrev {
+                    start_bit: start,
+                    end_bit: self.cursor.position(),
+                    abbrev,
+                }
+            }
+            _ => Entry::Record(self.read_record(start, id)?),
+        };
+        if self.cursor.position() > block_end {
+            return Err(Error::parse(start, "entry runs past the end of its block"));
+        }
+        Ok(Some(entry))
+    }
+
+    fn next_top_level(&mut self) -> Result<Option<Entry>> {
+        let start = self.cursor.position();
+        if self.cursor.bits_left() == 0 {
+            return Ok(None);
+        }
+        // Trailing zero padding (as some containers add) ends the stream.
+        let rest = &self.cursor.data()[(start / 8) as usize..(self.cursor.end() / 8) as usize];
+        if start % 8 == 0 && rest.iter().all(|&b| b == 0) {
+            return Ok(None);
+        }
+        let id = self.cursor.read(TOP_LEVEL_ABBREV_WIDTH)? as u32;
+        if id != ENTER_SUBBLOCK {
+            return Err(Error::parse(
+                start,
+                format!("expected a block at top level, found abbreviation id {id}"),
+            ));
+        }
+        let h = self.read_block_header(start)?;
+        self.announce(h).map(Some)
+    }
+
+    fn announce(&mut self, h: BlockHeader) -> Result<Entry> {
+        if h.id == BLOCKINFO_BLOCK_ID {
+            self.read_blockinfo(&h)?;
+            return Ok(Entry::BlockInfo(h));
+        }
+        let ordinal = match self.scopes.last_mut() {
+            Some(parent) => bump(&mut parent.child_counts, h.id),
+            None => bump(&mut self.top_counts, h.id),
+        };
+        self.pending = Some((h.clone(), ordinal));
+        Ok(Entry::SubBlock(h))
+    }
+
+    fn read_block_header(&mut self, start: u64) -> Result<BlockHeader> {
+        let id = self.cursor.read_vbr(8)?;
+        let width = self.cursor.read_vbr(4)?;
+        self.cursor.align32()?;
+        let len_words = self.cursor.read(32)?;
+        let body_start_bit = self.cursor.position();
+        if id > u64::from(u32::MAX) {
+            return Err(Error::parse(start, format!("block id {id} out of range")));
+        }
+        if width == 0 || width > 32 {
+            return Err(Error::parse(
+                start,
+                format!("block {id} has abbreviation width {width}"),
+            ));
+        }
+        let end_bit = body_start_bit + len_words * 32;
+        if end_bit > self.cursor.end() {
+            return Err(Error::parse(
+                start,
+                format!(
+                    "block {id} of {len_words} words runs past the end of the data ({} bits left)",
+                    self.cursor.bits_left()
+                ),
+            ));
+        }
+        Ok(BlockHeader {
+            id: id as u32,
+            abbrev_width: width as u32,
+            start_bit: start,
+            body_start_bit,
+            len_words,
+            end_bit,
+        })
+    }
+
+    /// Enters the sub-block just announced by [`Reader::next`].
+    ///
+    /// # Errors
+    /// When nothing was announced or nesting is too deep.
+    pub fn enter(&mut self) -> Result<()> {
+        let Some((h, ordinal)) = self.pending.take() else {
+            return Err(self.error(self.cursor.position(), "no sub-block to enter"));
+        };
+        if self.scopes.len() >= MAX_DEPTH {
+            return Err(self.error(
+                h.start_bit,
+                format!("blocks nested deeper than {MAX_DEPTH}"),
+            ));
+        }
+        let abbrevs = self.blockinfo.abbrevs(h.id).to_vec();
+        self.scopes.push(Scope {
+            header: h,
+            abbrevs,
+            ordinal,
+            child_counts: Vec::new(),
+        });
+        Ok(())
+    }
+
+    /// Skips the sub-block just announced by [`Reader::next`] by its length.
+    pub fn skip(&mut self) -> Result<()> {
+        if let Some((h, _)) = self.pending.take() {
+            self.cursor.seek(h.end_bit).map_err(|e| self.located(e))?;
+        }
+        Ok(())
+    }
+
+    fn read_record(&mut self, start: u64, abbrev_id: u32) -> Result<Record> {
+        let mut ops = Vec::new();
+        let (code, blob) = if abbrev_id == UNABBREV_RECORD {
+            let code = self.cursor.read_vbr(6)?;
+            let n = self.cursor.read_vbr(6)?;
+            if n.saturating_mul(6) > self.cursor.bits_left() {
+                return Err(Error::parse(
+                    start,
+                    format!("record with {n} operands runs past the end of the data"),
+                ));
+            }
+            ops.reserve(n as usize);
+            for _ in 0..n {
+                ops.push(self.cursor.read_vbr(6)?);
+            }
+            (code, None)
+        } else {
+            let scope = self.scopes.last().expect("records are read inside blocks");
+            let Some(abbrev) = scope.abbrevs.get((abbrev_id - 4) as usize).cloned() else {
+                return Err(Error::parse(
+                    start,
+                    format!(
+                        "unknown abbreviation id {abbrev_id} ({} defined)",
+                        scope.abbrevs.len()
+                    ),
+                ));
+            };
+            abbrev.read_record(&mut self.cursor, &mut ops)?
+        };
+        if code > u64::from(u32::MAX) {
+            return Err(Error::parse(
+                start,
+                format!("record code {code} out of range"),
+            ));
+        }
+        Ok(Record {
+            code: code as u32,
+            abbrev_id,
+            ops,
+            blob,
+            start_bit: start,
+            end_bit: self.cursor.position(),
+        })
+    }
+
+    fn read_blockinfo(&mut self, h: &BlockHeader) -> Result<()> {
+        // A new BLOCKINFO replaces the previous one, as in LLVM, where each
+        // module is read with the BLOCKINFO it carries.
+        let mut info = BlockInfo::default();
+        let mut current: Option<u32> = None;
+        loop {
+            let start = self.cursor.position();
+            if start >= h.end_bit {
+                return Err(Error::parse(start, "BLOCKINFO ends without END_BLOCK"));
+            }
+            match self.cursor.read(h.abbrev_width)? as u32 {
+                END_BLOCK => {
+                    self.cursor.align32()?;
+                    if self.cursor.position() != h.end_bit {
+                        return Err(Error::parse(
+                            start,
+                            "BLOCKINFO length does not match its header",
+                        ));
+                    }
+                    break;
+                }
+                ENTER_SUBBLOCK => return Err(Error::parse(start, "sub-block inside BLOCKINFO")),
+                DEFINE_ABBREV => {
+                    let Some(bid) = current else {
+                        return Err(Error::parse(
+                            start,
+                            "abbreviation in BLOCKINFO before SETBID",
+                        ));
+                    };
+                    let abbrev = Abbrev::read_definition(&mut self.cursor)?;
+                    info.abbrevs_mut(bid).push(Rc::new(abbrev));
+                }
+                UNABBREV_RECORD => {
+                    let r = self.read_record(start, UNABBREV_RECORD)?;
+                    if r.code == BLOCKINFO_CODE_SETBID {
+                        match r.ops.first() {
+                            Some(&bid) if bid <= u64::from(u32::MAX) => current = Some(bid as u32),
+                            _ => return Err(Error::parse(start, "malformed SETBID record")),
+                        }
+                    }
+                }
+                other => {
+                    return Err(Error::parse(
+                        start,
+                        format!("abbreviated record (id {other}) in BLOCKINFO"),
+                    ));
+                }
+            }
+            if self.cursor.position() > h.end_bit {
+                return Err(Error::parse(start, "entry runs past the end of BLOCKINFO"));
+            }
+        }
+        self.blockinfo = info;
+        Ok(())
+    }
+}

@@ -1,0 +1,255 @@
+//! The command line: one clap definition drives parsing, `--help` and the
+//! man pages in `man/` (a test fails when they are stale).
+
+use std::io::Write;
+
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// Rename symbols inside LLVM bitcode.
+///
+/// ThinLTO renames `static` functions and variables that other modules need
+/// to `name.llvm.<hash>`, the hash taken from the owner module's bitcode, so
+/// the names change with every unrelated edit or build directory. bcrename
+/// finds every such name across a set of bitcode modules and rewrites the
+/// suffix by a stable policy, or applies objcopy-style renames.
+///
+/// Exit status: 0 success; 1 `rename --check` found work or `diff` found
+/// differences; 2 error.
+#[derive(Debug, Parser)]
+#[command(name = "bcrename", version, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    Scan(ScanArgs),
+    Rename(RenameArgs),
+    Diff(DiffArgs),
+    Verify(VerifyArgs),
+    Dump(DumpArgs),
+}
+
+/// Where owners of suffixes may be found besides the inputs.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ResolutionArgs {
+    /// ThinLTO pre-link bitcode (file or directory): its module HASH gives
+    /// the suffix, its source_filename the source file. Repeatable.
+    #[arg(long, value_name = "PATH")]
+    pub prelink: Vec<String>,
+    /// ThinLTO index (`*.thinlto.bc` or combined): maps suffixes to module
+    /// paths, which are read like --prelink when they exist (relative to the
+    /// index file's directory, then the current directory). Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub index: Vec<String>,
+}
+
+/// Report promoted names, their definitions, references and owners.
+///
+/// Lists, per module, the globals whose names carry a ThinLTO promotion
+/// suffix (`.llvm.<digits>`), whether each is defined or referenced, how many
+/// function-local names carry one, who owns each suffix and how that was
+/// found, and problems such as unresolved suffixes or promoted names in
+/// module asm.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Print JSON (sorted and byte-stable) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// List every global, not only promoted ones.
+    #[arg(long)]
+    pub all: bool,
+    #[command(flatten)]
+    pub resolution: ResolutionArgs,
+    /// Bitcode files, directories (searched recursively for bitcode), or
+    /// @FILE response files; - for standard input.
+    #[arg(value_name = "INPUT", required = true)]
+    pub inputs: Vec<String>,
+}
+
+/// How new suffixes are chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Policy {
+    /// The owner's source_filename, bytes outside [A-Za-z0-9] replaced by
+    /// `_`, as LLVM's -use-source-filename-for-promoted-locals does.
+    SourceFilename,
+    /// Like source-filename, after rewriting the file name with --prefix-map.
+    PrefixMap,
+}
+
+/// The renaming engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Engine {
+    /// bcrename's own bitstream rewriter; keeps the input's bitcode version.
+    Native,
+    /// Through the LLVM 19 C API (needs the `llvm` build feature).
+    Llvm,
+}
+
+/// Rename policies and explicit renames.
+#[derive(Debug, Args, Clone, Default)]
+pub struct PolicyArgs {
+    /// How to choose new suffixes.
+    #[arg(long, value_enum)]
+    pub policy: Option<Policy>,
+    /// OLD=NEW source path prefix map for --policy prefix-map (split at the
+    /// last `=`; the last matching map wins). Repeatable.
+    #[arg(long, value_name = "OLD=NEW")]
+    pub prefix_map: Vec<String>,
+    /// Also rewrite each module's source_filename with the prefix maps.
+    #[arg(long)]
+    pub remap_source_filename: bool,
+    /// JSON manifest of suffix and symbol renames.
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Option<String>,
+    /// Rename symbol OLD to NEW (objcopy semantics). Repeatable.
+    #[arg(long, value_name = "OLD=NEW")]
+    pub redefine_sym: Vec<String>,
+    /// File of `old new` pairs, one per line, `#` comments (objcopy format).
+    #[arg(long, value_name = "FILE")]
+    pub redefine_syms: Vec<String>,
+}
+
+/// Rewrite promoted names (and explicit renames) in a set of modules.
+#[derive(Debug, Args)]
+pub struct RenameArgs {
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    #[command(flatten)]
+    pub resolution: ResolutionArgs,
+    /// Leave names with unresolved suffixes alone instead of failing.
+    #[arg(long)]
+    pub keep_unresolved: bool,
+    /// Allow renames that module inline asm may still reference.
+    #[arg(long)]
+    pub allow_asm_references: bool,
+    /// Output file (exactly one input); - for standard output.
+    #[arg(short = 'o', value_name = "FILE")]
+    pub output: Option<String>,
+    /// Write outputs under DIR, keeping paths relative to directory inputs.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<String>,
+    /// Replace the inputs, only after every output was written and checked.
+    #[arg(long)]
+    pub in_place: bool,
+    /// Write every rename as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub map_out: Option<String>,
+    /// Write the resolved plan as a manifest.
+    #[arg(long, value_name = "FILE")]
+    pub plan_out: Option<String>,
+    /// Plan and check, write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Exit 1 if any name would change, 0 if none; write nothing.
+    #[arg(long)]
+    pub check: bool,
+    /// Parallel jobs (default: all cores).
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Renaming engine.
+    #[arg(long, value_enum, default_value_t = Engine::Native)]
+    pub engine: Engine,
+    /// Also list suffixes and symbols left alone.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
+    /// Bitcode files, directories, or @FILE response files.
+    #[arg(value_name = "INPUT", required = true)]
+    pub inputs: Vec<String>,
+}
+
+/// Compare two builds after canonicalising names (reproducible builds).
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Left file or directory.
+    pub left: String,
+    /// Right file or directory.
+    pub right: String,
+}
+
+/// Check that a rewritten module equals the original but for the renames.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The module before renaming.
+    pub original: String,
+    /// The module after renaming.
+    pub rewritten: String,
+    /// The rename map written by `rename --map-out`.
+    #[arg(long, value_name = "FILE")]
+    pub map: Option<String>,
+}
+
+/// Print every block and record of a bitcode file (like llvm-bcanalyzer -dump).
+#[derive(Debug, Args)]
+pub struct DumpArgs {
+    /// Also print abbreviation definitions.
+    #[arg(long)]
+    pub abbrevs: bool,
+    /// Bitcode file; - for standard input.
+    pub input: String,
+}
+
+/// The clap command, for the man page generator and tests.
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
+fn not_yet(what: &str, issue: u32) -> Error {
+    Error::new(
+        ErrorKind::Usage,
+        format!(
+            "`bcrename {what}` is not available in this version yet (tracked as issue {issue})"
+        ),
+    )
+}
+
+/// Runs a parsed command line, writing to `out`. Returns the exit status.
+///
+/// # Errors
+/// Any failure; the caller prints it and exits 2.
+pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32> {
+    match cli.command {
+        Command::Scan(a) => {
+            let options = crate::scan::ScanOptions {
+                all: a.all,
+                prelink: a.resolution.prelink,
+                index: a.resolution.index,
+            };
+            let report = crate::scan::scan(&a.inputs, &options)?;
+            let text = if a.json {
+                report.to_json()
+            } else {
+                report.to_text()
+            };
+            out.write_all(text.as_bytes())?;
+            Ok(0)
+        }
+        Command::Dump(a) => {
+            let input = crate::input::expand(std::slice::from_ref(&a.input))?;
+            let [file] = input.files.as_slice() else {
+                return Err(Error::new(
+                    ErrorKind::Usage,
+                    "dump takes exactly one bitcode file",
+                ));
+            };
+            let data = file.read()?;
+            let options = crate::bitstream::dump::DumpOptions { abbrevs: a.abbrevs };
+            let text =
+                crate::bitstream::dump::dump(&data, crate::bitcode::codes::block_name, options)
+                    .map_err(|e| e.in_file(&file.display))?;
+            out.write_all(text.as_bytes())?;
+            Ok(0)
+        }
+        Command::Rename(_) => Err(not_yet("rename", 3)),
+        Command::Diff(_) => Err(not_yet("diff", 5)),
+        Command::Verify(_) => Err(not_yet("verify", 4)),
+    }
+}

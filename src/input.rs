@@ -1,0 +1,249 @@
+//! Finding input files: plain files, directories searched for bitcode, and
+//! `@FILE` response files; `-` for standard input.
+//!
+//! Directories are walked in byte order of file names, so the result does not
+//! depend on the file system's order. A file under a directory is kept when
+//! its first bytes are bitcode or wrapper magic; other files are skipped and
+//! counted. Symbolic links to files are followed; links to directories are
+//! not (as `find` does by default), which also rules out cycles.
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use crate::bitstream::wrapper::looks_like_bitcode;
+use crate::error::{Error, ErrorKind, Result};
+
+/// Where an input's bytes come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    File(PathBuf),
+    Stdin,
+}
+
+/// One input module file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputFile {
+    pub source: Source,
+    /// The path as given on the command line or found under a directory
+    /// argument (`-` for standard input); used in reports.
+    pub display: String,
+    /// For files found under a directory argument: the path relative to it.
+    pub relative: Option<PathBuf>,
+}
+
+impl InputFile {
+    /// Reads the whole input.
+    ///
+    /// # Errors
+    /// I/O errors, naming the input.
+    pub fn read(&self) -> Result<Vec<u8>> {
+        match &self.source {
+            Source::File(p) => fs::read(p).map_err(|e| io_error(p, e)),
+            Source::Stdin => {
+                let mut buf = Vec::new();
+                std::io::stdin()
+                    .read_to_end(&mut buf)
+                    .map_err(|e| Error::new(ErrorKind::Io, format!("standard input: {e}")))?;
+                Ok(buf)
+            }
+        }
+    }
+}
+
+/// The expanded input list.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Inputs {
+    pub files: Vec<InputFile>,
+    /// Files under directory arguments that are not bitcode.
+    pub skipped: Vec<PathBuf>,
+}
+
+fn io_error(path: &Path, e: std::io::Error) -> Error {
+    Error::new(ErrorKind::Io, format!("{}: {e}", path.display()))
+}
+
+/// Expands command-line inputs. Directories are searched recursively;
+/// `@FILE` arguments are replaced by the arguments the file lists (GNU
+/// quoting, nested `@` allowed).
+///
+/// # Errors
+/// A missing or unreadable path, a malformed or recursive response file.
+pub fn expand(args: &[String]) -> Result<Inputs> {
+    let mut out = Inputs::default();
+    let mut stack = Vec::new();
+    for a in args {
+        expand_one(a, &mut out, &mut stack)?;
+    }
+    Ok(out)
+}
+
+fn expand_one(arg: &str, out: &mut Inputs, stack: &mut Vec<PathBuf>) -> Result<()> {
+    if let Some(file) = arg.strip_prefix('@') {
+        let path = PathBuf::from(file);
+        if stack.contains(&path) || stack.len() > 32 {
+            return Err(Error::new(
+                ErrorKind::Usage,
+                format!("response file {file} includes itself"),
+            ));
+        }
+        let text = fs::read(&path).map_err(|e| io_error(&path, e))?;
+        let words = split_response_file(&text)
+            .map_err(|m| Error::new(ErrorKind::Usage, format!("{file}: {m}")))?;
+        stack.push(path);
+        for w in words {
+            expand_one(&w, out, stack)?;
+        }
+        stack.pop();
+        return Ok(());
+    }
+    if arg == "-" {
+        out.files.push(InputFile {
+            source: Source::Stdin,
+            display: "-".into(),
+            relative: None,
+        });
+        return Ok(());
+    }
+    let path = PathBuf::from(arg);
+    let meta = fs::metadata(&path).map_err(|e| io_error(&path, e))?;
+    if meta.is_dir() {
+        walk(&path, Path::new(""), out)?;
+    } else {
+        out.files.push(InputFile {
+            source: Source::File(path),
+            display: arg.to_string(),
+            relative: None,
+        });
+    }
+    Ok(())
+}
+
+fn walk(root: &Path, rel: &Path, out: &mut Inputs) -> Result<()> {
+    let dir = root.join(rel);
+    let mut entries: Vec<_> = fs::read_dir(&dir)
+        .map_err(|e| io_error(&dir, e))?
+        .map(|e| e.map_err(|e| io_error(&dir, e)))
+        .collect::<Result<_>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let rel_path = rel.join(e.file_name());
+        let path = root.join(&rel_path);
+        let ft = e.file_type().map_err(|err| io_error(&path, err))?;
+        if ft.is_dir() {
+            walk(root, &rel_path, out)?;
+            continue;
+        }
+        // Follow links to files; skip links to directories and dangling ones.
+        let is_file = ft.is_file()
+            || (ft.is_symlink() && fs::metadata(&path).map(|m| m.is_file()).unwrap_or(false));
+        if !is_file {
+            if !ft.is_symlink() {
+                out.skipped.push(path);
+            }
+            continue;
+        }
+        let mut magic = [0u8; 4];
+        let n = fs::File::open(&path)
+            .and_then(|mut f| read_up_to(&mut f, &mut magic))
+            .map_err(|err| io_error(&path, err))?;
+        if looks_like_bitcode(&magic[..n]) {
+            out.files.push(InputFile {
+                display: path.to_string_lossy().into_owned(),
+                source: Source::File(path),
+                relative: Some(rel_path),
+            });
+        } else {
+            out.skipped.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn read_up_to(f: &mut fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+/// Splits a response file GNU-style: words separated by white space; single
+/// quotes keep everything literally; double quotes keep white space, with
+/// backslash escaping the next character; outside single quotes a backslash
+/// escapes the next character.
+///
+/// # Errors
+/// An unterminated quote.
+pub fn split_response_file(text: &[u8]) -> std::result::Result<Vec<String>, String> {
+    let text = String::from_utf8_lossy(text);
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('\'') => break,
+                        Some(c) => cur.push(c),
+                        None => return Err("unterminated single quote".into()),
+                    }
+                }
+            }
+            '"' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => match chars.next() {
+                            Some(c) => cur.push(c),
+                            None => return Err("backslash at end of file".into()),
+                        },
+                        Some(c) => cur.push(c),
+                        None => return Err("unterminated double quote".into()),
+                    }
+                }
+            }
+            '\\' => {
+                in_word = true;
+                if let Some(c) = chars.next() {
+                    cur.push(c);
+                }
+            }
+            c if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            c => {
+                in_word = true;
+                cur.push(c);
+            }
+        }
+    }
+    if in_word {
+        words.push(cur);
+    }
+    Ok(words)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gnu_quoting() {
+        let w = split_response_file(b"a 'b c' \"d \\\"e\\\"\" f\\ g\n\t h''").unwrap();
+        assert_eq!(w, ["a", "b c", "d \"e\"", "f g", "h"]);
+        assert_eq!(split_response_file(b"''").unwrap(), [""]);
+        assert!(split_response_file(b"'open").is_err());
+        assert!(split_response_file(b"\"open").is_err());
+    }
+}

@@ -1,0 +1,24 @@
+//! bcrename: rename symbols inside LLVM bitcode.
+//!
+//! ThinLTO promotes `static` functions and variables that other modules need
+//! to hidden globals named `name.llvm.<hash>`, the hash taken from the owner
+//! module's bitcode. bcrename finds every such name across a set of modules
+//! and gives it a stable suffix, or applies objcopy-style renames.
+//!
+//! The layers, bottom up:
+//! - [`bitstream`]: bits, abbreviations, blocks; knows nothing of LLVM IR.
+//! - [`bitcode`]: which blocks and records carry names, and where.
+//! - [`plan`]: promoted names, owners of suffixes, policies; knows no bits.
+//! - [`scan`]: the `scan` report built from the layers above.
+//! - [`input`] and [`cli`]: finding input files, the command line.
+#![forbid(unsafe_code)]
+
+pub mod bitcode;
+pub mod bitstream;
+pub mod cli;
+pub mod error;
+pub mod input;
+pub mod plan;
+pub mod scan;
+
+pub use error::{Error, ErrorKind, Result};

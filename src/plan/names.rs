@@ -1,0 +1,203 @@
+//! Promoted names: `<base>.llvm.<digits><tail>`.
+//!
+//! The promotion suffix is the rightmost `.llvm.` followed by at least one
+//! ASCII digit; the digits run to the end of the name or to the first
+//! non-digit. What precedes it is the base, what follows the digits (`.cfi`,
+//! `.exit`, ...) is the tail and is kept. LLVM splits promoted names at the
+//! rightmost `.llvm.` in the same way, and promotion can happen twice
+//! (`f.llvm.1.llvm.2` has suffix `2` and base `f.llvm.1`).
+
+const TOKEN: &[u8] = b".llvm.";
+
+/// A name split around its promotion suffix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PromotedName<'a> {
+    pub base: &'a [u8],
+    /// The digits after `.llvm.`.
+    pub suffix: &'a [u8],
+    pub tail: &'a [u8],
+}
+
+impl<'a> PromotedName<'a> {
+    /// Splits `name`, or `None` when it carries no promotion suffix.
+    pub fn parse(name: &'a [u8]) -> Option<PromotedName<'a>> {
+        let mut end = name.len();
+        while let Some(at) = rfind(&name[..end], TOKEN) {
+            let digits_start = at + TOKEN.len();
+            let digits = name[digits_start..]
+                .iter()
+                .take_while(|b| b.is_ascii_digit())
+                .count();
+            if digits > 0 {
+                return Some(PromotedName {
+                    base: &name[..at],
+                    suffix: &name[digits_start..digits_start + digits],
+                    tail: &name[digits_start + digits..],
+                });
+            }
+            // `.llvm.` not followed by a digit: look further left. The
+            // token's first byte may end an earlier token (`..llvm.`), so
+            // keep everything up to the token's last byte but one.
+            end = at + TOKEN.len() - 1;
+        }
+        None
+    }
+
+    /// The suffix as text (it is ASCII digits).
+    pub fn suffix_str(&self) -> &'a str {
+        std::str::from_utf8(self.suffix).expect("ASCII digits")
+    }
+
+    /// The name with the suffix digits replaced by `new_suffix`.
+    pub fn with_suffix(&self, new_suffix: &[u8]) -> Vec<u8> {
+        let mut out =
+            Vec::with_capacity(self.base.len() + TOKEN.len() + new_suffix.len() + self.tail.len());
+        out.extend_from_slice(self.base);
+        out.extend_from_slice(TOKEN);
+        out.extend_from_slice(new_suffix);
+        out.extend_from_slice(self.tail);
+        out
+    }
+}
+
+fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    if hay.len() < needle.len() {
+        return None;
+    }
+    (0..=hay.len() - needle.len())
+        .rev()
+        .find(|&i| &hay[i..i + needle.len()] == needle)
+}
+
+/// True if `name` carries a promotion suffix.
+pub fn carries_suffix(name: &[u8]) -> bool {
+    PromotedName::parse(name).is_some()
+}
+
+/// The suffix LLVM gives names promoted out of a module with this HASH:
+/// the decimal value of its first two words as one 64-bit number.
+pub fn suffix_for_hash(hash: &[u32; 5]) -> String {
+    ((u64::from(hash[0]) << 32) | u64::from(hash[1])).to_string()
+}
+
+/// The HASH as 40 hex digits (the SHA-1 digest LLVM computed).
+pub fn hash_hex(hash: &[u32; 5]) -> String {
+    hash.iter().map(|w| format!("{w:08x}")).collect()
+}
+
+/// Every promotion-suffix token in `text` (e.g. module asm), as
+/// `(suffix digits, byte offset of ".llvm.")`.
+pub fn suffix_tokens(text: &[u8]) -> Vec<(&str, usize)> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i + TOKEN.len() < text.len() {
+        if &text[i..i + TOKEN.len()] == TOKEN {
+            let s = i + TOKEN.len();
+            let n = text[s..].iter().take_while(|b| b.is_ascii_digit()).count();
+            if n > 0 {
+                out.push((std::str::from_utf8(&text[s..s + n]).expect("digits"), i));
+                i = s + n;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(name: &str) -> Option<(String, String, String)> {
+        PromotedName::parse(name.as_bytes()).map(|p| {
+            (
+                String::from_utf8(p.base.to_vec()).unwrap(),
+                p.suffix_str().to_string(),
+                String::from_utf8(p.tail.to_vec()).unwrap(),
+            )
+        })
+    }
+
+    #[test]
+    fn plain_promoted_name() {
+        assert_eq!(
+            split("counter.llvm.1650418741287658743"),
+            Some(("counter".into(), "1650418741287658743".into(), "".into()))
+        );
+    }
+
+    #[test]
+    fn tail_is_kept() {
+        assert_eq!(
+            split("foo.llvm.123.cfi"),
+            Some(("foo".into(), "123".into(), ".cfi".into()))
+        );
+        assert_eq!(
+            split("mix.llvm.61.exit"),
+            Some(("mix".into(), "61".into(), ".exit".into()))
+        );
+        assert_eq!(
+            split("x.llvm.12abc"),
+            Some(("x".into(), "12".into(), "abc".into()))
+        );
+    }
+
+    #[test]
+    fn rightmost_token_wins() {
+        assert_eq!(
+            split("f.llvm.1.llvm.2"),
+            Some(("f.llvm.1".into(), "2".into(), "".into()))
+        );
+        // A rightmost `.llvm.` without digits does not hide an earlier one.
+        assert_eq!(
+            split("f.llvm.77.llvm.x"),
+            Some(("f".into(), "77".into(), ".llvm.x".into()))
+        );
+        assert_eq!(
+            split("f.llvm..llvm.5"),
+            Some(("f.llvm.".into(), "5".into(), "".into()))
+        );
+    }
+
+    #[test]
+    fn not_promoted() {
+        for n in [
+            "main",
+            "llvm.memcpy.p0.p0.i64",
+            "f.llvm.",
+            "f.llvm.x1",
+            "f.llvm",
+            ".llvm.",
+            "a.llvm.a_c",
+        ] {
+            assert_eq!(split(n), None, "{n}");
+        }
+        assert_eq!(split(".llvm.0"), Some(("".into(), "0".into(), "".into())));
+    }
+
+    #[test]
+    fn with_suffix_replaces_only_the_digits() {
+        let p = PromotedName::parse(b"f.llvm.1.llvm.22.cfi").unwrap();
+        assert_eq!(p.with_suffix(b"a_c"), b"f.llvm.1.llvm.a_c.cfi");
+    }
+
+    #[test]
+    fn hash_to_suffix_as_llvm_does() {
+        // From bitcode-facts.md: H[0]=393934927, H[1]=2789570333.
+        assert_eq!(
+            suffix_for_hash(&[393934927, 2789570333, 0, 0, 0]),
+            "1691937631006717725"
+        );
+        assert_eq!(
+            hash_hex(&[1, 0xffffffff, 0, 0, 0x10]),
+            "00000001ffffffff000000000000000000000010"
+        );
+    }
+
+    #[test]
+    fn tokens_in_text() {
+        let t = b"call f.llvm.12\n jmp g.llvm.x .llvm.3";
+        assert_eq!(suffix_tokens(t), vec![("12", 6), ("3", 29)]);
+    }
+}

@@ -1,0 +1,437 @@
+//! The `scan` report: what is promoted, where it is defined and referenced,
+//! who owns each suffix and how that was found, and problems.
+//!
+//! Output is sorted (modules by path, names bytewise) so the JSON form is
+//! byte-stable for the same inputs.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::bitcode::{BitcodeFile, Module, ParseOptions};
+use crate::error::Result;
+use crate::input::{self, InputFile};
+use crate::plan::names::{self, PromotedName};
+use crate::plan::owners::{self, HashedModule, IndexedModule, Problem, ResolvedBy, SuffixMentions};
+
+/// What `scan` is asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct ScanOptions {
+    /// List every global, not only promoted ones.
+    pub all: bool,
+    /// ThinLTO pre-link bitcode (files or directories).
+    pub prelink: Vec<String>,
+    /// ThinLTO index files.
+    pub index: Vec<String>,
+}
+
+/// A loaded input file.
+pub struct LoadedFile {
+    pub input: InputFile,
+    pub data: Vec<u8>,
+    pub bitcode: BitcodeFile,
+}
+
+/// The report, in the JSON shape of the product spec.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ScanReport {
+    pub version: u32,
+    pub modules: Vec<ModuleReport>,
+    pub suffixes: Vec<SuffixReport>,
+    pub problems: Vec<Problem>,
+    /// Non-bitcode files skipped under directory arguments.
+    #[serde(skip)]
+    pub skipped: usize,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ModuleReport {
+    pub path: String,
+    pub producer: Option<String>,
+    pub source_filename: Option<String>,
+    pub hash: Option<String>,
+    pub symbols: Vec<SymbolReport>,
+    pub local_names: usize,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SymbolReport {
+    pub name: String,
+    pub kind: &'static str,
+    pub defined: bool,
+    pub linkage: &'static str,
+    pub suffix: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SuffixReport {
+    pub suffix: String,
+    pub owner: Option<String>,
+    pub source_filename: Option<String>,
+    pub resolved_by: ResolvedBy,
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Options for reading modules in `scan`: keep local names that carry a suffix.
+pub fn scan_parse_options() -> ParseOptions {
+    ParseOptions {
+        local_names: Some(names::carries_suffix),
+    }
+}
+
+/// Reads and parses every input.
+///
+/// # Errors
+/// The first unreadable or malformed file, named in the error.
+pub fn load(inputs: &[InputFile], options: ParseOptions) -> Result<Vec<LoadedFile>> {
+    inputs
+        .iter()
+        .map(|input| {
+            let data = input.read().map_err(|e| e.in_file(&input.display))?;
+            let bitcode =
+                BitcodeFile::parse(&data, options).map_err(|e| e.in_file(&input.display))?;
+            Ok(LoadedFile {
+                input: input.clone(),
+                data,
+                bitcode,
+            })
+        })
+        .collect()
+}
+
+/// Modules of `--prelink` paths that carry a HASH.
+///
+/// # Errors
+/// Unreadable or malformed files.
+pub fn load_prelink(paths: &[String]) -> Result<Vec<HashedModule>> {
+    let expanded = input::expand(paths)?;
+    let files = load(&expanded.files, ParseOptions::default())?;
+    Ok(files
+        .iter()
+        .flat_map(|f| hashed_modules(&f.input.display, &f.bitcode))
+        .collect())
+}
+
+fn hashed_modules(path: &str, file: &BitcodeFile) -> Vec<HashedModule> {
+    file.modules
+        .iter()
+        .filter_map(|m| {
+            m.hash.as_ref().map(|h| HashedModule {
+                path: path.to_string(),
+                source_filename: m.source_filename.clone(),
+                suffix: names::suffix_for_hash(h),
+            })
+        })
+        .collect()
+}
+
+/// Suffix mappings of `--index` files. A module an index names is read, when
+/// it exists, from the index file's directory or else the current directory.
+///
+/// # Errors
+/// Unreadable or malformed index files or modules, or a file that is not an index.
+pub fn load_index(paths: &[String]) -> Result<Vec<IndexedModule>> {
+    let mut out = Vec::new();
+    for p in paths {
+        let data = std::fs::read(p).map_err(|e| crate::Error::from(e).in_file(p))?;
+        let file = BitcodeFile::parse(&data, ParseOptions::default()).map_err(|e| e.in_file(p))?;
+        let entries: Vec<_> = file
+            .modules
+            .iter()
+            .flat_map(|m| m.index_entries.iter())
+            .collect();
+        if entries.is_empty() {
+            return Err(crate::Error::new(
+                crate::ErrorKind::Usage,
+                format!("{p}: not a ThinLTO index (no MODULE_STRTAB block)"),
+            ));
+        }
+        let dir = Path::new(p).parent().unwrap_or(Path::new(""));
+        for e in entries {
+            let Some(hash) = &e.hash else { continue };
+            let module_path = text(&e.path);
+            let suffix = names::suffix_for_hash(hash);
+            let candidates = [dir.join(&module_path), PathBuf::from(&module_path)];
+            let module = match candidates.iter().find(|c| c.is_file()) {
+                Some(found) => {
+                    let shown = found.to_string_lossy().into_owned();
+                    let data = std::fs::read(found)
+                        .map_err(|err| crate::Error::from(err).in_file(&shown))?;
+                    let bc = BitcodeFile::parse(&data, ParseOptions::default())
+                        .map_err(|err| err.in_file(&shown))?;
+                    let mods = hashed_modules(&shown, &bc);
+                    // The module whose own HASH gives this suffix; else the
+                    // first module's source file name.
+                    mods.iter()
+                        .find(|m| m.suffix == suffix)
+                        .cloned()
+                        .or_else(|| {
+                            bc.modules.first().map(|m| HashedModule {
+                                path: shown.clone(),
+                                source_filename: m.source_filename.clone(),
+                                suffix: suffix.clone(),
+                            })
+                        })
+                }
+                None => None,
+            };
+            out.push(IndexedModule {
+                index: p.clone(),
+                module_path,
+                suffix,
+                module,
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn module_report(path: &str, m: &Module, all: bool) -> ModuleReport {
+    let mut symbols: Vec<SymbolReport> = m
+        .globals
+        .iter()
+        .filter_map(|g| {
+            let suffix = PromotedName::parse(&g.name).map(|p| p.suffix_str().to_string());
+            (all || suffix.is_some()).then(|| SymbolReport {
+                name: text(&g.name),
+                kind: g.kind.as_str(),
+                defined: g.defined,
+                linkage: g.linkage.as_str(),
+                suffix,
+            })
+        })
+        .collect();
+    symbols.sort();
+    ModuleReport {
+        path: path.to_string(),
+        producer: m.producer().map(text),
+        source_filename: m.source_filename.as_deref().map(text),
+        hash: m.hash.as_ref().map(names::hash_hex),
+        symbols,
+        local_names: m.functions.iter().map(|f| f.local_names.len()).sum(),
+    }
+}
+
+/// Builds the report for loaded files.
+pub fn report(
+    files: &[LoadedFile],
+    prelink: &[HashedModule],
+    index: &[IndexedModule],
+    options: &ScanOptions,
+    skipped: usize,
+) -> ScanReport {
+    let mut modules = Vec::new();
+    let mut problems = Vec::new();
+    let mut mentions: BTreeMap<String, SuffixMentions> = BTreeMap::new();
+    let mut source_filenames = BTreeMap::new();
+    for f in files {
+        let path = f.input.display.as_str();
+        if f.bitcode.modules.iter().all(Module::is_index) {
+            problems.push(Problem {
+                kind: "index_input",
+                message: format!("{path} is a ThinLTO index, not a module; pass it with --index"),
+                suffix: None,
+                modules: vec![path.to_string()],
+            });
+            continue;
+        }
+        for m in f.bitcode.modules.iter().filter(|m| !m.is_index()) {
+            source_filenames
+                .entry(path.to_string())
+                .or_insert_with(|| m.source_filename.clone());
+            let mut mention = |name: &[u8], owning: bool| {
+                if let Some(p) = PromotedName::parse(name) {
+                    let e = mentions.entry(p.suffix_str().to_string()).or_default();
+                    e.mentioned_by.insert(path.to_string());
+                    if owning {
+                        e.definers.insert(path.to_string());
+                    }
+                }
+            };
+            for g in &m.globals {
+                mention(&g.name, g.is_owning_definition());
+            }
+            for c in &m.comdats {
+                mention(&c.name, false);
+            }
+            for l in m.functions.iter().flat_map(|f| &f.local_names) {
+                mention(&l.name, false);
+            }
+            for (suffix, at) in names::suffix_tokens(&m.asm) {
+                let line = m.asm[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+                problems.push(Problem {
+                    kind: "asm_reference",
+                    message: format!(
+                        "{path}: module asm line {line} names a promoted symbol (.llvm.{suffix}); renaming it would leave the asm stale"
+                    ),
+                    suffix: Some(suffix.to_string()),
+                    modules: vec![path.to_string()],
+                });
+            }
+            if let Some(si) = m.symtab {
+                let st = &f.bitcode.symtabs[si];
+                if st.table.is_none() {
+                    problems.push(Problem {
+                        kind: "unknown_symtab_version",
+                        message: format!(
+                            "{path}: symbol table version {} is unknown; a rename would drop the table",
+                            st.version.map(|v| v.to_string()).unwrap_or_else(|| "(missing)".into())
+                        ),
+                        suffix: None,
+                        modules: vec![path.to_string()],
+                    });
+                }
+            }
+            modules.push(module_report(path, m, options.all));
+        }
+    }
+    // Stable sort: two modules of one file keep their order.
+    modules.sort_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
+    let (owners, resolve_problems) = owners::resolve(&mentions, &source_filenames, prelink, index);
+    problems.extend(resolve_problems);
+    problems.sort();
+    problems.dedup();
+    let suffixes = owners
+        .into_iter()
+        .map(|o| SuffixReport {
+            suffix: o.suffix,
+            owner: o.owner,
+            source_filename: o.source_filename.as_deref().map(text),
+            resolved_by: o.resolved_by,
+        })
+        .collect();
+    ScanReport {
+        version: 1,
+        modules,
+        suffixes,
+        problems,
+        skipped,
+    }
+}
+
+/// Runs `scan` over command-line inputs.
+///
+/// # Errors
+/// Missing, unreadable or malformed inputs, prelink or index files.
+pub fn scan(inputs: &[String], options: &ScanOptions) -> Result<ScanReport> {
+    let expanded = input::expand(inputs)?;
+    if expanded.files.is_empty() {
+        return Err(crate::Error::new(
+            crate::ErrorKind::Usage,
+            format!(
+                "no bitcode files among the inputs ({} other files skipped)",
+                expanded.skipped.len()
+            ),
+        ));
+    }
+    let files = load(&expanded.files, scan_parse_options())?;
+    let prelink = load_prelink(&options.prelink)?;
+    let index = load_index(&options.index)?;
+    Ok(report(
+        &files,
+        &prelink,
+        &index,
+        options,
+        expanded.skipped.len(),
+    ))
+}
+
+impl ScanReport {
+    /// The JSON form, pretty-printed, with a final newline.
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).expect("report serializes");
+        s.push('\n');
+        s
+    }
+
+    /// The human form: a short table per module, the suffixes, the problems
+    /// and a summary line.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        let (mut defs, mut refs) = (0, 0);
+        for m in &self.modules {
+            let _ = writeln!(
+                out,
+                "{}  ({}, source {})",
+                m.path,
+                m.producer.as_deref().unwrap_or("unknown producer"),
+                m.source_filename.as_deref().unwrap_or("unknown")
+            );
+            for s in &m.symbols {
+                let role = match (s.defined, s.linkage) {
+                    (true, "available_externally") => "copy",
+                    (true, _) => "def",
+                    (false, _) => "ref",
+                };
+                if s.suffix.is_some() {
+                    if role == "def" {
+                        defs += 1;
+                    } else {
+                        refs += 1;
+                    }
+                }
+                let _ = writeln!(
+                    out,
+                    "  {role:<4} {:<8} {:<20} {}",
+                    s.kind, s.linkage, s.name
+                );
+            }
+            if m.local_names > 0 {
+                let _ = writeln!(
+                    out,
+                    "  {} function-local name(s) carry a promotion suffix",
+                    m.local_names
+                );
+            }
+        }
+        if !self.suffixes.is_empty() {
+            let _ = writeln!(out, "suffixes:");
+            for s in &self.suffixes {
+                let by = serde_json::to_value(s.resolved_by)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                match &s.owner {
+                    Some(owner) => {
+                        let _ = writeln!(
+                            out,
+                            "  .llvm.{:<20} {}  (source {}; by {by})",
+                            s.suffix,
+                            owner,
+                            s.source_filename.as_deref().unwrap_or("unknown")
+                        );
+                    }
+                    None => {
+                        let _ = writeln!(out, "  .llvm.{:<20} unresolved", s.suffix);
+                    }
+                }
+            }
+        }
+        for p in &self.problems {
+            let _ = writeln!(out, "problem: {} ({})", p.message, p.kind);
+        }
+        let unresolved = self
+            .suffixes
+            .iter()
+            .filter(|s| s.resolved_by == ResolvedBy::Unresolved)
+            .count();
+        let _ = write!(
+            out,
+            "{} modules, {defs} promoted definitions, {refs} references, {} suffixes ({} resolved, {unresolved} unresolved), {} problems",
+            self.modules.len(),
+            self.suffixes.len(),
+            self.suffixes.len() - unresolved,
+            self.problems.len()
+        );
+        if self.skipped > 0 {
+            let _ = write!(out, "; {} non-bitcode files skipped", self.skipped);
+        }
+        out.push('\n');
+        out
+    }
+}
