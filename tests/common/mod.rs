@@ -1,0 +1,221 @@
+//! Shared helpers for integration tests: test data, LLVM tools as oracles.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The repository's testdata directory.
+pub fn testdata() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata")
+}
+
+/// The clang versions the test data was built with.
+pub const VERSIONS: [u32; 3] = [14, 16, 19];
+
+/// Every bitcode file under `dir`, sorted.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().map_or(false, |x| x == "bc" || x == "o") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The sets of modules a user would process together: one per clang
+/// version, program and pipeline stage, with the clang version.
+pub fn module_sets() -> Vec<(u32, String, Vec<PathBuf>)> {
+    let mut sets = Vec::new();
+    for v in VERSIONS {
+        for prog in ["prog", "cfi"] {
+            let base = testdata().join(format!("clang-{v}/{prog}"));
+            let all_in = |stage: &str| files_under(&base.join(stage));
+            sets.push((format!("clang-{v}/{prog}/prelink"), all_in("prelink")));
+            for suffix in [".1.promote.bc", ".3.import.bc", ".5.precodegen.bc"] {
+                let files = all_in("inprocess").into_iter().filter(|p| p.to_string_lossy().ends_with(suffix)).collect();
+                sets.push((format!("clang-{v}/{prog}/inprocess/*{suffix}"), files));
+            }
+            let backends = all_in("distributed")
+                .into_iter()
+                .filter(|p| p.extension().unwrap() == "bc" && !p.to_string_lossy().ends_with(".thinlto.bc"))
+                .collect();
+            sets.push((format!("clang-{v}/{prog}/distributed/*.bc"), backends));
+            if v >= 16 {
+                sets.push((format!("clang-{v}/{prog}/srcname"), all_in("srcname")));
+            }
+        }
+        sets.push((format!("clang-{v}/darwin"), files_under(&testdata().join(format!("clang-{v}/darwin")))));
+    }
+    for (name, files) in &sets {
+        assert!(!files.is_empty(), "no files for {name}: run testdata/build.sh");
+    }
+    sets.into_iter().map(|(name, files)| (name[6..8].parse().unwrap(), name, files)).collect()
+}
+
+/// An LLVM 19 tool, or `None` (the test is then skipped, except under CI,
+/// where a missing tool is a failure).
+pub fn llvm_tool(name: &str) -> Option<PathBuf> {
+    llvm_tool_version(name, 19)
+}
+
+/// The LLVM tool of one version (e.g. llvm-dis-14 for clang 14 output, which
+/// shows the module as that LLVM wrote it, without a newer LLVM's upgrades).
+pub fn llvm_tool_version(name: &str, version: u32) -> Option<PathBuf> {
+    let candidates = [format!("{name}-{version}"), format!("/usr/lib/llvm-{version}/bin/{name}")];
+    for c in &candidates {
+        if Command::new(c).arg("--version").output().map(|o| o.status.success()).unwrap_or(false) {
+            return Some(PathBuf::from(c));
+        }
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("{name}-{version} not found; CI must install llvm-{version} (see .ci/run)");
+    }
+    eprintln!("skipping: {name}-{version} not found (apt-get install llvm-{version})");
+    None
+}
+
+/// A global as `llvm-dis` prints it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct DisGlobal {
+    pub name: String,
+    pub kind: &'static str,
+    pub defined: bool,
+    pub linkage: String,
+}
+
+/// A module as `llvm-dis` prints it: source_filename and globals.
+#[derive(Debug, Clone, Default)]
+pub struct DisModule {
+    pub source_filename: String,
+    pub globals: Vec<DisGlobal>,
+    pub text: String,
+}
+
+/// Disassembles every module of `file` with llvm-dis.
+pub fn llvm_dis(dis: &Path, file: &Path) -> Vec<DisModule> {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m.ll");
+    let st = Command::new(dis).arg(file).arg("-o").arg(&out).status().unwrap();
+    assert!(st.success(), "llvm-dis failed on {}", file.display());
+    let mut texts = Vec::new();
+    if out.exists() {
+        texts.push(std::fs::read_to_string(&out).unwrap());
+    } else {
+        for i in 0.. {
+            let p = dir.path().join(format!("m.ll.{i}"));
+            if !p.exists() {
+                break;
+            }
+            texts.push(std::fs::read_to_string(&p).unwrap());
+        }
+    }
+    assert!(!texts.is_empty(), "llvm-dis wrote nothing for {}", file.display());
+    texts.into_iter().map(|t| parse_ll(&t)).collect()
+}
+
+const LINKAGES: [&str; 11] = [
+    "external",
+    "weak",
+    "appending",
+    "internal",
+    "linkonce",
+    "extern_weak",
+    "common",
+    "private",
+    "weak_odr",
+    "linkonce_odr",
+    "available_externally",
+];
+
+/// Reads a global name at the start of `s` (after `@`), unquoting.
+fn read_name(s: &str) -> (String, &str) {
+    if let Some(rest) = s.strip_prefix('"') {
+        let end = rest.find('"').unwrap();
+        let raw = &rest[..end];
+        // llvm-dis escapes as \XX (two hex digits).
+        let mut bytes = Vec::new();
+        let b = raw.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            if b[i] == b'\\' {
+                bytes.push(u8::from_str_radix(&raw[i + 1..i + 3], 16).unwrap());
+                i += 3;
+            } else {
+                bytes.push(b[i]);
+                i += 1;
+            }
+        }
+        (String::from_utf8_lossy(&bytes).into_owned(), &rest[end + 1..])
+    } else {
+        let end = s.find(|c: char| !(c.is_ascii_alphanumeric() || "._$-".contains(c))).unwrap_or(s.len());
+        (s[..end].to_string(), &s[end..])
+    }
+}
+
+/// Extracts source_filename and globals from llvm-dis text.
+pub fn parse_ll(text: &str) -> DisModule {
+    let mut m = DisModule { text: text.to_string(), ..Default::default() };
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("source_filename = \"") {
+            m.source_filename = rest.trim_end_matches('"').to_string();
+        } else if let Some(rest) = line.strip_prefix('@') {
+            let (name, rest) = read_name(rest);
+            let rest = rest.trim_start().strip_prefix('=').expect("global line").trim_start();
+            let tokens: Vec<&str> = rest.split_whitespace().collect();
+            let linkage = tokens.first().filter(|t| LINKAGES.contains(t)).map(|t| t.to_string());
+            let kind_tok = tokens.iter().find(|t| ["global", "constant", "alias", "ifunc"].contains(t)).expect(line);
+            let kind = match *kind_tok {
+                "alias" => "alias",
+                "ifunc" => "ifunc",
+                _ => "variable",
+            };
+            let decl = kind == "variable" && matches!(linkage.as_deref(), Some("external") | Some("extern_weak"));
+            m.globals.push(DisGlobal {
+                name,
+                kind,
+                defined: !decl,
+                linkage: linkage.unwrap_or_else(|| "external".into()),
+            });
+        } else if line.starts_with("define ") || line.starts_with("declare ") {
+            let at = line.find(" @").unwrap();
+            let (name, _) = read_name(&line[at + 2..]);
+            let tokens: Vec<&str> = line[..at].split_whitespace().collect();
+            let linkage = tokens.get(1).filter(|t| LINKAGES.contains(t)).map(|t| t.to_string());
+            m.globals.push(DisGlobal {
+                name,
+                kind: "function",
+                defined: line.starts_with("define "),
+                linkage: linkage.unwrap_or_else(|| "external".into()),
+            });
+        }
+    }
+    m.globals.sort();
+    m
+}
+
+/// Runs the built binary.
+pub fn bcrename(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_bcrename")).args(args).output().unwrap()
+}
+
+/// Compares `actual` with the golden file `tests/golden/NAME`; `BLESS=1`
+/// rewrites it.
+pub fn golden(name: &str, actual: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(name);
+    if std::env::var_os("BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("missing golden file {}; run with BLESS=1", path.display()));
+    assert!(expected == actual, "{} is stale; diff it, then run with BLESS=1 if the change is right\n--- actual ---\n{actual}", path.display());
+}
