@@ -2,6 +2,7 @@
 //! and abbreviation definition, in the order of `llvm-bcanalyzer -dump`:
 //!
 //! ```text
+//! WRAPPER version=0 offset=20 size=2548 cputype=16777223
 //! BLOCK 8 words=780 width=3
 //!   RECORD 1: 2
 //!   BLOCKINFO words=40
@@ -30,9 +31,12 @@ pub struct DumpOptions {
 /// # Errors
 /// The first parse error met.
 pub fn dump(data: &[u8], namer: BlockNamer, options: DumpOptions) -> Result<String> {
-    let (_, range) = wrapper::locate(data)?;
+    let (wrapper, range) = wrapper::locate(data)?;
     let mut reader = Reader::new(data, range.start, range.end, 4, namer)?;
     let mut out = String::new();
+    if let Some(w) = wrapper {
+        let _ = writeln!(out, "WRAPPER version={} offset={} size={} cputype={}", w.version, w.offset, w.size, w.cputype);
+    }
     let mut open: Vec<u32> = Vec::new();
     while let Some(entry) = reader.next()? {
         let depth = reader.depth();
