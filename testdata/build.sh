@@ -14,6 +14,7 @@
 #                  -use-source-filename-for-promoted-locals (16 and 19 only):
 #                  the reference for --policy source-filename
 #   darwin/        a Mach-O target object: bitcode inside the wrapper header
+#   asmref/        module asm that names a promoted symbol
 #
 # Programs: prog (C, plain ThinLTO) and cfi (C++ and C with -fsanitize=cfi,
 # which splits each LTO unit into two modules in one file). Every program is
@@ -109,6 +110,13 @@ build_one() {
   done
 }
 
+# Module asm naming a promoted symbol (not a program; bitcode only).
+build_asmref() {
+  local v=$1 out=$here/clang-$1/asmref
+  mkdir -p "$out"
+  (cd "$here/src/asmref" && "clang-$v" -O2 -fno-ident -c -emit-llvm asmref.c -o "$out/asmref.bc")
+}
+
 build_darwin() {
   local v=$1 out=$here/clang-$1/darwin
   mkdir -p "$out"
@@ -122,5 +130,6 @@ for v in "${versions[@]}"; do
     build_one "$v" "$prog"
   done
   build_darwin "$v"
+  build_asmref "$v"
 done
 echo "done: $(find "$here"/clang-* -type f | wc -l) files" >&2

@@ -20,7 +20,9 @@ fn normalise_llvm(text: &str) -> Vec<String> {
             break;
         }
         let t = line.trim_start();
-        let Some(tag) = t.strip_prefix('<') else { continue };
+        let Some(tag) = t.strip_prefix('<') else {
+            continue;
+        };
         let tag = &tag[..tag.find('>').expect(line) + 1];
         let depth = "  ".repeat(open.len());
         if tag.starts_with('/') {
@@ -33,7 +35,8 @@ fn normalise_llvm(text: &str) -> Vec<String> {
         let name = words.next().unwrap();
         let attrs: Vec<(&str, &str)> = words.filter_map(|w| w.split_once('=')).collect();
         let get = |k: &str| attrs.iter().find(|(a, _)| *a == k).map(|(_, v)| *v);
-        let hex = |k: &str| u64::from_str_radix(get(k).unwrap().trim_start_matches("0x"), 16).unwrap();
+        let hex =
+            |k: &str| u64::from_str_radix(get(k).unwrap().trim_start_matches("0x"), 16).unwrap();
         if name == "BITCODE_WRAPPER_HEADER" {
             out.push(format!(
                 "WRAPPER version={} offset={} size={} cputype={}",
@@ -45,15 +48,26 @@ fn normalise_llvm(text: &str) -> Vec<String> {
         } else if name == "BLOCKINFO_BLOCK" {
             out.push(format!("{depth}BLOCKINFO"));
         } else if let Some(id) = get("BlockID").or_else(|| name.strip_prefix("UnknownBlock")) {
-            out.push(format!("{depth}BLOCK {id} words={} width={}", get("NumWords").unwrap(), get("BlockCodeSize").unwrap()));
+            out.push(format!(
+                "{depth}BLOCK {id} words={} width={}",
+                get("NumWords").unwrap(),
+                get("BlockCodeSize").unwrap()
+            ));
             open.push(id.to_string());
         } else {
-            let code = get("codeid").map(str::to_string).or_else(|| name.strip_prefix("UnknownCode").map(str::to_string)).expect(line);
+            let code = get("codeid")
+                .map(str::to_string)
+                .or_else(|| name.strip_prefix("UnknownCode").map(str::to_string))
+                .expect(line);
             let mut s = format!("{depth}RECORD {code}");
             if let Some(a) = get("abbrevid") {
                 s.push_str(&format!(" abbrev={a}"));
             }
-            let ops: Vec<&str> = attrs.iter().filter(|(k, _)| k.starts_with("op")).map(|(_, v)| *v).collect();
+            let ops: Vec<&str> = attrs
+                .iter()
+                .filter(|(k, _)| k.starts_with("op"))
+                .map(|(_, v)| *v)
+                .collect();
             if !ops.is_empty() {
                 s.push(':');
                 for op in ops {
@@ -77,7 +91,9 @@ fn normalise_ours(text: &str) -> Vec<String> {
             let l = match l.find(" blob=") {
                 Some(i) => {
                     let rest = &l[i + 6..];
-                    let end = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+                    let end = rest
+                        .find(|c: char| !c.is_ascii_digit())
+                        .unwrap_or(rest.len());
                     format!("{}{}", &l[..i], &rest[end..])
                 }
                 None => l.to_string(),
@@ -92,21 +108,39 @@ fn normalise_ours(text: &str) -> Vec<String> {
 
 #[test]
 fn dump_agrees_with_llvm_bcanalyzer_on_all_test_data() {
-    let Some(bca) = llvm_tool("llvm-bcanalyzer") else { return };
+    let Some(bca) = llvm_tool("llvm-bcanalyzer") else {
+        return;
+    };
     let files = files_under(&testdata());
     assert!(files.len() > 200, "{} files", files.len());
     let mut records = 0;
     for f in &files {
         let data = std::fs::read(f).unwrap();
-        let ours = dump(&data, bcrename::bitcode::codes::block_name, DumpOptions::default())
-            .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
-        let out = Command::new(&bca).args(["-dump", "-non-symbolic"]).arg(f).output().unwrap();
-        assert!(out.status.success(), "llvm-bcanalyzer failed on {}", f.display());
+        let ours = dump(
+            &data,
+            bcrename::bitcode::codes::block_name,
+            DumpOptions::default(),
+        )
+        .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        let out = Command::new(&bca)
+            .args(["-dump", "-non-symbolic"])
+            .arg(f)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "llvm-bcanalyzer failed on {}",
+            f.display()
+        );
         let llvm = normalise_llvm(&String::from_utf8_lossy(&out.stdout));
         let ours = normalise_ours(&ours);
         records += ours.len();
         if ours != llvm {
-            let at = ours.iter().zip(&llvm).position(|(a, b)| a != b).unwrap_or(ours.len().min(llvm.len()));
+            let at = ours
+                .iter()
+                .zip(&llvm)
+                .position(|(a, b)| a != b)
+                .unwrap_or(ours.len().min(llvm.len()));
             panic!(
                 "{}: first difference at line {at}:\n  ours: {:?}\n  llvm: {:?}",
                 f.display(),

@@ -345,7 +345,7 @@ impl BitcodeFile {
             symtabs: Vec::new(),
         };
         let mut identification = None;
-        while let Some(entry) = reader.next()? {
+        while let Some(entry) = reader.next_entry()? {
             match entry {
                 Entry::SubBlock(h) => match h.id {
                     block::IDENTIFICATION => {
@@ -482,7 +482,7 @@ impl BitcodeFile {
 
 fn read_blob_block(reader: &mut Reader<'_>, h: &BlockHeader, what: &str) -> Result<Range<usize>> {
     let mut blob = None;
-    while let Some(entry) = reader.next()? {
+    while let Some(entry) = reader.next_entry()? {
         match entry {
             Entry::Record(r) if r.code == codes::BLOB => match r.blob {
                 Some(b) if blob.is_none() => blob = Some(b),
@@ -509,7 +509,7 @@ fn read_identification(reader: &mut Reader<'_>, h: BlockHeader) -> Result<Identi
         epoch: None,
         block: h,
     };
-    while let Some(entry) = reader.next()? {
+    while let Some(entry) = reader.next_entry()? {
         match entry {
             Entry::Record(r) if r.code == ident_code::STRING => id.producer = chars(&r, 0, reader)?,
             Entry::Record(r) if r.code == ident_code::EPOCH => id.epoch = r.ops.first().copied(),
@@ -546,7 +546,7 @@ fn read_module(
         symtab: None,
     };
     let mut saw_version = false;
-    while let Some(entry) = reader.next()? {
+    while let Some(entry) = reader.next_entry()? {
         match entry {
             Entry::Record(r) => {
                 if !saw_version && r.code != mod_code::VERSION {
@@ -737,11 +737,11 @@ fn comdat_index(r: &Record, at: usize, m: &Module, reader: &Reader<'_>) -> Resul
 
 fn read_function_block(reader: &mut Reader<'_>, keep: fn(&[u8]) -> bool) -> Result<Vec<LocalName>> {
     let mut names = Vec::new();
-    while let Some(entry) = reader.next()? {
+    while let Some(entry) = reader.next_entry()? {
         match entry {
             Entry::SubBlock(h) if h.id == block::VALUE_SYMTAB => {
                 reader.enter()?;
-                while let Some(e) = reader.next()? {
+                while let Some(e) = reader.next_entry()? {
                     match e {
                         Entry::Record(r) if r.code == vst::ENTRY || r.code == vst::BBENTRY => {
                             need(&r, 1, "VST_ENTRY", reader)?;
@@ -774,7 +774,7 @@ fn read_function_block(reader: &mut Reader<'_>, keep: fn(&[u8]) -> bool) -> Resu
 }
 
 fn read_module_vst(reader: &mut Reader<'_>, m: &mut Module) -> Result<()> {
-    while let Some(e) = reader.next()? {
+    while let Some(e) = reader.next_entry()? {
         match e {
             Entry::Record(r) if r.code == vst::FNENTRY => {
                 need(&r, 2, "VST_FNENTRY", reader)?;
@@ -789,7 +789,7 @@ fn read_module_vst(reader: &mut Reader<'_>, m: &mut Module) -> Result<()> {
 }
 
 fn read_module_strtab(reader: &mut Reader<'_>, m: &mut Module) -> Result<()> {
-    while let Some(e) = reader.next()? {
+    while let Some(e) = reader.next_entry()? {
         match e {
             Entry::Record(r) if r.code == module_strtab::ENTRY => {
                 need(&r, 1, "MST_ENTRY", reader)?;

@@ -203,7 +203,7 @@ mod tests {
                 let mut fast = BitCursor::new(&data, 0, data.len());
                 fast.seek(start).unwrap();
                 let mut slow_data = data.clone();
-                slow_data.truncate(((start + u64::from(width) + 7) / 8) as usize);
+                slow_data.truncate((start + u64::from(width)).div_ceil(8) as usize);
                 let mut slow = BitCursor::new(&slow_data, 0, slow_data.len());
                 slow.seek(start).unwrap();
                 assert_eq!(

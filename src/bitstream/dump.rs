@@ -35,10 +35,14 @@ pub fn dump(data: &[u8], namer: BlockNamer, options: DumpOptions) -> Result<Stri
     let mut reader = Reader::new(data, range.start, range.end, 4, namer)?;
     let mut out = String::new();
     if let Some(w) = wrapper {
-        let _ = writeln!(out, "WRAPPER version={} offset={} size={} cputype={}", w.version, w.offset, w.size, w.cputype);
+        let _ = writeln!(
+            out,
+            "WRAPPER version={} offset={} size={} cputype={}",
+            w.version, w.offset, w.size, w.cputype
+        );
     }
     let mut open: Vec<u32> = Vec::new();
-    while let Some(entry) = reader.next()? {
+    while let Some(entry) = reader.next_entry()? {
         let depth = reader.depth();
         match entry {
             Entry::SubBlock(h) => {

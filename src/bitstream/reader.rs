@@ -242,7 +242,7 @@ impl<'a> Reader<'a> {
     ///
     /// # Errors
     /// Parse errors for malformed data, with bit offset and block path.
-    pub fn next(&mut self) -> Result<Option<Entry>> {
+    pub fn next_entry(&mut self) -> Result<Option<Entry>> {
         self.skip()?;
         self.next_inner().map_err(|e| self.located(e))
     }
@@ -373,7 +373,7 @@ impl<'a> Reader<'a> {
         })
     }
 
-    /// Enters the sub-block just announced by [`Reader::next`].
+    /// Enters the sub-block just announced by [`Reader::next_entry`].
     ///
     /// # Errors
     /// When nothing was announced or nesting is too deep.
@@ -397,7 +397,7 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
-    /// Skips the sub-block just announced by [`Reader::next`] by its length.
+    /// Skips the sub-block just announced by [`Reader::next_entry`] by its length.
     pub fn skip(&mut self) -> Result<()> {
         if let Some((h, _)) = self.pending.take() {
             self.cursor.seek(h.end_bit).map_err(|e| self.located(e))?;

@@ -21,7 +21,7 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
             let p = e.unwrap().path();
             if p.is_dir() {
                 stack.push(p);
-            } else if p.extension().map_or(false, |x| x == "bc" || x == "o") {
+            } else if p.extension().is_some_and(|x| x == "bc" || x == "o") {
                 out.push(p);
             }
         }
@@ -40,24 +40,37 @@ pub fn module_sets() -> Vec<(u32, String, Vec<PathBuf>)> {
             let all_in = |stage: &str| files_under(&base.join(stage));
             sets.push((format!("clang-{v}/{prog}/prelink"), all_in("prelink")));
             for suffix in [".1.promote.bc", ".3.import.bc", ".5.precodegen.bc"] {
-                let files = all_in("inprocess").into_iter().filter(|p| p.to_string_lossy().ends_with(suffix)).collect();
+                let files = all_in("inprocess")
+                    .into_iter()
+                    .filter(|p| p.to_string_lossy().ends_with(suffix))
+                    .collect();
                 sets.push((format!("clang-{v}/{prog}/inprocess/*{suffix}"), files));
             }
             let backends = all_in("distributed")
                 .into_iter()
-                .filter(|p| p.extension().unwrap() == "bc" && !p.to_string_lossy().ends_with(".thinlto.bc"))
+                .filter(|p| {
+                    p.extension().unwrap() == "bc" && !p.to_string_lossy().ends_with(".thinlto.bc")
+                })
                 .collect();
             sets.push((format!("clang-{v}/{prog}/distributed/*.bc"), backends));
             if v >= 16 {
                 sets.push((format!("clang-{v}/{prog}/srcname"), all_in("srcname")));
             }
         }
-        sets.push((format!("clang-{v}/darwin"), files_under(&testdata().join(format!("clang-{v}/darwin")))));
+        sets.push((
+            format!("clang-{v}/darwin"),
+            files_under(&testdata().join(format!("clang-{v}/darwin"))),
+        ));
     }
     for (name, files) in &sets {
-        assert!(!files.is_empty(), "no files for {name}: run testdata/build.sh");
+        assert!(
+            !files.is_empty(),
+            "no files for {name}: run testdata/build.sh"
+        );
     }
-    sets.into_iter().map(|(name, files)| (name[6..8].parse().unwrap(), name, files)).collect()
+    sets.into_iter()
+        .map(|(name, files)| (name[6..8].parse().unwrap(), name, files))
+        .collect()
 }
 
 /// An LLVM 19 tool, or `None` (the test is then skipped, except under CI,
@@ -69,9 +82,17 @@ pub fn llvm_tool(name: &str) -> Option<PathBuf> {
 /// The LLVM tool of one version (e.g. llvm-dis-14 for clang 14 output, which
 /// shows the module as that LLVM wrote it, without a newer LLVM's upgrades).
 pub fn llvm_tool_version(name: &str, version: u32) -> Option<PathBuf> {
-    let candidates = [format!("{name}-{version}"), format!("/usr/lib/llvm-{version}/bin/{name}")];
+    let candidates = [
+        format!("{name}-{version}"),
+        format!("/usr/lib/llvm-{version}/bin/{name}"),
+    ];
     for c in &candidates {
-        if Command::new(c).arg("--version").output().map(|o| o.status.success()).unwrap_or(false) {
+        if Command::new(c)
+            .arg("--version")
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+        {
             return Some(PathBuf::from(c));
         }
     }
@@ -103,7 +124,12 @@ pub struct DisModule {
 pub fn llvm_dis(dis: &Path, file: &Path) -> Vec<DisModule> {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("m.ll");
-    let st = Command::new(dis).arg(file).arg("-o").arg(&out).status().unwrap();
+    let st = Command::new(dis)
+        .arg(file)
+        .arg("-o")
+        .arg(&out)
+        .status()
+        .unwrap();
     assert!(st.success(), "llvm-dis failed on {}", file.display());
     let mut texts = Vec::new();
     if out.exists() {
@@ -117,7 +143,11 @@ pub fn llvm_dis(dis: &Path, file: &Path) -> Vec<DisModule> {
             texts.push(std::fs::read_to_string(&p).unwrap());
         }
     }
-    assert!(!texts.is_empty(), "llvm-dis wrote nothing for {}", file.display());
+    assert!(
+        !texts.is_empty(),
+        "llvm-dis wrote nothing for {}",
+        file.display()
+    );
     texts.into_iter().map(|t| parse_ll(&t)).collect()
 }
 
@@ -153,31 +183,50 @@ fn read_name(s: &str) -> (String, &str) {
                 i += 1;
             }
         }
-        (String::from_utf8_lossy(&bytes).into_owned(), &rest[end + 1..])
+        (
+            String::from_utf8_lossy(&bytes).into_owned(),
+            &rest[end + 1..],
+        )
     } else {
-        let end = s.find(|c: char| !(c.is_ascii_alphanumeric() || "._$-".contains(c))).unwrap_or(s.len());
+        let end = s
+            .find(|c: char| !(c.is_ascii_alphanumeric() || "._$-".contains(c)))
+            .unwrap_or(s.len());
         (s[..end].to_string(), &s[end..])
     }
 }
 
 /// Extracts source_filename and globals from llvm-dis text.
 pub fn parse_ll(text: &str) -> DisModule {
-    let mut m = DisModule { text: text.to_string(), ..Default::default() };
+    let mut m = DisModule {
+        text: text.to_string(),
+        ..Default::default()
+    };
     for line in text.lines() {
         if let Some(rest) = line.strip_prefix("source_filename = \"") {
             m.source_filename = rest.trim_end_matches('"').to_string();
         } else if let Some(rest) = line.strip_prefix('@') {
             let (name, rest) = read_name(rest);
-            let rest = rest.trim_start().strip_prefix('=').expect("global line").trim_start();
+            let rest = rest
+                .trim_start()
+                .strip_prefix('=')
+                .expect("global line")
+                .trim_start();
             let tokens: Vec<&str> = rest.split_whitespace().collect();
-            let linkage = tokens.first().filter(|t| LINKAGES.contains(t)).map(|t| t.to_string());
-            let kind_tok = tokens.iter().find(|t| ["global", "constant", "alias", "ifunc"].contains(t)).expect(line);
+            let linkage = tokens
+                .first()
+                .filter(|t| LINKAGES.contains(t))
+                .map(|t| t.to_string());
+            let kind_tok = tokens
+                .iter()
+                .find(|t| ["global", "constant", "alias", "ifunc"].contains(t))
+                .expect(line);
             let kind = match *kind_tok {
                 "alias" => "alias",
                 "ifunc" => "ifunc",
                 _ => "variable",
             };
-            let decl = kind == "variable" && matches!(linkage.as_deref(), Some("external") | Some("extern_weak"));
+            let decl = kind == "variable"
+                && matches!(linkage.as_deref(), Some("external") | Some("extern_weak"));
             m.globals.push(DisGlobal {
                 name,
                 kind,
@@ -188,7 +237,10 @@ pub fn parse_ll(text: &str) -> DisModule {
             let at = line.find(" @").unwrap();
             let (name, _) = read_name(&line[at + 2..]);
             let tokens: Vec<&str> = line[..at].split_whitespace().collect();
-            let linkage = tokens.get(1).filter(|t| LINKAGES.contains(t)).map(|t| t.to_string());
+            let linkage = tokens
+                .get(1)
+                .filter(|t| LINKAGES.contains(t))
+                .map(|t| t.to_string());
             m.globals.push(DisGlobal {
                 name,
                 kind: "function",
@@ -203,13 +255,18 @@ pub fn parse_ll(text: &str) -> DisModule {
 
 /// Runs the built binary.
 pub fn bcrename(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_bcrename")).args(args).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_bcrename"))
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 /// Compares `actual` with the golden file `tests/golden/NAME`; `BLESS=1`
 /// rewrites it.
 pub fn golden(name: &str, actual: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
     if std::env::var_os("BLESS").is_some() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, actual).unwrap();

@@ -1,0 +1,292 @@
+//! The `bcrename` binary: scan output (golden files), determinism, inputs,
+//! and the commands not available yet.
+
+mod common;
+
+use std::process::{Command, Stdio};
+
+use common::*;
+
+fn run_in(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_bcrename"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn precodegen_list(version: u32) -> Vec<String> {
+    let base = testdata();
+    let mut v: Vec<String> = files_under(&base.join(format!("clang-{version}/prog/inprocess")))
+        .into_iter()
+        .filter(|p| p.to_string_lossy().ends_with(".5.precodegen.bc"))
+        .map(|p| {
+            p.strip_prefix(&base)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn scan_output_matches_golden_files() {
+    for v in VERSIONS {
+        let files = precodegen_list(v);
+        let mut args = vec!["scan", "--json"];
+        args.extend(files.iter().map(String::as_str));
+        let out = run_in(&testdata(), &args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        golden(
+            &format!("scan-clang{v}-prog-precodegen.json"),
+            &String::from_utf8(out.stdout).unwrap(),
+        );
+    }
+    let mut args = vec!["scan"];
+    let files = precodegen_list(19);
+    args.extend(files.iter().map(String::as_str));
+    let out = run_in(&testdata(), &args);
+    golden(
+        "scan-clang19-prog-precodegen.txt",
+        &String::from_utf8(out.stdout).unwrap(),
+    );
+}
+
+#[test]
+fn scan_json_is_byte_stable_across_input_order_and_response_files() {
+    let files = precodegen_list(19);
+    let mut args = vec!["scan", "--json"];
+    args.extend(files.iter().map(String::as_str));
+    let forward = run_in(&testdata(), &args).stdout;
+    let mut reversed_args = vec!["scan", "--json"];
+    reversed_args.extend(files.iter().rev().map(String::as_str));
+    assert_eq!(forward, run_in(&testdata(), &reversed_args).stdout);
+
+    let dir = tempfile::tempdir().unwrap();
+    let rsp = dir.path().join("inputs.rsp");
+    let quoted: Vec<String> = files.iter().map(|f| format!("'{f}'")).collect();
+    std::fs::write(&rsp, quoted.join("\n")).unwrap();
+    let via_rsp = run_in(
+        &testdata(),
+        &["scan", "--json", &format!("@{}", rsp.display())],
+    )
+    .stdout;
+    assert_eq!(forward, via_rsp);
+}
+
+#[test]
+fn directories_are_searched_by_magic() {
+    let dir = tempfile::tempdir().unwrap();
+    let sub = dir.path().join("x/y");
+    std::fs::create_dir_all(&sub).unwrap();
+    std::fs::copy(
+        testdata().join("clang-19/prog/distributed/util.bc"),
+        sub.join("util.bc"),
+    )
+    .unwrap();
+    std::fs::copy(
+        testdata().join("clang-19/darwin/helper.o"),
+        dir.path().join("wrapped.o"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("README"), "not bitcode").unwrap();
+    std::fs::write(sub.join("empty"), "").unwrap();
+    let out = run_in(dir.path(), &["scan", "--json", "."]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let paths: Vec<_> = json["modules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["path"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(paths, ["./wrapped.o", "./x/y/util.bc"]);
+    let text = run_in(dir.path(), &["scan", "."]);
+    assert!(String::from_utf8_lossy(&text.stdout).contains("2 non-bitcode files skipped"));
+}
+
+#[test]
+fn standard_input_is_read_for_dash() {
+    let data = std::fs::read(testdata().join("clang-19/prog/distributed/util.bc")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bcrename"))
+        .args(["scan", "--json", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(&data).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["modules"][0]["path"], "-");
+    assert_eq!(json["modules"][0]["source_filename"], "util.c");
+}
+
+#[test]
+fn json_has_the_spec_fields() {
+    let f = testdata().join("clang-19/cfi/prelink/main.o");
+    let out = bcrename(&["scan", "--json", "--all", f.to_str().unwrap()]);
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
+    // Fields in the spec's order.
+    let order = |keys: &[&str]| {
+        let at: Vec<_> = keys
+            .iter()
+            .map(|k| text.find(&format!("\"{k}\":")).unwrap())
+            .collect();
+        assert!(at.windows(2).all(|w| w[0] < w[1]), "{keys:?} out of order");
+    };
+    order(&[
+        "version",
+        "modules",
+        "path",
+        "producer",
+        "source_filename",
+        "hash",
+        "symbols",
+        "name",
+        "kind",
+        "defined",
+        "linkage",
+        "suffix",
+        "local_names",
+        "suffixes",
+        "problems",
+    ]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["version"], 1);
+    let modules = json["modules"].as_array().unwrap();
+    // A split LTO unit: two modules in one file.
+    assert_eq!(modules.len(), 2);
+    let keys: Vec<_> = modules[0].as_object().unwrap().keys().cloned().collect();
+    assert_eq!(
+        keys,
+        [
+            "hash",
+            "local_names",
+            "path",
+            "producer",
+            "source_filename",
+            "symbols"
+        ]
+    );
+    assert_eq!(modules[0]["producer"], "LLVM19.1.7");
+    assert_eq!(modules[0]["hash"].as_str().unwrap().len(), 40);
+    assert!(modules[1]["hash"].is_null());
+    let sym = &modules[0]["symbols"][0];
+    let keys: Vec<_> = sym.as_object().unwrap().keys().cloned().collect();
+    assert_eq!(keys, ["defined", "kind", "linkage", "name", "suffix"]);
+    let names: Vec<_> = modules[0]["symbols"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted);
+    assert!(json["suffixes"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn index_files_among_inputs_are_reported() {
+    let f = testdata().join("clang-19/prog/distributed/main.o.thinlto.bc");
+    let out = bcrename(&["scan", "--json", f.to_str().unwrap()]);
+    assert!(out.status.success());
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["problems"][0]["kind"], "index_input");
+    let out = bcrename(&[
+        "scan",
+        "--index",
+        testdata()
+            .join("clang-19/prog/prelink/main.o")
+            .to_str()
+            .unwrap(),
+        f.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a ThinLTO index"));
+}
+
+#[test]
+fn module_asm_naming_a_promoted_symbol_is_a_problem() {
+    for v in VERSIONS {
+        let f = testdata().join(format!("clang-{v}/asmref/asmref.bc"));
+        let out = bcrename(&["scan", "--json", f.to_str().unwrap()]);
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let p = &json["problems"][0];
+        assert_eq!(p["kind"], "asm_reference", "{json}");
+        assert_eq!(p["suffix"], "1234567890123");
+        assert!(
+            p["message"].as_str().unwrap().contains("module asm line 2"),
+            "{p}"
+        );
+    }
+    // The test programs' asm names only plain globals.
+    let f = testdata().join("clang-19/prog/distributed/asm.bc");
+    let out = bcrename(&["scan", "--json", f.to_str().unwrap()]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(json["problems"].as_array().unwrap().is_empty(), "{json}");
+}
+
+#[test]
+fn unavailable_commands_exit_2_with_a_clear_message() {
+    let f = testdata().join("clang-19/prog/distributed/util.bc");
+    let f = f.to_str().unwrap();
+    for args in [
+        vec![
+            "rename",
+            "--policy",
+            "source-filename",
+            f,
+            "-o",
+            "/dev/null",
+        ],
+        vec!["diff", f, f],
+        vec!["verify", f, f],
+    ] {
+        let out = bcrename(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("not available in this version yet"),
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(bcrename(&["scan"]).status.code(), Some(2));
+    assert_eq!(
+        bcrename(&["scan", "/nonexistent/x.bc"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(bcrename(&["frobnicate"]).status.code(), Some(2));
+    let out = bcrename(&["scan", "@/nonexistent.rsp"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent.rsp"));
+}
+
+#[test]
+fn dump_prints_every_block() {
+    let f = testdata().join("clang-19/darwin/helper.o");
+    let out = bcrename(&["dump", f.to_str().unwrap()]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with("WRAPPER version=0 offset=20"),
+        "{}",
+        &text[..80]
+    );
+    assert!(text.contains("BLOCK 23 ") && text.contains("BLOCK 25 "));
+}
