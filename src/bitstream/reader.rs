@@ -206,25 +206,28 @@ impl<'a> Reader<'a> {
         &self.blockinfo
     }
 
-    /// The block path, e.g. `MODULE_BLOCK > FUNCTION_BLOCK #12 > VALUE_SYMTAB`.
+    /// The block path, e.g. `MODULE_BLOCK > FUNCTION_BLOCK #12 > VALUE_SYMTAB`;
+    /// empty at top level.
     pub fn path(&self) -> String {
         let mut out = String::new();
         for (i, s) in self.scopes.iter().enumerate() {
             if i > 0 {
                 out.push_str(" > ");
             }
-            match (self.namer)(s.header.id) {
-                Some(name) => out.push_str(name),
-                None => out.push_str(&format!("block {}", s.header.id)),
-            }
+            out.push_str(&self.block_label(u64::from(s.header.id)));
             if s.ordinal > 1 {
                 out.push_str(&format!(" #{}", s.ordinal));
             }
         }
-        if out.is_empty() {
-            out.push_str("top level");
-        }
         out
+    }
+
+    /// A block id's name, or `block N`.
+    pub fn block_label(&self, id: u64) -> String {
+        match u32::try_from(id).ok().and_then(self.namer) {
+            Some(name) => name.to_string(),
+            None => format!("block {id}"),
+        }
     }
 
     fn located(&self, e: Error) -> Error {
@@ -358,7 +361,8 @@ impl<'a> Reader<'a> {
             return Err(Error::parse(
                 start,
                 format!(
-                    "block {id} of {len_words} words runs past the end of the data ({} bits left)",
+                    "{} of {len_words} words runs past the end of the data ({} bits left)",
+                    self.block_label(id),
                     self.cursor.bits_left()
                 ),
             ));
