@@ -1,0 +1,153 @@
+//! The bitcode layer on real files: the symbol table, the index tables, two
+//! modules in one file, and the wrapper.
+
+mod common;
+
+use bcrename::bitcode::{BitcodeFile, GlobalKind, Linkage, ParseOptions};
+use bcrename::plan::names::suffix_for_hash;
+use common::*;
+
+fn read(rel: &str) -> (Vec<u8>, BitcodeFile) {
+    let data = std::fs::read(testdata().join(rel)).unwrap();
+    let file = BitcodeFile::parse(&data, ParseOptions::default()).unwrap();
+    (data, file)
+}
+
+/// The irsymtab agrees with the module: producer, triple, source file, and
+/// one symbol per non-private global, with the same IR names.
+#[test]
+fn symbol_table_matches_the_module() {
+    for v in VERSIONS {
+        for rel in [
+            format!("clang-{v}/prog/prelink/util.o"),
+            format!("clang-{v}/cfi/prelink/shapes.o"),
+        ] {
+            let (data, file) = read(&rel);
+            let m = &file.modules[0];
+            let strtab = file.strtab(&data, m);
+            let table = file.symtabs[m.symtab.unwrap()]
+                .table
+                .as_ref()
+                .expect("version 3");
+            let s = |r: bcrename::bitcode::symtab::StrRef| {
+                String::from_utf8(r.get(strtab).unwrap().to_vec()).unwrap()
+            };
+            let producer = String::from_utf8(m.producer().unwrap().to_vec()).unwrap();
+            assert_eq!(
+                format!("LLVM{}", s(table.header.producer)),
+                producer,
+                "{rel}"
+            );
+            assert_eq!(
+                s(table.header.target_triple).as_bytes(),
+                m.triple.as_deref().unwrap()
+            );
+            assert_eq!(
+                s(table.header.source_file_name).as_bytes(),
+                m.source_filename.as_deref().unwrap()
+            );
+            assert_eq!(table.modules.len(), file.modules.len(), "{rel}");
+            let mut ir_names: Vec<String> =
+                table.symbols.iter().map(|sym| s(sym.ir_name)).collect();
+            ir_names.sort();
+            let mut globals: Vec<String> = file
+                .modules
+                .iter()
+                .flat_map(|m| &m.globals)
+                .filter(|g| g.linkage != Linkage::Private)
+                .map(|g| String::from_utf8(g.name.clone()).unwrap())
+                .collect();
+            globals.sort();
+            globals.dedup();
+            ir_names.dedup();
+            assert_eq!(ir_names, globals, "{rel}");
+        }
+    }
+}
+
+/// A CFI object holds two modules sharing one STRTAB and SYMTAB.
+#[test]
+fn split_lto_unit_has_two_modules() {
+    let (_, file) = read("clang-19/cfi/prelink/main.o");
+    assert_eq!(file.modules.len(), 2);
+    assert_eq!(file.strtabs.len(), 1);
+    assert!(file
+        .modules
+        .iter()
+        .all(|m| m.strtab == Some(0) && m.symtab == Some(0)));
+    assert!(file.modules[0].hash.is_some() && file.modules[0].has_summary);
+    assert_eq!(
+        file.modules[0].source_filename,
+        file.modules[1].source_filename
+    );
+}
+
+/// A distributed backend's index names itself and the modules it imports
+/// from, with the same hashes their pre-link objects carry.
+#[test]
+fn thinlto_index_lists_modules_and_hashes() {
+    for v in VERSIONS {
+        let (_, index) = read(&format!("clang-{v}/prog/distributed/main.o.thinlto.bc"));
+        let entries: Vec<_> = index
+            .modules
+            .iter()
+            .flat_map(|m| &m.index_entries)
+            .collect();
+        assert!(entries.len() >= 4, "clang-{v}: {entries:?}");
+        assert!(index.modules[0].is_index() && index.modules[0].globals.is_empty());
+        for e in entries {
+            let path = String::from_utf8(e.path.clone()).unwrap();
+            let (_, pre) = read(&format!("clang-{v}/prog/distributed/{path}"));
+            assert_eq!(e.hash, pre.modules[0].hash, "clang-{v}: {path}");
+            assert_eq!(suffix_for_hash(&e.hash.unwrap()).len() > 5, true);
+        }
+    }
+}
+
+#[test]
+fn wrapped_bitcode_is_located() {
+    let (data, file) = read("clang-19/darwin/helper.o");
+    let w = file.wrapper.unwrap();
+    assert_eq!(file.stream, w.offset as usize..(w.offset + w.size) as usize);
+    assert!(file.stream.end <= data.len());
+    let m = &file.modules[0];
+    assert!(m
+        .triple
+        .as_deref()
+        .unwrap()
+        .starts_with(b"x86_64-apple-macosx"));
+    assert!(m
+        .globals
+        .iter()
+        .any(|g| g.name == b"helper_a" && g.kind == GlobalKind::Function && g.defined));
+}
+
+/// Function bodies are matched to their functions, local names kept.
+#[test]
+fn function_bodies_and_local_names() {
+    let data = std::fs::read(testdata().join("clang-19/prog/distributed/main.bc")).unwrap();
+    let file = BitcodeFile::parse(&data, bcrename::scan::scan_parse_options()).unwrap();
+    let m = &file.modules[0];
+    let bodies: Vec<_> = m
+        .functions
+        .iter()
+        .map(|f| m.globals[f.function.unwrap()].name.clone())
+        .collect();
+    assert_eq!(bodies, [b"main".to_vec()]);
+    let local: Vec<_> = m.functions[0]
+        .local_names
+        .iter()
+        .map(|l| String::from_utf8(l.name.clone()).unwrap())
+        .collect();
+    assert_eq!(local.len(), 1);
+    assert!(
+        local[0].starts_with("mix.llvm.") && local[0].ends_with(".exit"),
+        "{local:?}"
+    );
+    // Available-externally copies appear in the import stage.
+    let (_, imp) = read("clang-19/prog/inprocess/main.o.3.import.bc");
+    assert!(imp.modules[0]
+        .globals
+        .iter()
+        .any(|g| g.linkage == Linkage::AvailableExternally && g.name.starts_with(b"mix.llvm.")));
+}
