@@ -4,7 +4,6 @@
 //! Output is sorted (modules by path, names bytewise) so the JSON form is
 //! byte-stable for the same inputs.
 
-use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
@@ -13,8 +12,9 @@ use serde::Serialize;
 use crate::bitcode::{BitcodeFile, Module, ParseOptions};
 use crate::error::Result;
 use crate::input::{self, InputFile};
+use crate::plan::build::{collect_mentions, ModuleRef};
 use crate::plan::names::{self, PromotedName};
-use crate::plan::owners::{self, HashedModule, IndexedModule, Problem, ResolvedBy, SuffixMentions};
+use crate::plan::owners::{self, HashedModule, IndexedModule, Problem, ResolvedBy};
 
 /// What `scan` is asked to do.
 #[derive(Debug, Clone, Default)]
@@ -227,8 +227,7 @@ pub fn report(
 ) -> ScanReport {
     let mut modules = Vec::new();
     let mut problems = Vec::new();
-    let mut mentions: BTreeMap<String, SuffixMentions> = BTreeMap::new();
-    let mut source_filenames = BTreeMap::new();
+    let mut refs = Vec::new();
     for f in files {
         let path = f.input.display.as_str();
         if f.bitcode.modules.iter().all(Module::is_index) {
@@ -241,27 +240,6 @@ pub fn report(
             continue;
         }
         for m in f.bitcode.modules.iter().filter(|m| !m.is_index()) {
-            source_filenames
-                .entry(path.to_string())
-                .or_insert_with(|| m.source_filename.clone());
-            let mut mention = |name: &[u8], owning: bool| {
-                if let Some(p) = PromotedName::parse(name) {
-                    let e = mentions.entry(p.suffix_str().to_string()).or_default();
-                    e.mentioned_by.insert(path.to_string());
-                    if owning {
-                        e.definers.insert(path.to_string());
-                    }
-                }
-            };
-            for g in &m.globals {
-                mention(&g.name, g.is_owning_definition());
-            }
-            for c in &m.comdats {
-                mention(&c.name, false);
-            }
-            for l in m.functions.iter().flat_map(|f| &f.local_names) {
-                mention(&l.name, false);
-            }
             for (suffix, at) in names::suffix_tokens(&m.asm) {
                 let line = m.asm[..at].iter().filter(|&&b| b == b'\n').count() + 1;
                 problems.push(Problem {
@@ -288,8 +266,10 @@ pub fn report(
                 }
             }
             modules.push(module_report(path, m, options.all));
+            refs.push(ModuleRef { path, module: m });
         }
     }
+    let (mentions, source_filenames) = collect_mentions(&refs);
     // Stable sort: two modules of one file keep their order.
     modules.sort_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
     let (owners, resolve_problems) = owners::resolve(&mentions, &source_filenames, prelink, index);

@@ -9,6 +9,7 @@
 
 pub mod codes;
 pub mod module;
+pub mod rewrite;
 pub mod symtab;
 
 pub use module::{

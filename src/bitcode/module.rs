@@ -133,6 +133,9 @@ pub struct Global {
     pub defined: bool,
     /// Index into [`Module::comdats`].
     pub comdat: Option<usize>,
+    /// The symbol partition's name in STRTAB (`-fsymbol-partition`), and
+    /// the index of its offset operand in the record.
+    pub partition: Option<(usize, StrRef)>,
     /// Bit position of the record.
     pub record_bit: u64,
 }
@@ -436,6 +439,9 @@ impl BitcodeFile {
             };
             for g in &mut m.globals {
                 g.name = lookup(g.name_ref, g.record_bit)?;
+                if let Some((_, p)) = g.partition {
+                    lookup(p, g.record_bit)?;
+                }
             }
             for c in &mut m.comdats {
                 c.name = lookup(c.name_ref, c.record_bit)?;
@@ -656,6 +662,7 @@ fn read_module_record(
                 },
                 defined: r.ops[4] != 0,
                 comdat: comdat_index(&r, 13, m, reader)?,
+                partition: partition(&r, 16, reader)?,
                 record_bit: r.start_bit,
             });
         }
@@ -674,6 +681,7 @@ fn read_module_record(
                 },
                 defined: r.ops[4] == 0,
                 comdat: comdat_index(&r, 14, m, reader)?,
+                partition: partition(&r, 19, reader)?,
                 record_bit: r.start_bit,
             });
         }
@@ -705,6 +713,7 @@ fn read_module_record(
                 },
                 defined: true,
                 comdat: None,
+                partition: partition(&r, if r.code == mod_code::ALIAS { 11 } else { 8 }, reader)?,
                 record_bit: r.start_bit,
             });
         }
@@ -732,6 +741,24 @@ fn comdat_index(r: &Record, at: usize, m: &Module, reader: &Reader<'_>) -> Resul
             }
             Ok(Some(i))
         }
+    }
+}
+
+/// The partition name reference at operands `at`, `at + 1`, when present
+/// (LLVM 9 and later write it, possibly empty).
+fn partition(r: &Record, at: usize, reader: &Reader<'_>) -> Result<Option<(usize, StrRef)>> {
+    match (r.ops.get(at), r.ops.get(at + 1)) {
+        (Some(&o), Some(&s)) if o <= u64::from(u32::MAX) && s <= u64::from(u32::MAX) => Ok(Some((
+            at,
+            StrRef {
+                offset: o as u32,
+                size: s as u32,
+            },
+        ))),
+        (Some(_), Some(_)) => {
+            Err(reader.error(r.start_bit, "partition name reference out of range"))
+        }
+        _ => Ok(None),
     }
 }
 

@@ -226,21 +226,99 @@ impl Symtab {
 
     /// Every string reference in the table, for range checks.
     pub fn str_refs(&self) -> impl Iterator<Item = StrRef> + '_ {
-        let h = &self.header;
-        [
-            h.producer,
-            h.target_triple,
-            h.source_file_name,
-            h.coff_linker_opts,
-        ]
-        .into_iter()
-        .chain(self.comdats.iter().map(|c| c.name))
-        .chain(self.symbols.iter().flat_map(|s| [s.name, s.ir_name]))
-        .chain(
-            self.uncommons
-                .iter()
-                .flat_map(|u| [u.coff_weak_external_fallback_name, u.section_name]),
-        )
-        .chain(self.dependent_libraries.iter().copied())
+        self.str_fields().into_iter().map(|f| f.value)
     }
+
+    /// Every string field: where it is in the blob, what it is, its value.
+    pub fn str_fields(&self) -> Vec<StrField> {
+        let h = &self.header;
+        let mut out = vec![
+            StrField {
+                at: 4,
+                role: StrRole::Producer,
+                value: h.producer,
+            },
+            StrField {
+                at: 44,
+                role: StrRole::TargetTriple,
+                value: h.target_triple,
+            },
+            StrField {
+                at: 52,
+                role: StrRole::SourceFileName,
+                value: h.source_file_name,
+            },
+            StrField {
+                at: 60,
+                role: StrRole::CoffLinkerOpts,
+                value: h.coff_linker_opts,
+            },
+        ];
+        let base = |r: EntryRange, i: usize, len: usize| r.offset as usize + i * len;
+        for (i, c) in self.comdats.iter().enumerate() {
+            out.push(StrField {
+                at: base(h.comdats, i, COMDAT_LEN),
+                role: StrRole::ComdatName(i),
+                value: c.name,
+            });
+        }
+        for (i, s) in self.symbols.iter().enumerate() {
+            let at = base(h.symbols, i, SYMBOL_LEN);
+            out.push(StrField {
+                at,
+                role: StrRole::SymbolName(i),
+                value: s.name,
+            });
+            out.push(StrField {
+                at: at + 8,
+                role: StrRole::SymbolIrName(i),
+                value: s.ir_name,
+            });
+        }
+        for (i, u) in self.uncommons.iter().enumerate() {
+            let at = base(h.uncommons, i, UNCOMMON_LEN);
+            out.push(StrField {
+                at: at + 8,
+                role: StrRole::CoffWeakExternFallback(i),
+                value: u.coff_weak_external_fallback_name,
+            });
+            out.push(StrField {
+                at: at + 16,
+                role: StrRole::SectionName(i),
+                value: u.section_name,
+            });
+        }
+        for (i, d) in self.dependent_libraries.iter().enumerate() {
+            out.push(StrField {
+                at: base(h.dependent_libraries, i, 8),
+                role: StrRole::DependentLibrary(i),
+                value: *d,
+            });
+        }
+        out
+    }
+}
+
+/// What a string field of the symbol table holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StrRole {
+    Producer,
+    TargetTriple,
+    SourceFileName,
+    CoffLinkerOpts,
+    ComdatName(usize),
+    /// The symbol's name as the linker sees it (mangled).
+    SymbolName(usize),
+    SymbolIrName(usize),
+    CoffWeakExternFallback(usize),
+    SectionName(usize),
+    DependentLibrary(usize),
+}
+
+/// A string field of the symbol table and its byte offset in the blob.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StrField {
+    pub at: usize,
+    pub role: StrRole,
+    pub value: StrRef,
 }

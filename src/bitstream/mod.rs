@@ -11,7 +11,9 @@ pub mod cursor;
 pub mod dump;
 pub mod reader;
 pub mod wrapper;
+pub mod writer;
 
 pub use abbrev::{Abbrev, AbbrevOp};
 pub use reader::{BlockHeader, Entry, Reader, Record};
 pub use wrapper::Wrapper;
+pub use writer::BitWriter;

@@ -1,10 +1,13 @@
-//! Promoted names, their owners and (from issue 3 on) the rename plan.
+//! Promoted names, their owners, policies and the rename plan.
 //!
 //! Knows nothing about bits: it works on names and facts extracted by the
 //! [`crate::bitcode`] layer.
 
+pub mod build;
 pub mod names;
 pub mod owners;
+pub mod policy;
 
+pub use build::{build, ModuleRef, Plan, PlanOptions};
 pub use names::PromotedName;
 pub use owners::{HashedModule, IndexedModule, Problem, ResolvedBy, SuffixMentions, SuffixOwner};

@@ -105,8 +105,30 @@ pub fn suffix_tokens(text: &[u8]) -> Vec<(&str, usize)> {
     out
 }
 
+/// True if `name` occurs in `text` as a whole symbol token: not preceded
+/// or followed by a byte that can continue a symbol name.
+pub fn contains_token(text: &[u8], name: &[u8]) -> bool {
+    if name.is_empty() || text.len() < name.len() {
+        return false;
+    }
+    let symbol_byte = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'$';
+    (0..=text.len() - name.len()).any(|i| {
+        &text[i..i + name.len()] == name
+            && (i == 0 || !symbol_byte(text[i - 1]))
+            && text.get(i + name.len()).map_or(true, |&b| !symbol_byte(b))
+    })
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn tokens_are_whole_symbols() {
+        assert!(super::contains_token(b"jmp foo.llvm.1\n", b"foo.llvm.1"));
+        assert!(super::contains_token(b"foo.llvm.1", b"foo.llvm.1"));
+        assert!(!super::contains_token(b"jmp foo.llvm.12", b"foo.llvm.1"));
+        assert!(!super::contains_token(b"jmp xfoo.llvm.1", b"foo.llvm.1"));
+    }
+
     use super::*;
 
     fn split(name: &str) -> Option<(String, String, String)> {

@@ -1,0 +1,1007 @@
+//! Rewriting the names in a bitcode file.
+//!
+//! The rewriter is told *what* to rename by a [`Renamer`] and works out
+//! *where*: it lays out a new STRTAB first, then streams the file once,
+//! copying every block and record that does not carry a name bit for bit,
+//! re-encoding those that do with the abbreviation they came with, and
+//! patching what moves with them (VSTOFFSET, the module-level FNENTRY
+//! offsets, block lengths, the module HASH, the wrapper size).
+//!
+//! The new STRTAB is built the way LLVM's writer builds it: strings are
+//! appended in the order they were first added (their original offsets) and
+//! identical strings are shared. So for LLVM-written input the output is what
+//! LLVM writes when the same names are chosen at compile time. If the table
+//! holds bytes no known reference accounts for (a producer that points into
+//! STRTAB from records bcrename does not read), the original table is kept
+//! whole and new names are appended, so no unknown reference breaks.
+//!
+//! Function-local symbol tables that have a renamed entry are written in a
+//! canonical order (values by id, then blocks by id): LLVM writes them in
+//! hash-table order, which depends on the names.
+
+use std::collections::HashMap;
+
+use sha1::{Digest, Sha1};
+
+use super::codes::{self, block, module as mod_code, vst};
+use super::module::{BitcodeFile, Module};
+use super::symtab::{StrField, StrRef, StrRole};
+use crate::bitstream::reader::{BlockHeader, Entry, Reader, Record, UNABBREV_RECORD};
+use crate::bitstream::wrapper::{WRAPPER_HEADER_LEN, WRAPPER_MAGIC};
+use crate::bitstream::writer::{encoded_size, unabbreviated_size, BitWriter};
+use crate::bitstream::Abbrev;
+use crate::error::{Error, ErrorKind, Result};
+
+/// Decides new names. Returning `None` keeps a name.
+pub trait Renamer {
+    /// A global value's (or comdat's) new name.
+    fn global(&self, name: &[u8]) -> Option<Vec<u8>>;
+    /// A function-local value or block name's new name.
+    fn local(&self, name: &[u8]) -> Option<Vec<u8>>;
+    /// The module's new source file name.
+    fn source_filename(&self, name: &[u8]) -> Option<Vec<u8>>;
+}
+
+/// What a rename applied to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ChangeKind {
+    Function,
+    Variable,
+    Alias,
+    Ifunc,
+    Comdat,
+    Local,
+    SourceFilename,
+}
+
+impl ChangeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Function => "function",
+            ChangeKind::Variable => "variable",
+            ChangeKind::Alias => "alias",
+            ChangeKind::Ifunc => "ifunc",
+            ChangeKind::Comdat => "comdat",
+            ChangeKind::Local => "local",
+            ChangeKind::SourceFilename => "source_filename",
+        }
+    }
+}
+
+/// One rename carried out.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Change {
+    /// Index of the module in the file.
+    pub module: usize,
+    pub kind: ChangeKind,
+    pub old: Vec<u8>,
+    pub new: Vec<u8>,
+}
+
+/// The result of [`rewrite`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rewritten {
+    /// The new file; `None` when nothing changed (the input stands as is).
+    pub bytes: Option<Vec<u8>>,
+    pub changes: Vec<Change>,
+    pub warnings: Vec<String>,
+}
+
+/// Where a STRTAB reference lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Global { module: usize, global: usize },
+    Partition { module: usize, global: usize },
+    Comdat { module: usize, comdat: usize },
+    Symtab { symtab: usize, field: usize },
+}
+
+struct StrUse {
+    old: StrRef,
+    new: Vec<u8>,
+    target: Target,
+}
+
+/// A new STRTAB and the new reference for each use.
+struct NewStrtab {
+    bytes: Vec<u8>,
+    refs: HashMap<TargetKey, StrRef>,
+    appended: bool,
+}
+
+type TargetKey = (u8, usize, usize);
+
+fn key(t: Target) -> TargetKey {
+    match t {
+        Target::Global { module, global } => (0, module, global),
+        Target::Partition { module, global } => (1, module, global),
+        Target::Comdat { module, comdat } => (2, module, comdat),
+        Target::Symtab { symtab, field } => (3, symtab, field),
+    }
+}
+
+/// Lays out a string table: replaying the original insertion order when the
+/// known references account for every byte, else appending to the original.
+fn build_strtab(old: &[u8], mut uses: Vec<StrUse>) -> NewStrtab {
+    uses.sort_by_key(|u| (u.old.offset, u.old.size));
+    let mut covered = 0usize;
+    let mut exact = true;
+    for u in &uses {
+        let (start, end) = (
+            u.old.offset as usize,
+            u.old.offset as usize + u.old.size as usize,
+        );
+        if start > covered || (start < covered && end > covered) {
+            exact = false;
+        }
+        covered = covered.max(end);
+    }
+    exact &= covered == old.len();
+
+    let mut bytes = Vec::with_capacity(old.len() + 64);
+    let mut index: HashMap<Vec<u8>, u32> = HashMap::new();
+    let mut refs = HashMap::new();
+    if exact {
+        for u in &uses {
+            let offset = *index.entry(u.new.clone()).or_insert_with(|| {
+                let at = bytes.len() as u32;
+                bytes.extend_from_slice(&u.new);
+                at
+            });
+            refs.insert(
+                key(u.target),
+                StrRef {
+                    offset,
+                    size: u.new.len() as u32,
+                },
+            );
+        }
+    } else {
+        bytes.extend_from_slice(old);
+        for u in &uses {
+            if u.old.get(old) == Some(u.new.as_slice()) {
+                refs.insert(key(u.target), u.old);
+                continue;
+            }
+            let offset = *index.entry(u.new.clone()).or_insert_with(|| {
+                let at = bytes.len() as u32;
+                bytes.extend_from_slice(&u.new);
+                at
+            });
+            refs.insert(
+                key(u.target),
+                StrRef {
+                    offset,
+                    size: u.new.len() as u32,
+                },
+            );
+        }
+    }
+    NewStrtab {
+        bytes,
+        refs,
+        appended: !exact,
+    }
+}
+
+/// The new names of one module.
+#[derive(Default)]
+struct ModulePlan {
+    globals: Vec<Option<Vec<u8>>>,
+    comdats: Vec<Option<Vec<u8>>>,
+    source_filename: Option<Vec<u8>>,
+    /// Function bodies (by index) whose local names change.
+    bodies: Vec<bool>,
+}
+
+/// Rewrites `data` (parsed as `file`) with the names `renamer` chooses.
+///
+/// `file` must have been parsed with a local-name filter that keeps every
+/// name `renamer.local` may rename.
+///
+/// # Errors
+/// Parse errors in parts only read now, and Unsupported for layouts the
+/// rewriter cannot keep consistent (a VSTOFFSET not in LLVM's fixed form).
+pub fn rewrite(data: &[u8], file: &BitcodeFile, renamer: &dyn Renamer) -> Result<Rewritten> {
+    let mut changes = Vec::new();
+    let mut plans = Vec::new();
+    for (mi, m) in file.modules.iter().enumerate() {
+        let mut p = ModulePlan::default();
+        for g in &m.globals {
+            let new = renamer.global(&g.name).filter(|n| *n != g.name);
+            if let Some(n) = &new {
+                let kind = match g.kind {
+                    super::GlobalKind::Function => ChangeKind::Function,
+                    super::GlobalKind::Variable => ChangeKind::Variable,
+                    super::GlobalKind::Alias => ChangeKind::Alias,
+                    super::GlobalKind::Ifunc => ChangeKind::Ifunc,
+                };
+                changes.push(Change {
+                    module: mi,
+                    kind,
+                    old: g.name.clone(),
+                    new: n.clone(),
+                });
+            }
+            p.globals.push(new);
+        }
+        for c in &m.comdats {
+            let new = renamer.global(&c.name).filter(|n| *n != c.name);
+            if let Some(n) = &new {
+                changes.push(Change {
+                    module: mi,
+                    kind: ChangeKind::Comdat,
+                    old: c.name.clone(),
+                    new: n.clone(),
+                });
+            }
+            p.comdats.push(new);
+        }
+        if let Some(sf) = &m.source_filename {
+            p.source_filename = renamer.source_filename(sf).filter(|n| n != sf);
+            if let Some(n) = &p.source_filename {
+                changes.push(Change {
+                    module: mi,
+                    kind: ChangeKind::SourceFilename,
+                    old: sf.clone(),
+                    new: n.clone(),
+                });
+            }
+        }
+        for body in &m.functions {
+            let mut any = false;
+            for l in &body.local_names {
+                if let Some(n) = renamer.local(&l.name).filter(|n| *n != l.name) {
+                    changes.push(Change {
+                        module: mi,
+                        kind: ChangeKind::Local,
+                        old: l.name.clone(),
+                        new: n,
+                    });
+                    any = true;
+                }
+            }
+            p.bodies.push(any);
+        }
+        plans.push(p);
+    }
+    if changes.is_empty() {
+        return Ok(Rewritten {
+            bytes: None,
+            changes,
+            warnings: Vec::new(),
+        });
+    }
+    changes.sort();
+    changes.dedup();
+
+    let mut warnings = Vec::new();
+    let strtabs = new_strtabs(data, file, &plans, renamer, &mut warnings);
+    let mut out = FileWriter {
+        data,
+        file,
+        plans: &plans,
+        strtabs: &strtabs,
+        renamer,
+        warnings: &mut warnings,
+    };
+    let bytes = out.write()?;
+    Ok(Rewritten {
+        bytes: Some(bytes),
+        changes,
+        warnings,
+    })
+}
+
+fn new_strtabs(
+    data: &[u8],
+    file: &BitcodeFile,
+    plans: &[ModulePlan],
+    renamer: &dyn Renamer,
+    warnings: &mut Vec<String>,
+) -> Vec<NewStrtab> {
+    let mut out = Vec::new();
+    for (si, st) in file.strtabs.iter().enumerate() {
+        let old = &data[st.blob.clone()];
+        let mut uses = Vec::new();
+        let mut renamed: HashMap<&[u8], &[u8]> = HashMap::new();
+        for (mi, m) in file
+            .modules
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| m.strtab == Some(si))
+        {
+            let p = &plans[mi];
+            for (ci, c) in m.comdats.iter().enumerate() {
+                let new = p.comdats[ci].clone().unwrap_or_else(|| c.name.clone());
+                uses.push(StrUse {
+                    old: c.name_ref,
+                    new,
+                    target: Target::Comdat {
+                        module: mi,
+                        comdat: ci,
+                    },
+                });
+            }
+            for (gi, g) in m.globals.iter().enumerate() {
+                let new = match &p.globals[gi] {
+                    Some(n) => {
+                        renamed.insert(&g.name, n);
+                        n.clone()
+                    }
+                    None => g.name.clone(),
+                };
+                uses.push(StrUse {
+                    old: g.name_ref,
+                    new,
+                    target: Target::Global {
+                        module: mi,
+                        global: gi,
+                    },
+                });
+                if let Some((_, r)) = g.partition {
+                    let bytes = r.get(old).unwrap_or_default().to_vec();
+                    uses.push(StrUse {
+                        old: r,
+                        new: bytes,
+                        target: Target::Partition {
+                            module: mi,
+                            global: gi,
+                        },
+                    });
+                }
+            }
+        }
+        for (ti, t) in file.symtabs.iter().enumerate() {
+            let covers = file
+                .modules
+                .iter()
+                .any(|m| m.symtab == Some(ti) && m.strtab == Some(si));
+            let Some(table) = t.table.as_ref().filter(|_| covers) else {
+                continue;
+            };
+            let source = file
+                .modules
+                .iter()
+                .position(|m| m.symtab == Some(ti))
+                .map(|mi| &plans[mi].source_filename);
+            for (fi, f) in table.str_fields().iter().enumerate() {
+                let old_bytes = f.value.get(old).unwrap_or_default();
+                let new = symtab_string(
+                    f,
+                    old_bytes,
+                    table,
+                    old,
+                    &renamed,
+                    source.and_then(|s| s.as_deref()),
+                    renamer,
+                );
+                uses.push(StrUse {
+                    old: f.value,
+                    new,
+                    target: Target::Symtab {
+                        symtab: ti,
+                        field: fi,
+                    },
+                });
+            }
+        }
+        let built = build_strtab(old, uses);
+        if built.appended {
+            warnings.push(format!(
+                "STRTAB #{si} holds strings no known record refers to; kept it whole and appended the new names"
+            ));
+        }
+        out.push(built);
+    }
+    out
+}
+
+/// The new value of a symbol-table string.
+fn symtab_string(
+    f: &StrField,
+    old_bytes: &[u8],
+    table: &super::symtab::Symtab,
+    strtab: &[u8],
+    renamed: &HashMap<&[u8], &[u8]>,
+    new_source: Option<&[u8]>,
+    renamer: &dyn Renamer,
+) -> Vec<u8> {
+    match f.role {
+        StrRole::SourceFileName => new_source.unwrap_or(old_bytes).to_vec(),
+        StrRole::SymbolIrName(_) | StrRole::CoffWeakExternFallback(_) => renamed
+            .get(old_bytes)
+            .map(|n| n.to_vec())
+            .unwrap_or_else(|| old_bytes.to_vec()),
+        StrRole::ComdatName(_) => renamer
+            .global(old_bytes)
+            .unwrap_or_else(|| old_bytes.to_vec()),
+        StrRole::SymbolName(i) => {
+            // The mangled name is the IR name with a prefix (`_` on Mach-O,
+            // nothing on ELF): keep the prefix, rename the rest.
+            let ir = table.symbols[i].ir_name.get(strtab).unwrap_or_default();
+            match renamed.get(ir) {
+                Some(new_ir) if old_bytes.ends_with(ir) => {
+                    let mut n = old_bytes[..old_bytes.len() - ir.len()].to_vec();
+                    n.extend_from_slice(new_ir);
+                    n
+                }
+                _ => old_bytes.to_vec(),
+            }
+        }
+        _ => old_bytes.to_vec(),
+    }
+}
+
+struct FileWriter<'a> {
+    data: &'a [u8],
+    file: &'a BitcodeFile,
+    plans: &'a [ModulePlan],
+    strtabs: &'a [NewStrtab],
+    renamer: &'a dyn Renamer,
+    warnings: &'a mut Vec<String>,
+}
+
+/// Per-module state while it is written.
+struct ModuleOut {
+    index: usize,
+    /// Output bit position of the IDENTIFICATION block (or module block).
+    base_bit: u64,
+    /// Input bit position of the same.
+    old_base_bit: u64,
+    body_start_byte: usize,
+    vst_offset_at: Option<u64>,
+    /// Old FNENTRY word offset -> new.
+    fn_offsets: HashMap<u64, u64>,
+    global: usize,
+    comdat: usize,
+    body: usize,
+}
+
+fn word_offset(bit: u64, base: u64) -> u64 {
+    (bit - base) / 32 + 1
+}
+
+impl FileWriter<'_> {
+    fn write(&mut self) -> Result<Vec<u8>> {
+        let stream = self.file.stream.clone();
+        let mut w = BitWriter::new();
+        // The stream starts with its magic; bit positions below are relative
+        // to the stream start, as alignment is.
+        w.emit_bytes(&self.data[stream.start..stream.start + 4]);
+        let mut reader = Reader::new(self.data, stream.start, stream.end, 4, codes::block_name)?;
+        let shift = stream.start as u64 * 8;
+        let mut module_index = 0;
+        let mut strtab_index = 0;
+        let mut ident_out: Option<(u64, u64)> = None;
+        while let Some(entry) = reader.next_entry()? {
+            match entry {
+                Entry::SubBlock(h) => match h.id {
+                    block::IDENTIFICATION => {
+                        ident_out = Some((w.position(), h.start_bit - shift));
+                        w.copy_block(self.data, 2, &h);
+                    }
+                    block::MODULE => {
+                        let (base_bit, old_base_bit) = ident_out
+                            .take()
+                            .unwrap_or((w.position(), h.start_bit - shift));
+                        reader.enter()?;
+                        let m = &self.file.modules[module_index];
+                        let mut mo = ModuleOut {
+                            index: module_index,
+                            base_bit,
+                            old_base_bit,
+                            body_start_byte: 0,
+                            vst_offset_at: None,
+                            fn_offsets: HashMap::new(),
+                            global: 0,
+                            comdat: 0,
+                            body: 0,
+                        };
+                        self.write_module(&mut w, &mut reader, &h, m, &mut mo, shift)?;
+                        module_index += 1;
+                    }
+                    block::STRTAB => {
+                        reader.enter()?;
+                        self.write_blob_block(
+                            &mut w,
+                            &mut reader,
+                            &h,
+                            &self.strtabs[strtab_index].bytes,
+                        )?;
+                        strtab_index += 1;
+                    }
+                    block::SYMTAB => {
+                        let ti = self
+                            .file
+                            .symtabs
+                            .iter()
+                            .position(|s| s.block.start_bit == h.start_bit)
+                            .expect("parsed");
+                        match self.new_symtab(ti) {
+                            Some(blob) => {
+                                reader.enter()?;
+                                self.write_blob_block(&mut w, &mut reader, &h, &blob)?;
+                            }
+                            None => {
+                                reader.skip()?;
+                                self.warnings.push(format!(
+                                    "dropped the symbol table: version {} is unknown (the linker rebuilds it)",
+                                    self.file.symtabs[ti].version.map_or("?".into(), |v| v.to_string())
+                                ));
+                            }
+                        }
+                    }
+                    _ => {
+                        w.copy_block(self.data, 2, &h);
+                        reader.skip()?;
+                    }
+                },
+                Entry::BlockInfo(h) => w.copy_block(self.data, 2, &h),
+                other => {
+                    return Err(reader.error(
+                        reader.position(),
+                        format!("unexpected {other:?} at top level"),
+                    ))
+                }
+            }
+        }
+        // Whatever followed the last block inside the stream (zero padding).
+        let tail_from = (reader.position() / 8) as usize;
+        w.align32();
+        let mut body = w.into_bytes();
+        if tail_from < stream.end {
+            body.extend_from_slice(&self.data[tail_from..stream.end]);
+        }
+        Ok(self.wrap(body))
+    }
+
+    /// Puts the new stream back into the wrapper, if the input had one.
+    fn wrap(&self, stream: Vec<u8>) -> Vec<u8> {
+        if self.file.wrapper.is_none() {
+            return stream;
+        }
+        let old = &self.file.stream;
+        let mut out = self.data[..old.start].to_vec();
+        debug_assert!(out.starts_with(&WRAPPER_MAGIC) && out.len() >= WRAPPER_HEADER_LEN);
+        out[12..16].copy_from_slice(&(stream.len() as u32).to_le_bytes());
+        out.extend_from_slice(&stream);
+        let trailer = &self.data[old.end..];
+        let padded_to_16 =
+            self.data.len() % 16 == 0 && trailer.len() < 16 && trailer.iter().all(|&b| b == 0);
+        if padded_to_16 {
+            // LLVM pads wrapped bitcode to a multiple of 16 bytes.
+            out.resize(out.len().div_ceil(16) * 16, 0);
+        } else {
+            out.extend_from_slice(trailer);
+        }
+        out
+    }
+
+    fn write_blob_block(
+        &self,
+        w: &mut BitWriter,
+        reader: &mut Reader<'_>,
+        h: &BlockHeader,
+        blob: &[u8],
+    ) -> Result<()> {
+        let open = w.enter_block(2, h.id, h.abbrev_width);
+        while let Some(entry) = reader.next_entry()? {
+            match entry {
+                Entry::Record(r) if r.code == codes::BLOB && r.blob.is_some() => {
+                    let abbrevs = reader.current_abbrevs().to_vec();
+                    emit_record(w, h.abbrev_width, &abbrevs, &r, &r.ops, Some(blob))?;
+                }
+                Entry::EndBlock { .. } => break,
+                other => self.copy_entry(w, reader, h.abbrev_width, other)?,
+            }
+        }
+        w.end_block(open);
+        Ok(())
+    }
+
+    /// Copies an entry that needs no change.
+    fn copy_entry(
+        &self,
+        w: &mut BitWriter,
+        reader: &mut Reader<'_>,
+        width: u32,
+        entry: Entry,
+    ) -> Result<()> {
+        match entry {
+            Entry::Record(r) => w.copy_bits(self.data, r.start_bit, r.end_bit),
+            Entry::DefineAbbrev {
+                start_bit, end_bit, ..
+            } => w.copy_bits(self.data, start_bit, end_bit),
+            Entry::BlockInfo(h) => w.copy_block(self.data, width, &h),
+            Entry::SubBlock(h) => {
+                w.copy_block(self.data, width, &h);
+                reader.skip()?;
+            }
+            Entry::EndBlock { .. } => unreachable!("handled by the caller"),
+        }
+        Ok(())
+    }
+
+    fn new_symtab(&self, ti: usize) -> Option<Vec<u8>> {
+        let st = &self.file.symtabs[ti];
+        let table = st.table.as_ref()?;
+        let mut blob = self.data[st.blob.clone()].to_vec();
+        for (fi, f) in table.str_fields().iter().enumerate() {
+            let Some(r) = self.strtabs.iter().find_map(|s| {
+                s.refs.get(&key(Target::Symtab {
+                    symtab: ti,
+                    field: fi,
+                }))
+            }) else {
+                continue;
+            };
+            blob[f.at..f.at + 4].copy_from_slice(&r.offset.to_le_bytes());
+            blob[f.at + 4..f.at + 8].copy_from_slice(&r.size.to_le_bytes());
+        }
+        Some(blob)
+    }
+
+    fn new_ref(&self, m: &Module, t: Target) -> StrRef {
+        self.strtabs[m.strtab.expect("names need a STRTAB")].refs[&key(t)]
+    }
+
+    fn write_module(
+        &mut self,
+        w: &mut BitWriter,
+        reader: &mut Reader<'_>,
+        h: &BlockHeader,
+        m: &Module,
+        mo: &mut ModuleOut,
+        shift: u64,
+    ) -> Result<()> {
+        let width = h.abbrev_width;
+        let open = w.enter_block(2, h.id, width);
+        mo.body_start_byte = (open.body_start_bit() / 8) as usize;
+        let plan = &self.plans[mo.index];
+        while let Some(entry) = reader.next_entry()? {
+            match entry {
+                Entry::Record(r) => match r.code {
+                    mod_code::GLOBALVAR
+                    | mod_code::FUNCTION
+                    | mod_code::ALIAS
+                    | mod_code::IFUNC => {
+                        let gi = mo.global;
+                        mo.global += 1;
+                        let g = &m.globals[gi];
+                        let mut ops = r.ops.clone();
+                        let name = self.new_ref(
+                            m,
+                            Target::Global {
+                                module: mo.index,
+                                global: gi,
+                            },
+                        );
+                        ops[0] = u64::from(name.offset);
+                        ops[1] = u64::from(name.size);
+                        if let Some((at, _)) = g.partition {
+                            let p = self.new_ref(
+                                m,
+                                Target::Partition {
+                                    module: mo.index,
+                                    global: gi,
+                                },
+                            );
+                            ops[at] = u64::from(p.offset);
+                            ops[at + 1] = u64::from(p.size);
+                        }
+                        self.emit_changed(w, reader, width, &r, &ops)?;
+                    }
+                    mod_code::COMDAT => {
+                        let ci = mo.comdat;
+                        mo.comdat += 1;
+                        let mut ops = r.ops.clone();
+                        let name = self.new_ref(
+                            m,
+                            Target::Comdat {
+                                module: mo.index,
+                                comdat: ci,
+                            },
+                        );
+                        ops[0] = u64::from(name.offset);
+                        ops[1] = u64::from(name.size);
+                        self.emit_changed(w, reader, width, &r, &ops)?;
+                    }
+                    mod_code::SOURCE_FILENAME if plan.source_filename.is_some() => {
+                        let ops: Vec<u64> = plan
+                            .source_filename
+                            .as_ref()
+                            .unwrap()
+                            .iter()
+                            .map(|&b| u64::from(b))
+                            .collect();
+                        self.emit_changed(w, reader, width, &r, &ops)?;
+                    }
+                    mod_code::VSTOFFSET => {
+                        let abbrevs = reader.current_abbrevs();
+                        let fixed = r.abbrev_id != UNABBREV_RECORD
+                            && abbrevs.get((r.abbrev_id - 4) as usize).is_some_and(|a| {
+                                a.ops
+                                    == [
+                                        crate::bitstream::AbbrevOp::Literal(u64::from(
+                                            mod_code::VSTOFFSET,
+                                        )),
+                                        crate::bitstream::AbbrevOp::Fixed(32),
+                                    ]
+                            });
+                        if !fixed {
+                            return Err(Error::unsupported(
+                                r.start_bit,
+                                "VSTOFFSET record not in LLVM's fixed 32-bit form",
+                            )
+                            .with_path(|| reader.path()));
+                        }
+                        mo.vst_offset_at = Some(w.position() + u64::from(width));
+                        w.copy_bits(self.data, r.start_bit, r.end_bit);
+                    }
+                    mod_code::HASH => {
+                        let ops = self.module_hash(w, m, mo)?;
+                        self.emit_changed(w, reader, width, &r, &ops)?;
+                    }
+                    _ => w.copy_bits(self.data, r.start_bit, r.end_bit),
+                },
+                Entry::SubBlock(sub) if sub.id == block::FUNCTION => {
+                    let bi = mo.body;
+                    mo.body += 1;
+                    let old_word = word_offset(sub.start_bit - shift, mo.old_base_bit);
+                    let at = w.position();
+                    if at % 32 != 0 {
+                        return Err(Error::unsupported(
+                            sub.start_bit,
+                            "function block does not start on a 32-bit boundary",
+                        ));
+                    }
+                    mo.fn_offsets.insert(old_word, word_offset(at, mo.base_bit));
+                    if plan.bodies.get(bi).copied().unwrap_or(false) {
+                        reader.enter()?;
+                        self.write_function(w, reader, &sub, width)?;
+                    } else {
+                        w.copy_block(self.data, width, &sub);
+                        reader.skip()?;
+                    }
+                }
+                Entry::SubBlock(sub) if sub.id == block::VALUE_SYMTAB => {
+                    if let Some(at) = mo.vst_offset_at {
+                        let pos = w.position();
+                        if pos % 32 != 0 {
+                            return Err(Error::unsupported(
+                                sub.start_bit,
+                                "module symbol table does not start on a 32-bit boundary",
+                            ));
+                        }
+                        w.patch_bits(at, word_offset(pos, mo.base_bit), 32);
+                    }
+                    reader.enter()?;
+                    self.write_module_vst(w, reader, &sub, width, mo)?;
+                }
+                Entry::EndBlock { .. } => break,
+                other => self.copy_entry(w, reader, width, other)?,
+            }
+        }
+        w.end_block(open);
+        Ok(())
+    }
+
+    /// Re-encodes a record with new operands, keeping its abbreviation when
+    /// it still fits.
+    fn emit_changed(
+        &self,
+        w: &mut BitWriter,
+        reader: &Reader<'_>,
+        width: u32,
+        r: &Record,
+        ops: &[u64],
+    ) -> Result<()> {
+        if ops == r.ops.as_slice() {
+            w.copy_bits(self.data, r.start_bit, r.end_bit);
+            return Ok(());
+        }
+        emit_record(w, width, reader.current_abbrevs(), r, ops, None)
+    }
+
+    /// The module HASH over the new bytes: SHA-1 of the module's part of the
+    /// new STRTAB, then the module block body up to the HASH record.
+    fn module_hash(&self, w: &BitWriter, m: &Module, mo: &ModuleOut) -> Result<Vec<u64>> {
+        let mut hasher = Sha1::new();
+        if let Some(si) = m.strtab {
+            let st = &self.strtabs[si];
+            let mut end = 0usize;
+            for (mi, mm) in self
+                .file
+                .modules
+                .iter()
+                .enumerate()
+                .take(mo.index + 1)
+                .filter(|(_, mm)| mm.strtab == Some(si))
+            {
+                for gi in 0..mm.globals.len() {
+                    let r = st.refs[&key(Target::Global {
+                        module: mi,
+                        global: gi,
+                    })];
+                    end = end.max((r.offset + r.size) as usize);
+                    if mm.globals[gi].partition.is_some() {
+                        let r = st.refs[&key(Target::Partition {
+                            module: mi,
+                            global: gi,
+                        })];
+                        end = end.max((r.offset + r.size) as usize);
+                    }
+                }
+                for ci in 0..mm.comdats.len() {
+                    let r = st.refs[&key(Target::Comdat {
+                        module: mi,
+                        comdat: ci,
+                    })];
+                    end = end.max((r.offset + r.size) as usize);
+                }
+            }
+            hasher.update(&st.bytes[..end]);
+        }
+        hasher.update(&w.bytes()[mo.body_start_byte..]);
+        let digest = hasher.finalize();
+        Ok(digest
+            .chunks(4)
+            .map(|c| u64::from(u32::from_be_bytes(c.try_into().unwrap())))
+            .collect())
+    }
+
+    fn write_module_vst(
+        &self,
+        w: &mut BitWriter,
+        reader: &mut Reader<'_>,
+        h: &BlockHeader,
+        parent: u32,
+        mo: &ModuleOut,
+    ) -> Result<()> {
+        let open = w.enter_block(parent, h.id, h.abbrev_width);
+        while let Some(entry) = reader.next_entry()? {
+            match entry {
+                Entry::Record(r) if r.code == vst::FNENTRY && r.ops.len() >= 2 => {
+                    let Some(&new) = mo.fn_offsets.get(&r.ops[1]) else {
+                        return Err(reader.error(
+                            r.start_bit,
+                            format!("FNENTRY offset {} names no function block", r.ops[1]),
+                        ));
+                    };
+                    let mut ops = r.ops.clone();
+                    ops[1] = new;
+                    self.emit_changed(w, reader, h.abbrev_width, &r, &ops)?;
+                }
+                Entry::EndBlock { .. } => break,
+                other => self.copy_entry(w, reader, h.abbrev_width, other)?,
+            }
+        }
+        w.end_block(open);
+        Ok(())
+    }
+
+    fn write_function(
+        &self,
+        w: &mut BitWriter,
+        reader: &mut Reader<'_>,
+        h: &BlockHeader,
+        parent: u32,
+    ) -> Result<()> {
+        let open = w.enter_block(parent, h.id, h.abbrev_width);
+        while let Some(entry) = reader.next_entry()? {
+            match entry {
+                Entry::SubBlock(sub) if sub.id == block::VALUE_SYMTAB => {
+                    reader.enter()?;
+                    self.write_function_vst(w, reader, &sub, h.abbrev_width)?;
+                }
+                Entry::EndBlock { .. } => break,
+                other => self.copy_entry(w, reader, h.abbrev_width, other)?,
+            }
+        }
+        w.end_block(open);
+        Ok(())
+    }
+
+    /// A function-level symbol table with renamed entries, in canonical order.
+    fn write_function_vst(
+        &self,
+        w: &mut BitWriter,
+        reader: &mut Reader<'_>,
+        h: &BlockHeader,
+        parent: u32,
+    ) -> Result<()> {
+        let width = h.abbrev_width;
+        let open = w.enter_block(parent, h.id, width);
+        let mut records = Vec::new();
+        while let Some(entry) = reader.next_entry()? {
+            match entry {
+                Entry::Record(r) => records.push(r),
+                Entry::EndBlock { .. } => break,
+                // Definitions first: ids stay as they were, and every record
+                // can use any of them.
+                other => self.copy_entry(w, reader, width, other)?,
+            }
+        }
+        let abbrevs = reader.current_abbrevs().to_vec();
+        let mut out: Vec<(Record, Vec<u64>)> = Vec::with_capacity(records.len());
+        let mut seen = std::collections::HashSet::new();
+        for r in records {
+            let mut ops = r.ops.clone();
+            if (r.code == vst::ENTRY || r.code == vst::BBENTRY) && !ops.is_empty() {
+                let name: Vec<u8> = ops[1..].iter().map(|&c| c as u8).collect();
+                if let Some(new) = self.renamer.local(&name) {
+                    ops.truncate(1);
+                    ops.extend(new.iter().map(|&b| u64::from(b)));
+                }
+                // Values and blocks share one symbol table per function.
+                if !seen.insert(ops[1..].to_vec()) {
+                    return Err(Error::new(
+                        ErrorKind::Policy,
+                        format!(
+                            "two function-local names would both be {:?} in one function",
+                            String::from_utf8_lossy(
+                                &ops[1..].iter().map(|&c| c as u8).collect::<Vec<_>>()
+                            )
+                        ),
+                    ));
+                }
+            }
+            out.push((r, ops));
+        }
+        out.sort_by(|(a, ao), (b, bo)| (a.code, ao).cmp(&(b.code, bo)));
+        for (r, ops) in &out {
+            if *ops == r.ops {
+                w.copy_bits(self.data, r.start_bit, r.end_bit);
+            } else {
+                emit_record(w, width, &abbrevs, r, ops, None)?;
+            }
+        }
+        w.end_block(open);
+        Ok(())
+    }
+}
+
+/// Writes `r` with new operands: with its own abbreviation when that can
+/// encode them, else with the smallest abbreviation of the block that can
+/// (as LLVM picks the narrowest character encoding for names), else
+/// unabbreviated.
+fn emit_record(
+    w: &mut BitWriter,
+    width: u32,
+    abbrevs: &[std::rc::Rc<Abbrev>],
+    r: &Record,
+    ops: &[u64],
+    blob: Option<&[u8]>,
+) -> Result<()> {
+    let own = (r.abbrev_id != UNABBREV_RECORD)
+        .then(|| abbrevs.get((r.abbrev_id - 4) as usize))
+        .flatten()
+        .filter(|a| encoded_size(a, r.code, ops, blob).is_some());
+    if let Some(a) = own {
+        w.emit_abbreviated(width, r.abbrev_id, a, r.code, ops, blob);
+        return Ok(());
+    }
+    if r.abbrev_id == UNABBREV_RECORD && blob.is_none() {
+        w.emit_unabbrev(width, r.code, ops);
+        return Ok(());
+    }
+    let best = abbrevs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, a)| encoded_size(a, r.code, ops, blob).map(|s| (s, i)))
+        .min();
+    match best {
+        Some((size, i)) if blob.is_some() || size <= unabbreviated_size(r.code, ops) => {
+            w.emit_abbreviated(width, i as u32 + 4, &abbrevs[i], r.code, ops, blob);
+        }
+        _ if blob.is_none() => w.emit_unabbrev(width, r.code, ops),
+        _ => {
+            return Err(Error::unsupported(
+                r.start_bit,
+                "no abbreviation can hold the new blob",
+            ))
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,406 @@
+//! Writing bits: the mirror of [`super::cursor`] and [`super::reader`].
+//!
+//! [`BitWriter`] appends fields least-significant bit first, copies bit
+//! ranges of an input verbatim (word-wise when both sides are aligned), and
+//! re-encodes records with the abbreviation they were read with. A block is
+//! written as header, body, END_BLOCK; its length word is patched when the
+//! block ends, so callers never compute lengths by hand.
+
+use super::abbrev::{encode_char6, Abbrev, AbbrevOp};
+use super::reader::{BlockHeader, END_BLOCK, ENTER_SUBBLOCK, UNABBREV_RECORD};
+
+/// An append-only bit buffer. Whole bytes are kept in `out`; fewer than 8
+/// pending bits wait in `cur`.
+#[derive(Debug, Default, Clone)]
+pub struct BitWriter {
+    out: Vec<u8>,
+    cur: u64,
+    nbits: u32,
+}
+
+/// A block opened by [`BitWriter::enter_block`], to be closed by
+/// [`BitWriter::end_block`].
+#[derive(Debug)]
+#[must_use]
+pub struct OpenBlock {
+    abbrev_width: u32,
+    /// Byte offset of the length word.
+    len_at: usize,
+    body_start_bit: u64,
+}
+
+impl OpenBlock {
+    /// Bit position of the first entry of the body.
+    pub fn body_start_bit(&self) -> u64 {
+        self.body_start_bit
+    }
+
+    pub fn abbrev_width(&self) -> u32 {
+        self.abbrev_width
+    }
+}
+
+impl BitWriter {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A writer that continues after `prefix` (a whole number of bytes).
+    pub fn with_prefix(prefix: Vec<u8>) -> Self {
+        BitWriter {
+            out: prefix,
+            cur: 0,
+            nbits: 0,
+        }
+    }
+
+    /// Current bit position.
+    pub fn position(&self) -> u64 {
+        self.out.len() as u64 * 8 + u64::from(self.nbits)
+    }
+
+    /// The whole bytes written so far (all of them when the position is byte aligned).
+    pub fn bytes(&self) -> &[u8] {
+        &self.out
+    }
+
+    /// Finishes, padding the last byte with zero bits.
+    pub fn into_bytes(mut self) -> Vec<u8> {
+        if self.nbits > 0 {
+            self.out.push(self.cur as u8);
+        }
+        self.out
+    }
+
+    /// Appends a `width`-bit field (0..=64).
+    #[inline]
+    pub fn emit(&mut self, value: u64, width: u32) {
+        debug_assert!(width <= 64);
+        debug_assert!(
+            width == 64 || value >> width == 0,
+            "{value} does not fit in {width} bits"
+        );
+        if width == 0 {
+            return;
+        }
+        // Split so the pending word never exceeds 64 bits.
+        if width > 56 {
+            self.emit(value & 0xff_ffff, 24);
+            self.emit(value >> 24, width - 24);
+            return;
+        }
+        self.cur |= value << self.nbits;
+        self.nbits += width;
+        while self.nbits >= 8 {
+            self.out.push(self.cur as u8);
+            self.cur >>= 8;
+            self.nbits -= 8;
+        }
+    }
+
+    /// Appends a VBR field with `width`-bit chunks.
+    pub fn emit_vbr(&mut self, mut value: u64, width: u32) {
+        let hi = 1u64 << (width - 1);
+        while value >= hi {
+            self.emit((value & (hi - 1)) | hi, width);
+            value >>= width - 1;
+        }
+        self.emit(value, width);
+    }
+
+    /// Pads with zero bits to a multiple of 32 (from the buffer start).
+    pub fn align32(&mut self) {
+        let pad = (32 - (self.position() % 32) as u32) % 32;
+        self.emit(0, pad);
+    }
+
+    /// Appends raw bytes at a byte-aligned position.
+    ///
+    /// # Panics
+    /// If the position is not byte aligned.
+    pub fn emit_bytes(&mut self, bytes: &[u8]) {
+        assert_eq!(self.nbits, 0, "emit_bytes at an unaligned position");
+        self.out.extend_from_slice(bytes);
+    }
+
+    /// Copies bits `[from, to)` of `src` (absolute bit positions).
+    pub fn copy_bits(&mut self, src: &[u8], from: u64, to: u64) {
+        debug_assert!(from <= to && to <= src.len() as u64 * 8);
+        let mut pos = from;
+        // Fast path: both sides byte aligned.
+        if self.nbits == 0 && pos % 8 == 0 {
+            let whole = ((to - pos) / 8) as usize;
+            let start = (pos / 8) as usize;
+            self.out.extend_from_slice(&src[start..start + whole]);
+            pos += whole as u64 * 8;
+        }
+        while pos < to {
+            let n = (to - pos).min(56 - (pos % 8)) as u32;
+            let n = n.min(32);
+            let byte = (pos / 8) as usize;
+            let shift = (pos % 8) as u32;
+            let mut word = 0u64;
+            for (i, b) in src[byte..]
+                .iter()
+                .take((shift + n).div_ceil(8) as usize)
+                .enumerate()
+            {
+                word |= u64::from(*b) << (8 * i);
+            }
+            self.emit((word >> shift) & ((1u64 << n) - 1), n);
+            pos += u64::from(n);
+        }
+    }
+
+    /// Overwrites `width` bits at bit position `at` (which must lie in whole
+    /// bytes already written).
+    pub fn patch_bits(&mut self, at: u64, value: u64, width: u32) {
+        debug_assert!(at + u64::from(width) <= self.out.len() as u64 * 8);
+        for i in 0..u64::from(width) {
+            let bit = at + i;
+            let byte = &mut self.out[(bit / 8) as usize];
+            let mask = 1u8 << (bit % 8);
+            if (value >> i) & 1 == 1 {
+                *byte |= mask;
+            } else {
+                *byte &= !mask;
+            }
+        }
+    }
+
+    /// Overwrites the little-endian u32 at byte offset `at`.
+    pub fn patch_u32(&mut self, at: usize, value: u32) {
+        self.out[at..at + 4].copy_from_slice(&value.to_le_bytes());
+    }
+
+    /// Writes an ENTER_SUBBLOCK with the parent's abbreviation width and a
+    /// placeholder length.
+    pub fn enter_block(
+        &mut self,
+        parent_width: u32,
+        block_id: u32,
+        abbrev_width: u32,
+    ) -> OpenBlock {
+        self.emit(u64::from(ENTER_SUBBLOCK), parent_width);
+        self.emit_vbr(u64::from(block_id), 8);
+        self.emit_vbr(u64::from(abbrev_width), 4);
+        self.align32();
+        let len_at = self.out.len();
+        self.emit(0, 32);
+        OpenBlock {
+            abbrev_width,
+            len_at,
+            body_start_bit: self.position(),
+        }
+    }
+
+    /// Writes END_BLOCK, aligns, and patches the block's length.
+    pub fn end_block(&mut self, block: OpenBlock) {
+        self.emit(u64::from(END_BLOCK), block.abbrev_width);
+        self.align32();
+        let words = (self.position() - block.body_start_bit) / 32;
+        self.patch_u32(block.len_at, words as u32);
+    }
+
+    /// Copies a whole block of `src` unchanged: a fresh header (the output
+    /// position may differ in alignment), then the body word for word.
+    pub fn copy_block(&mut self, src: &[u8], parent_width: u32, h: &BlockHeader) {
+        let open = self.enter_block(parent_width, h.id, h.abbrev_width);
+        self.copy_bits(src, h.body_start_bit, h.end_bit);
+        let words = (self.position() - open.body_start_bit) / 32;
+        debug_assert_eq!(words, h.len_words);
+        self.patch_u32(open.len_at, words as u32);
+    }
+
+    /// Writes an unabbreviated record.
+    pub fn emit_unabbrev(&mut self, width: u32, code: u32, ops: &[u64]) {
+        self.emit(u64::from(UNABBREV_RECORD), width);
+        self.emit_vbr(u64::from(code), 6);
+        self.emit_vbr(ops.len() as u64, 6);
+        for &op in ops {
+            self.emit_vbr(op, 6);
+        }
+    }
+
+    /// Writes a record with abbreviation `abbrev` (id `id`), which must be
+    /// able to encode it (see [`encoded_size`]).
+    pub fn emit_abbreviated(
+        &mut self,
+        width: u32,
+        id: u32,
+        abbrev: &Abbrev,
+        code: u32,
+        ops: &[u64],
+        blob: Option<&[u8]>,
+    ) {
+        self.emit(u64::from(id), width);
+        let mut values = std::iter::once(u64::from(code)).chain(ops.iter().copied());
+        let mut remaining = ops.len() + 1;
+        for op in &abbrev.ops {
+            match op {
+                AbbrevOp::Array(elem) => {
+                    self.emit_vbr(remaining as u64, 6);
+                    for v in values.by_ref() {
+                        self.emit_scalar(elem, v);
+                    }
+                    remaining = 0;
+                }
+                AbbrevOp::Blob => {
+                    let b = blob.expect("checked by encoded_size");
+                    self.emit_vbr(b.len() as u64, 6);
+                    self.align32();
+                    self.emit_bytes(b);
+                    self.align32();
+                }
+                scalar => {
+                    let v = values.next().expect("checked by encoded_size");
+                    remaining -= 1;
+                    self.emit_scalar(scalar, v);
+                }
+            }
+        }
+    }
+
+    fn emit_scalar(&mut self, op: &AbbrevOp, v: u64) {
+        match op {
+            AbbrevOp::Literal(_) => {}
+            AbbrevOp::Fixed(w) => self.emit(v, *w),
+            AbbrevOp::Vbr(w) => self.emit_vbr(v, *w),
+            AbbrevOp::Char6 => {
+                self.emit(encode_char6(v as u8).expect("checked by encoded_size"), 6)
+            }
+            AbbrevOp::Array(_) | AbbrevOp::Blob => unreachable!("scalar expected"),
+        }
+    }
+}
+
+fn vbr_bits(mut v: u64, width: u32) -> u64 {
+    let mut bits = u64::from(width);
+    let payload = width - 1;
+    while v >> payload != 0 {
+        v >>= payload;
+        bits += u64::from(width);
+    }
+    bits
+}
+
+fn scalar_bits(op: &AbbrevOp, v: u64) -> Option<u64> {
+    match op {
+        AbbrevOp::Literal(l) => (*l == v).then_some(0),
+        AbbrevOp::Fixed(w) => (*w == 64 || v >> w == 0).then_some(u64::from(*w)),
+        AbbrevOp::Vbr(w) => Some(vbr_bits(v, *w)),
+        AbbrevOp::Char6 => (v <= 255 && encode_char6(v as u8).is_some()).then_some(6),
+        AbbrevOp::Array(_) | AbbrevOp::Blob => None,
+    }
+}
+
+/// The bits `abbrev` needs for this record (after the abbreviation id), or
+/// `None` if it cannot encode it. The blob's alignment padding is counted as
+/// its worst case.
+pub fn encoded_size(abbrev: &Abbrev, code: u32, ops: &[u64], blob: Option<&[u8]>) -> Option<u64> {
+    let values: Vec<u64> = std::iter::once(u64::from(code))
+        .chain(ops.iter().copied())
+        .collect();
+    let mut i = 0;
+    let mut bits = 0u64;
+    let mut used_blob = false;
+    for op in &abbrev.ops {
+        match op {
+            AbbrevOp::Array(elem) => {
+                let rest = &values[i.min(values.len())..];
+                bits += vbr_bits(rest.len() as u64, 6);
+                for &v in rest {
+                    bits += scalar_bits(elem, v)?;
+                }
+                i = values.len();
+            }
+            AbbrevOp::Blob => {
+                let b = blob?;
+                used_blob = true;
+                bits += vbr_bits(b.len() as u64, 6) + 31 + b.len() as u64 * 8 + 31;
+            }
+            scalar => {
+                bits += scalar_bits(scalar, *values.get(i)?)?;
+                i += 1;
+            }
+        }
+    }
+    (i == values.len() && used_blob == blob.is_some()).then_some(bits)
+}
+
+/// Bits an unabbreviated record takes (after the abbreviation id).
+pub fn unabbreviated_size(code: u32, ops: &[u64]) -> u64 {
+    vbr_bits(u64::from(code), 6)
+        + vbr_bits(ops.len() as u64, 6)
+        + ops.iter().map(|&v| vbr_bits(v, 6)).sum::<u64>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::cursor::BitCursor;
+    use super::*;
+
+    #[test]
+    fn fields_round_trip_through_the_cursor() {
+        let mut w = BitWriter::new();
+        let fields: Vec<(u64, u32)> = (1..=64)
+            .map(|width| ((0x9e37_79b9_7f4a_7c15u64 >> (64 - width)), width))
+            .collect();
+        for &(v, width) in &fields {
+            w.emit(v, width);
+            w.emit_vbr(v, 6);
+        }
+        w.align32();
+        let bytes = w.into_bytes();
+        let mut c = BitCursor::new(&bytes, 0, bytes.len());
+        for &(v, width) in &fields {
+            assert_eq!(c.read(width).unwrap(), v);
+            assert_eq!(c.read_vbr(6).unwrap(), v);
+        }
+    }
+
+    #[test]
+    fn copy_bits_at_any_alignment() {
+        let src: Vec<u8> = (0..40u32).map(|i| (i * 73 + 5) as u8).collect();
+        for lead in 0..9 {
+            for from in [0u64, 3, 8, 13, 32] {
+                let to = 250u64;
+                let mut w = BitWriter::new();
+                w.emit(0, lead);
+                w.copy_bits(&src, from, to);
+                let out = w.into_bytes();
+                let mut a = BitCursor::new(&src, 0, src.len());
+                a.seek(from).unwrap();
+                let mut b = BitCursor::new(&out, 0, out.len());
+                b.seek(u64::from(lead)).unwrap();
+                for _ in from..to {
+                    assert_eq!(a.read(1).unwrap(), b.read(1).unwrap());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn sizes_predict_what_is_written() {
+        let abbrev = Abbrev {
+            ops: vec![
+                AbbrevOp::Literal(1),
+                AbbrevOp::Vbr(8),
+                AbbrevOp::Array(Box::new(AbbrevOp::Char6)),
+            ],
+        };
+        let ops: Vec<u64> = std::iter::once(7)
+            .chain(b"mix.llvm.1.exit".iter().map(|&b| u64::from(b)))
+            .collect();
+        let size = encoded_size(&abbrev, 1, &ops, None).unwrap();
+        let mut w = BitWriter::new();
+        w.emit_abbreviated(4, 6, &abbrev, 1, &ops, None);
+        assert_eq!(w.position(), 4 + size);
+        // A character outside [a-zA-Z0-9._] does not fit Char6; the code must match the literal.
+        assert_eq!(encoded_size(&abbrev, 1, &[7, u64::from(b'-')], None), None);
+        assert_eq!(encoded_size(&abbrev, 2, &[7], None), None);
+        let mut w = BitWriter::new();
+        w.emit_unabbrev(3, 8, &[1, 1000, 0]);
+        assert_eq!(w.position(), 3 + unabbreviated_size(8, &[1, 1000, 0]));
+    }
+}

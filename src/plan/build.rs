@@ -1,0 +1,340 @@
+//! The rename plan: from the names of a whole module set to a fully
+//! resolved mapping (old suffix -> new suffix, old symbol -> new symbol),
+//! checked before anything is written.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::names::{self, PromotedName};
+use super::owners::{
+    self, HashedModule, IndexedModule, Problem, ResolvedBy, SuffixMentions, SuffixOwner,
+};
+use super::policy::{show, Manifest, SuffixPolicy};
+use crate::bitcode::rewrite::Renamer;
+use crate::bitcode::Module;
+use crate::error::{Error, ErrorKind, Result};
+
+/// A module of the set, by the path it is reported under.
+#[derive(Clone, Copy)]
+pub struct ModuleRef<'a> {
+    pub path: &'a str,
+    pub module: &'a Module,
+}
+
+/// Each input path's source file name.
+pub type SourceFilenames = BTreeMap<String, Option<Vec<u8>>>;
+
+/// What the set says about each suffix, and each path's source file name.
+pub fn collect_mentions(
+    mods: &[ModuleRef<'_>],
+) -> (BTreeMap<String, SuffixMentions>, SourceFilenames) {
+    let mut mentions: BTreeMap<String, SuffixMentions> = BTreeMap::new();
+    let mut sources = BTreeMap::new();
+    for r in mods {
+        let (path, m) = (r.path, r.module);
+        sources
+            .entry(path.to_string())
+            .or_insert_with(|| m.source_filename.clone());
+        let mut mention = |name: &[u8], owning: bool| {
+            if let Some(p) = PromotedName::parse(name) {
+                let e = mentions.entry(p.suffix_str().to_string()).or_default();
+                e.mentioned_by.insert(path.to_string());
+                if owning {
+                    e.definers.insert(path.to_string());
+                }
+            }
+        };
+        for g in &m.globals {
+            mention(&g.name, g.is_owning_definition());
+        }
+        for c in &m.comdats {
+            mention(&c.name, false);
+        }
+        for l in m.functions.iter().flat_map(|f| &f.local_names) {
+            mention(&l.name, false);
+        }
+    }
+    (mentions, sources)
+}
+
+/// What the user asked for.
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    pub policy: Option<SuffixPolicy>,
+    pub manifest: Option<Manifest>,
+    /// Exact symbol renames (`--redefine-sym(s)`), already checked.
+    pub redefines: BTreeMap<Vec<u8>, Vec<u8>>,
+    pub keep_unresolved: bool,
+    pub allow_asm_references: bool,
+}
+
+/// A resolved, checked plan.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// Old suffix digits -> new suffix.
+    pub suffixes: BTreeMap<String, Vec<u8>>,
+    /// Old symbol -> new symbol.
+    pub symbols: BTreeMap<Vec<u8>, Vec<u8>>,
+    /// The owner of every suffix in the set.
+    pub owners: Vec<SuffixOwner>,
+    /// Suffixes the plan leaves as they are (no policy, not in the manifest).
+    pub left_alone: Vec<String>,
+    /// Unresolved suffixes left alone because of `--keep-unresolved`.
+    pub unresolved_kept: Vec<String>,
+    /// Symbol renames that matched no symbol in the set.
+    pub unmatched: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Resolution problems that did not stop the plan.
+    pub problems: Vec<Problem>,
+}
+
+impl Plan {
+    fn rename_suffix(&self, name: &[u8]) -> Option<Vec<u8>> {
+        let p = PromotedName::parse(name)?;
+        self.suffixes.get(p.suffix_str()).map(|n| p.with_suffix(n))
+    }
+
+    /// True if the plan renames nothing.
+    pub fn is_empty(&self) -> bool {
+        self.suffixes.is_empty() && self.symbols.is_empty()
+    }
+
+    /// The plan as a manifest (`--plan-out`): applying it to any subset of
+    /// the modules renames them exactly as this plan does.
+    pub fn to_manifest_json(&self) -> String {
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        let suffixes: serde_json::Map<String, serde_json::Value> = self
+            .suffixes
+            .iter()
+            .map(|(k, v)| (k.clone(), text(v).into()))
+            .collect();
+        let symbols: serde_json::Map<String, serde_json::Value> = self
+            .symbols
+            .iter()
+            .map(|(k, v)| (text(k), text(v).into()))
+            .collect();
+        let v = serde_json::json!({"version": 1, "suffixes": suffixes, "symbols": symbols});
+        let mut s = serde_json::to_string_pretty(&v).expect("serializes");
+        s.push('\n');
+        s
+    }
+}
+
+impl Renamer for Plan {
+    fn global(&self, name: &[u8]) -> Option<Vec<u8>> {
+        self.symbols
+            .get(name)
+            .cloned()
+            .or_else(|| self.rename_suffix(name))
+    }
+
+    fn local(&self, name: &[u8]) -> Option<Vec<u8>> {
+        self.rename_suffix(name)
+    }
+
+    fn source_filename(&self, _name: &[u8]) -> Option<Vec<u8>> {
+        None
+    }
+}
+
+fn policy_error(m: impl Into<String>) -> Error {
+    Error::new(ErrorKind::Policy, m)
+}
+
+fn join(v: &BTreeSet<String>) -> String {
+    v.iter().cloned().collect::<Vec<_>>().join(", ")
+}
+
+/// Builds and checks the plan for a module set.
+///
+/// # Errors
+/// Policy errors: unresolved suffixes (unless kept), two names renamed to
+/// one, a new name already used by another symbol, a renamed symbol named in
+/// module asm (unless allowed), a manifest and a redefine disagreeing.
+pub fn build(
+    mods: &[ModuleRef<'_>],
+    prelink: &[HashedModule],
+    index: &[IndexedModule],
+    opts: &PlanOptions,
+) -> Result<Plan> {
+    let (mentions, sources) = collect_mentions(mods);
+    let (mut owner_list, problems) = owners::resolve(&mentions, &sources, prelink, index);
+    let manifest = opts.manifest.clone().unwrap_or_default();
+    let mut plan = Plan::default();
+    let mut unresolved = Vec::new();
+    for o in &mut owner_list {
+        let source = o.source_filename.as_deref();
+        let new: Option<Vec<u8>> = if let Some(n) = manifest.suffixes.get(&o.suffix) {
+            if o.resolved_by == ResolvedBy::Unresolved {
+                o.resolved_by = ResolvedBy::Manifest;
+            }
+            Some(n.as_bytes().to_vec())
+        } else if let Some(n) =
+            source.and_then(|s| manifest.sources.get(String::from_utf8_lossy(s).as_ref()))
+        {
+            Some(n.as_bytes().to_vec())
+        } else if let Some(policy) = &opts.policy {
+            match source {
+                Some(s) => Some(policy.suffix_for(s)),
+                None => {
+                    if opts.keep_unresolved {
+                        plan.unresolved_kept.push(o.suffix.clone());
+                    } else {
+                        unresolved.push(o.clone());
+                    }
+                    None
+                }
+            }
+        } else {
+            plan.left_alone.push(o.suffix.clone());
+            None
+        };
+        if let Some(n) = new {
+            if n != o.suffix.as_bytes() {
+                plan.suffixes.insert(o.suffix.clone(), n);
+            }
+        }
+    }
+    if !unresolved.is_empty() {
+        let lines: Vec<String> = unresolved
+            .iter()
+            .map(|o| {
+                let m = &mentions[&o.suffix];
+                match (&o.owner, m.definers.len()) {
+                    (Some(owner), _) => format!(
+                        "  .llvm.{}: owner {owner} has no source file name",
+                        o.suffix
+                    ),
+                    (None, n) if n > 1 => format!(
+                        "  .llvm.{}: defined in {} modules ({})",
+                        o.suffix,
+                        n,
+                        join(&m.definers)
+                    ),
+                    (None, _) => format!(
+                        "  .llvm.{}: no owner (mentioned by {})",
+                        o.suffix,
+                        join(&m.mentioned_by)
+                    ),
+                }
+            })
+            .collect();
+        return Err(policy_error(format!(
+            "{} suffix(es) cannot be renamed:\n{}\npass the owning modules, --prelink or --index, or --keep-unresolved to leave them",
+            unresolved.len(),
+            lines.join("\n")
+        )));
+    }
+    plan.owners = owner_list;
+    plan.problems = problems;
+
+    // Exact renames: the manifest's and the command line's, checked together.
+    let mut symbols = opts.redefines.clone();
+    for (old, new) in &manifest.symbols {
+        match symbols.get(old.as_bytes()) {
+            Some(other) if other != new.as_bytes() => {
+                return Err(Error::new(
+                    ErrorKind::Usage,
+                    format!(
+                        "{} is renamed to {} by the manifest and to {} by --redefine-sym",
+                        show(old.as_bytes()),
+                        show(new.as_bytes()),
+                        show(other)
+                    ),
+                ));
+            }
+            _ => {
+                symbols.insert(old.as_bytes().to_vec(), new.as_bytes().to_vec());
+            }
+        }
+    }
+    let mut targets: BTreeMap<&[u8], &[u8]> = BTreeMap::new();
+    for (old, new) in &symbols {
+        if let Some(prev) = targets.insert(new, old) {
+            return Err(Error::new(
+                ErrorKind::Usage,
+                format!(
+                    "{} is the new name of both {} and {}",
+                    show(new),
+                    show(prev),
+                    show(old)
+                ),
+            ));
+        }
+    }
+    symbols.retain(|o, n| o != n);
+    plan.symbols = symbols;
+
+    check(mods, &mut plan, opts)?;
+    Ok(plan)
+}
+
+/// The collision and asm checks, run on every name of the set.
+fn check(mods: &[ModuleRef<'_>], plan: &mut Plan, opts: &PlanOptions) -> Result<()> {
+    // Every distinct global and comdat name, with the modules using it.
+    let mut names: BTreeMap<&[u8], BTreeSet<&str>> = BTreeMap::new();
+    for r in mods {
+        for n in r
+            .module
+            .globals
+            .iter()
+            .map(|g| &g.name)
+            .chain(r.module.comdats.iter().map(|c| &c.name))
+        {
+            names.entry(n).or_default().insert(r.path);
+        }
+    }
+    plan.unmatched = plan
+        .symbols
+        .iter()
+        .filter(|(old, _)| !names.contains_key(old.as_slice()))
+        .map(|(o, n)| (o.clone(), n.clone()))
+        .collect();
+
+    let mut finals: BTreeMap<Vec<u8>, &[u8]> = BTreeMap::new();
+    for &old in names.keys() {
+        let new = plan.global(old);
+        let fin = new.clone().unwrap_or_else(|| old.to_vec());
+        if let Some(&prev) = finals.get(&fin) {
+            let where_ = |n: &[u8]| {
+                let ms: Vec<&str> = names[n].iter().copied().collect();
+                format!("{} (in {})", show(n), ms.join(", "))
+            };
+            let (renamed, other) = if new.is_some() {
+                (old, prev)
+            } else {
+                (prev, old)
+            };
+            let message = if plan.global(prev).is_some() && new.is_some() {
+                format!(
+                    "{} and {} would both be renamed to {}",
+                    where_(prev),
+                    where_(old),
+                    show(&fin)
+                )
+            } else {
+                format!(
+                    "renaming {} to {} collides with the existing {}",
+                    where_(renamed),
+                    show(&fin),
+                    where_(other)
+                )
+            };
+            return Err(policy_error(message));
+        }
+        finals.insert(fin, old);
+    }
+
+    if !opts.allow_asm_references {
+        for r in mods.iter().filter(|r| !r.module.asm.is_empty()) {
+            for &old in names.keys() {
+                if plan.global(old).is_some() && names::contains_token(&r.module.asm, old) {
+                    return Err(policy_error(format!(
+                        "module asm in {} names {}, which would be renamed and leave the asm stale (--allow-asm-references to rename anyway)",
+                        r.path,
+                        show(old)
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}
