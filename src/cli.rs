@@ -248,8 +248,214 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32> {
             out.write_all(text.as_bytes())?;
             Ok(0)
         }
-        Command::Rename(_) => Err(not_yet("rename", 3)),
+        Command::Rename(a) => run_rename(a, out),
         Command::Diff(_) => Err(not_yet("diff", 5)),
         Command::Verify(_) => Err(not_yet("verify", 4)),
     }
+}
+
+fn policy_options(p: &PolicyArgs) -> Result<crate::plan::PlanOptions> {
+    use crate::plan::policy::{self, Manifest, PrefixMap, SuffixPolicy};
+    let policy = match p.policy {
+        None if !p.prefix_map.is_empty() => {
+            return Err(Error::new(
+                ErrorKind::Usage,
+                "--prefix-map needs --policy prefix-map",
+            ));
+        }
+        None => None,
+        Some(Policy::SourceFilename) if !p.prefix_map.is_empty() => {
+            return Err(Error::new(
+                ErrorKind::Usage,
+                "--prefix-map needs --policy prefix-map, not source-filename",
+            ));
+        }
+        Some(Policy::SourceFilename) => Some(SuffixPolicy::SourceFilename),
+        Some(Policy::PrefixMap) if p.prefix_map.is_empty() => {
+            return Err(Error::new(
+                ErrorKind::Usage,
+                "--policy prefix-map needs at least one --prefix-map OLD=NEW",
+            ));
+        }
+        Some(Policy::PrefixMap) => Some(SuffixPolicy::PrefixMap(
+            p.prefix_map
+                .iter()
+                .map(|m| PrefixMap::parse(m))
+                .collect::<Result<_>>()?,
+        )),
+    };
+    if p.remap_source_filename {
+        return Err(not_yet("rename --remap-source-filename", 5));
+    }
+    let manifest = match &p.manifest {
+        Some(file) => {
+            let text = std::fs::read(file)
+                .map_err(|e| Error::new(ErrorKind::Io, format!("{file}: {e}")))?;
+            Some(Manifest::parse(&text, file)?)
+        }
+        None => None,
+    };
+    let mut redefines = p
+        .redefine_sym
+        .iter()
+        .map(|a| policy::parse_redefine_sym(a))
+        .collect::<Result<Vec<_>>>()?;
+    for file in &p.redefine_syms {
+        let text =
+            std::fs::read(file).map_err(|e| Error::new(ErrorKind::Io, format!("{file}: {e}")))?;
+        redefines.extend(policy::parse_redefine_syms(&text, file)?);
+    }
+    let redefines = policy::check_redefines(&redefines)?;
+    if policy.is_none() && manifest.is_none() && redefines.is_empty() {
+        return Err(Error::new(
+            ErrorKind::Usage,
+            "nothing to rename: give --policy, --manifest, --redefine-sym or --redefine-syms",
+        ));
+    }
+    Ok(crate::plan::PlanOptions {
+        policy,
+        manifest,
+        redefines,
+        ..Default::default()
+    })
+}
+
+fn run_rename(a: RenameArgs, out: &mut dyn Write) -> Result<i32> {
+    use std::io::IsTerminal;
+
+    use crate::rename::{self, Output, RenameOptions};
+    if a.engine == Engine::Llvm {
+        return Err(not_yet("rename --engine llvm", 4));
+    }
+    let mut plan = policy_options(&a.policy)?;
+    plan.keep_unresolved = a.keep_unresolved;
+    plan.allow_asm_references = a.allow_asm_references;
+    let chosen = [a.output.is_some(), a.out_dir.is_some(), a.in_place]
+        .iter()
+        .filter(|&&b| b)
+        .count();
+    if chosen > 1 {
+        return Err(Error::new(
+            ErrorKind::Usage,
+            "-o, --out-dir and --in-place exclude each other",
+        ));
+    }
+    let output = if a.dry_run || a.check {
+        Output::Nowhere
+    } else if let Some(o) = &a.output {
+        if o == "-" {
+            if std::io::stdout().is_terminal() {
+                return Err(Error::new(
+                    ErrorKind::Usage,
+                    "refusing to write bitcode to a terminal (redirect -o - or name a file)",
+                ));
+            }
+            Output::Stdout
+        } else {
+            Output::File(o.into())
+        }
+    } else if let Some(d) = &a.out_dir {
+        Output::OutDir(d.into())
+    } else if a.in_place {
+        Output::InPlace
+    } else {
+        return Err(Error::new(
+            ErrorKind::Usage,
+            "say where to write: -o FILE, --out-dir DIR or --in-place (or --dry-run / --check)",
+        ));
+    };
+    if a.jobs == Some(0) {
+        return Err(Error::new(ErrorKind::Usage, "--jobs must be at least 1"));
+    }
+    let jobs = a
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let options = RenameOptions {
+        plan,
+        prelink: a.resolution.prelink,
+        index: a.resolution.index,
+        output,
+        map_out: a.map_out.filter(|_| !a.check).map(Into::into),
+        plan_out: a.plan_out.filter(|_| !a.check).map(Into::into),
+        jobs,
+    };
+    let outcome = rename::run(&a.inputs, &options)?;
+    let mut err = std::io::stderr().lock();
+    for f in &outcome.files {
+        for w in &f.rewritten.warnings {
+            let _ = writeln!(err, "bcrename: warning: {}: {w}", f.input.display);
+        }
+    }
+    if a.verbose || a.dry_run {
+        let text = describe(&outcome);
+        if a.dry_run {
+            out.write_all(text.as_bytes())?;
+        } else {
+            let _ = err.write_all(text.as_bytes());
+        }
+    }
+    if a.check {
+        let n = outcome.change_count();
+        if n > 0 {
+            let _ = writeln!(
+                err,
+                "bcrename: {n} name(s) in {} file(s) would change",
+                outcome.changed_files()
+            );
+            return Ok(1);
+        }
+        return Ok(0);
+    }
+    rename::write_outputs(&outcome, &options, out)?;
+    Ok(0)
+}
+
+/// The plan and its effect, for --verbose and --dry-run.
+fn describe(o: &crate::rename::RenameOutcome) -> String {
+    use std::fmt::Write as _;
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let mut s = String::new();
+    for owner in &o.plan.owners {
+        let by = serde_json::to_value(owner.resolved_by)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        match o.plan.suffixes.get(&owner.suffix) {
+            Some(new) => {
+                let _ = writeln!(
+                    s,
+                    "suffix .llvm.{} -> .llvm.{}  (owner {}, by {by})",
+                    owner.suffix,
+                    text(new),
+                    owner.owner.as_deref().unwrap_or("none")
+                );
+            }
+            None => {
+                let _ = writeln!(s, "suffix .llvm.{} left alone", owner.suffix);
+            }
+        }
+    }
+    for (old, new) in &o.plan.unmatched {
+        let _ = writeln!(s, "symbol {} -> {} matches no symbol", text(old), text(new));
+    }
+    for f in &o.files {
+        for c in &f.rewritten.changes {
+            let _ = writeln!(
+                s,
+                "{}: {} {} -> {}",
+                f.input.display,
+                c.kind.as_str(),
+                text(&c.old),
+                text(&c.new)
+            );
+        }
+    }
+    let _ = writeln!(
+        s,
+        "{} name(s) renamed in {} of {} file(s)",
+        o.change_count(),
+        o.changed_files(),
+        o.files.len()
+    );
+    s
 }

@@ -19,6 +19,7 @@ pub mod cli;
 pub mod error;
 pub mod input;
 pub mod plan;
+pub mod rename;
 pub mod scan;
 
 pub use error::{Error, ErrorKind, Result};

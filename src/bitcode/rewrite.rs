@@ -914,16 +914,20 @@ impl FileWriter<'_> {
         let width = h.abbrev_width;
         let open = w.enter_block(parent, h.id, width);
         let mut records = Vec::new();
+        // The block's abbreviations, taken before END_BLOCK leaves the block.
+        let mut abbrevs = reader.current_abbrevs().to_vec();
         while let Some(entry) = reader.next_entry()? {
             match entry {
                 Entry::Record(r) => records.push(r),
                 Entry::EndBlock { .. } => break,
                 // Definitions first: ids stay as they were, and every record
                 // can use any of them.
-                other => self.copy_entry(w, reader, width, other)?,
+                other => {
+                    self.copy_entry(w, reader, width, other)?;
+                    abbrevs = reader.current_abbrevs().to_vec();
+                }
             }
         }
-        let abbrevs = reader.current_abbrevs().to_vec();
         let mut out: Vec<(Record, Vec<u64>)> = Vec::with_capacity(records.len());
         let mut seen = std::collections::HashSet::new();
         for r in records {

@@ -1,0 +1,426 @@
+//! The `rename` command: read the set, plan, check, rewrite, write.
+//!
+//! Every usage error is found before a byte of input is read; every plan
+//! error before a byte of output is written. Outputs go to temporary files
+//! in their destination directories and are renamed into place only when all
+//! of them were written, so a failure leaves no partial batch and no
+//! temporaries behind.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use serde::Serialize;
+
+use crate::bitcode::rewrite::{self, Change, Rewritten};
+use crate::error::{Error, ErrorKind, Result};
+use crate::input::{self, InputFile, Source};
+use crate::plan::build::{self, ModuleRef, Plan, PlanOptions};
+use crate::scan::{self, LoadedFile};
+
+/// Where outputs go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// `-o FILE` (one input).
+    File(PathBuf),
+    /// `-o -`.
+    Stdout,
+    /// `--out-dir DIR`.
+    OutDir(PathBuf),
+    /// `--in-place`.
+    InPlace,
+    /// Nothing is written (`--dry-run`, `--check`).
+    Nowhere,
+}
+
+/// A resolved `rename` request.
+#[derive(Debug, Clone)]
+pub struct RenameOptions {
+    pub plan: PlanOptions,
+    pub prelink: Vec<String>,
+    pub index: Vec<String>,
+    pub output: Output,
+    pub map_out: Option<PathBuf>,
+    pub plan_out: Option<PathBuf>,
+    /// Worker threads (at least 1).
+    pub jobs: usize,
+}
+
+/// One module file's result.
+#[derive(Debug)]
+pub struct FileResult {
+    pub input: InputFile,
+    /// The input's bytes, as read once.
+    pub data: Vec<u8>,
+    pub output: Option<PathBuf>,
+    pub rewritten: Rewritten,
+}
+
+/// What a rename did (or would do).
+#[derive(Debug)]
+pub struct RenameOutcome {
+    pub plan: Plan,
+    pub files: Vec<FileResult>,
+}
+
+impl RenameOutcome {
+    /// Number of names changed over all files.
+    pub fn change_count(&self) -> usize {
+        self.files.iter().map(|f| f.rewritten.changes.len()).sum()
+    }
+
+    /// Files that change.
+    pub fn changed_files(&self) -> usize {
+        self.files
+            .iter()
+            .filter(|f| f.rewritten.bytes.is_some())
+            .count()
+    }
+
+    /// The `--map-out` JSON.
+    pub fn map_json(&self) -> String {
+        #[derive(Serialize)]
+        struct Entry {
+            module: String,
+            old: String,
+            new: String,
+            kind: &'static str,
+        }
+        #[derive(Serialize)]
+        struct Unmatched {
+            old: String,
+            new: String,
+        }
+        #[derive(Serialize)]
+        struct Map {
+            version: u32,
+            renames: Vec<Entry>,
+            #[serde(skip_serializing_if = "Vec::is_empty")]
+            unmatched: Vec<Unmatched>,
+        }
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        let mut renames: Vec<(&str, &Change)> = self
+            .files
+            .iter()
+            .flat_map(|f| {
+                f.rewritten
+                    .changes
+                    .iter()
+                    .map(move |c| (f.input.display.as_str(), c))
+            })
+            .collect();
+        renames.sort_by(|a, b| {
+            (a.0.as_bytes(), &a.1.old, &a.1.new, a.1.kind).cmp(&(
+                b.0.as_bytes(),
+                &b.1.old,
+                &b.1.new,
+                b.1.kind,
+            ))
+        });
+        renames.dedup_by(|a, b| {
+            a.0 == b.0 && a.1.old == b.1.old && a.1.new == b.1.new && a.1.kind == b.1.kind
+        });
+        let map = Map {
+            version: 1,
+            renames: renames
+                .into_iter()
+                .map(|(m, c)| Entry {
+                    module: m.to_string(),
+                    old: text(&c.old),
+                    new: text(&c.new),
+                    kind: c.kind.as_str(),
+                })
+                .collect(),
+            unmatched: self
+                .plan
+                .unmatched
+                .iter()
+                .map(|(o, n)| Unmatched {
+                    old: text(o),
+                    new: text(n),
+                })
+                .collect(),
+        };
+        let mut s = serde_json::to_string_pretty(&map).expect("serializes");
+        s.push('\n');
+        s
+    }
+}
+
+fn usage(m: impl Into<String>) -> Error {
+    Error::new(ErrorKind::Usage, m)
+}
+
+/// Where each input goes, checked for collisions before anything is read.
+fn output_paths(files: &[InputFile], output: &Output) -> Result<Vec<Option<PathBuf>>> {
+    let paths: Vec<Option<PathBuf>> = match output {
+        Output::Nowhere | Output::Stdout => files.iter().map(|_| None).collect(),
+        Output::File(p) => {
+            if files.len() != 1 {
+                return Err(usage(format!(
+                    "-o takes exactly one input, got {} (use --out-dir)",
+                    files.len()
+                )));
+            }
+            vec![Some(p.clone())]
+        }
+        Output::InPlace => files
+            .iter()
+            .map(|f| match &f.source {
+                Source::File(p) => Ok(Some(p.clone())),
+                Source::Stdin => Err(usage("--in-place cannot rewrite standard input")),
+            })
+            .collect::<Result<_>>()?,
+        Output::OutDir(dir) => files
+            .iter()
+            .map(|f| match (&f.source, &f.relative) {
+                (Source::Stdin, _) => Err(usage("standard input needs -o, not --out-dir")),
+                (_, Some(rel)) => Ok(Some(dir.join(rel))),
+                (Source::File(p), None) => {
+                    let name = p
+                        .file_name()
+                        .ok_or_else(|| usage(format!("{}: not a file name", p.display())))?;
+                    Ok(Some(dir.join(name)))
+                }
+            })
+            .collect::<Result<_>>()?,
+    };
+    if matches!(output, Output::Stdout) && files.len() != 1 {
+        return Err(usage(format!(
+            "-o - takes exactly one input, got {}",
+            files.len()
+        )));
+    }
+    let mut seen: BTreeMap<PathBuf, &str> = BTreeMap::new();
+    for (f, p) in files.iter().zip(&paths) {
+        let Some(p) = p else { continue };
+        let key = normalise(p);
+        if let Some(prev) = seen.insert(key.clone(), &f.display) {
+            return Err(usage(format!(
+                "{} and {} would both be written to {}",
+                prev,
+                f.display,
+                p.display()
+            )));
+        }
+        if *output != Output::InPlace {
+            if let Source::File(src) = &f.source {
+                if normalise(src) == key {
+                    return Err(usage(format!(
+                        "output {} is the input itself; use --in-place",
+                        p.display()
+                    )));
+                }
+            }
+        }
+    }
+    Ok(paths)
+}
+
+/// An absolute, symlink-resolved form of a path that may not exist yet.
+fn normalise(p: &Path) -> PathBuf {
+    if let Ok(c) = fs::canonicalize(p) {
+        return c;
+    }
+    let parent = p
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    match (fs::canonicalize(parent), p.file_name()) {
+        (Ok(d), Some(n)) => d.join(n),
+        _ => p.to_path_buf(),
+    }
+}
+
+/// Runs `rename` over command-line inputs.
+///
+/// # Errors
+/// Usage, input, plan and write errors; on any error no output is left
+/// half-written and no input is modified.
+pub fn run(inputs: &[String], options: &RenameOptions) -> Result<RenameOutcome> {
+    let expanded = input::expand(inputs)?;
+    if expanded.files.is_empty() {
+        return Err(usage(format!(
+            "no bitcode files among the inputs ({} other files skipped)",
+            expanded.skipped.len()
+        )));
+    }
+    let outputs = output_paths(&expanded.files, &options.output)?;
+    let files = scan::load(&expanded.files, scan::scan_parse_options())?;
+    for f in &files {
+        if f.bitcode.modules.iter().all(|m| m.is_index()) {
+            return Err(usage(format!(
+                "{} is a ThinLTO index, not a module; pass it with --index",
+                f.input.display
+            )));
+        }
+    }
+    let prelink = scan::load_prelink(&options.prelink)?;
+    let index = scan::load_index(&options.index)?;
+    let refs: Vec<ModuleRef<'_>> = files
+        .iter()
+        .flat_map(|f| {
+            f.bitcode
+                .modules
+                .iter()
+                .filter(|m| !m.is_index())
+                .map(move |m| ModuleRef {
+                    path: &f.input.display,
+                    module: m,
+                })
+        })
+        .collect();
+    let plan = build::build(&refs, &prelink, &index, &options.plan)?;
+    let rewritten = rewrite_all(&files, &plan, options.jobs)?;
+    let outcome = RenameOutcome {
+        files: files
+            .into_iter()
+            .zip(outputs)
+            .zip(rewritten)
+            .map(|((f, output), rewritten)| FileResult {
+                input: f.input,
+                data: f.data,
+                output,
+                rewritten,
+            })
+            .collect(),
+        plan,
+    };
+    Ok(outcome)
+}
+
+/// Rewrites every file on `jobs` threads; results come back in input order.
+fn rewrite_all(files: &[LoadedFile], plan: &Plan, jobs: usize) -> Result<Vec<Rewritten>> {
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<Result<Rewritten>>>> =
+        Mutex::new((0..files.len()).map(|_| None).collect());
+    std::thread::scope(|s| {
+        for _ in 0..jobs.clamp(1, files.len().max(1)) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(f) = files.get(i) else { break };
+                let r = rewrite::rewrite(&f.data, &f.bitcode, plan)
+                    .map_err(|e| e.in_file(&f.input.display));
+                results.lock().unwrap()[i] = Some(r);
+            });
+        }
+    });
+    results
+        .into_inner()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.expect("every file was processed"))
+        .collect()
+}
+
+/// A file written next to its destination and renamed into place later.
+struct Staged {
+    temp: PathBuf,
+    dest: PathBuf,
+}
+
+fn temp_path(dest: &Path) -> PathBuf {
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    dest.with_file_name(format!(".{name}.bcrename-{}.tmp", std::process::id()))
+}
+
+fn stage(dest: &Path, bytes: &[u8], mode_from: Option<&Path>) -> Result<Staged> {
+    let io =
+        |e: std::io::Error, p: &Path| Error::new(ErrorKind::Io, format!("{}: {e}", p.display()));
+    if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir).map_err(|e| io(e, dir))?;
+    }
+    let temp = temp_path(dest);
+    let result = (|| {
+        let mut f = fs::File::create(&temp)?;
+        f.write_all(bytes)?;
+        if let Some(src) = mode_from {
+            f.set_permissions(fs::metadata(src)?.permissions())?;
+        }
+        f.sync_all()
+    })();
+    match result {
+        Ok(()) => Ok(Staged {
+            temp,
+            dest: dest.to_path_buf(),
+        }),
+        Err(e) => {
+            let _ = fs::remove_file(&temp);
+            Err(io(e, dest))
+        }
+    }
+}
+
+/// Writes staged files into place, or removes them all on the first failure.
+fn commit(staged: Vec<Staged>) -> Result<()> {
+    for (i, s) in staged.iter().enumerate() {
+        if let Err(e) = fs::rename(&s.temp, &s.dest) {
+            for rest in &staged[i..] {
+                let _ = fs::remove_file(&rest.temp);
+            }
+            return Err(Error::new(
+                ErrorKind::Io,
+                format!("{}: {e}", s.dest.display()),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Writes the outputs, the map and the plan. With `--in-place`, inputs are
+/// replaced only after every output was staged.
+///
+/// # Errors
+/// I/O errors; staged temporaries are removed.
+pub fn write_outputs(
+    outcome: &RenameOutcome,
+    options: &RenameOptions,
+    stdout: &mut dyn Write,
+) -> Result<()> {
+    let mut staged = Vec::new();
+    let mut failure = None;
+    let mut stage_one =
+        |dest: &Path, bytes: &[u8], mode: Option<&Path>| match stage(dest, bytes, mode) {
+            Ok(s) => staged.push(s),
+            Err(e) => failure = failure.take().or(Some(e)),
+        };
+    for f in &outcome.files {
+        let bytes = f.rewritten.bytes.as_deref();
+        match (&options.output, &f.output) {
+            (Output::Stdout, _) => stdout.write_all(bytes.unwrap_or(&f.data))?,
+            // In place, an unchanged file stays as it is.
+            (Output::InPlace, Some(dest)) => {
+                if let Some(b) = bytes {
+                    stage_one(dest, b, Some(dest));
+                }
+            }
+            (_, Some(dest)) => {
+                let src = match &f.input.source {
+                    Source::File(p) => Some(p.as_path()),
+                    Source::Stdin => None,
+                };
+                stage_one(dest, bytes.unwrap_or(&f.data), src);
+            }
+            (_, None) => {}
+        }
+    }
+    if let Some(p) = &options.map_out {
+        stage_one(p, outcome.map_json().as_bytes(), None);
+    }
+    if let Some(p) = &options.plan_out {
+        stage_one(p, outcome.plan.to_manifest_json().as_bytes(), None);
+    }
+    if let Some(e) = failure {
+        for s in &staged {
+            let _ = fs::remove_file(&s.temp);
+        }
+        return Err(e);
+    }
+    commit(staged)
+}
