@@ -316,10 +316,13 @@ fn rewrite_all(files: &[LoadedFile], plan: &Plan, jobs: usize) -> Result<Vec<Rew
         .collect()
 }
 
-/// A file written next to its destination and renamed into place later.
-struct Staged {
-    temp: PathBuf,
-    dest: PathBuf,
+/// An output ready to be put in place.
+enum Staged {
+    /// A temporary next to the destination, renamed over it on commit.
+    Temp { temp: PathBuf, dest: PathBuf },
+    /// A destination that is not a regular file (`/dev/null`, a pipe):
+    /// written directly on commit, never replaced.
+    Direct { dest: PathBuf, bytes: Vec<u8> },
 }
 
 fn temp_path(dest: &Path) -> PathBuf {
@@ -330,13 +333,55 @@ fn temp_path(dest: &Path) -> PathBuf {
     dest.with_file_name(format!(".{name}.bcrename-{}.tmp", std::process::id()))
 }
 
-fn stage(dest: &Path, bytes: &[u8], mode_from: Option<&Path>) -> Result<Staged> {
-    let io =
-        |e: std::io::Error, p: &Path| Error::new(ErrorKind::Io, format!("{}: {e}", p.display()));
-    if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
-        fs::create_dir_all(dir).map_err(|e| io(e, dir))?;
+fn io_error(e: std::io::Error, p: &Path) -> Error {
+    Error::new(ErrorKind::Io, format!("{}: {e}", p.display()))
+}
+
+/// Stages `bytes` for `dest`. A symbolic link is followed: its target is
+/// rewritten, the link stays. Directories it had to create are added to
+/// `created` so a failed batch can remove them.
+fn stage(
+    dest: &Path,
+    bytes: &[u8],
+    mode_from: Option<&Path>,
+    created: &mut Vec<PathBuf>,
+) -> Result<Staged> {
+    if let Ok(meta) = fs::metadata(dest) {
+        if meta.is_dir() {
+            return Err(Error::new(
+                ErrorKind::Io,
+                format!("{}: is a directory", dest.display()),
+            ));
+        }
+        if !meta.is_file() {
+            return Ok(Staged::Direct {
+                dest: dest.to_path_buf(),
+                bytes: bytes.to_vec(),
+            });
+        }
     }
-    let temp = temp_path(dest);
+    let is_link = fs::symlink_metadata(dest)
+        .map(|m| m.file_type().is_symlink())
+        .unwrap_or(false);
+    let dest = if is_link {
+        fs::canonicalize(dest).map_err(|e| io_error(e, dest))?
+    } else {
+        dest.to_path_buf()
+    };
+    if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let mut outermost = None;
+        let mut missing = dir;
+        while !missing.as_os_str().is_empty() && !missing.exists() {
+            outermost = Some(missing.to_path_buf());
+            missing = missing.parent().unwrap_or(Path::new(""));
+        }
+        let made = fs::create_dir_all(dir);
+        if let Some(o) = outermost.filter(|o| o.is_dir()) {
+            created.push(o);
+        }
+        made.map_err(|e| io_error(e, dir))?;
+    }
+    let temp = temp_path(&dest);
     let result = (|| {
         let mut f = fs::File::create(&temp)?;
         f.write_all(bytes)?;
@@ -346,28 +391,47 @@ fn stage(dest: &Path, bytes: &[u8], mode_from: Option<&Path>) -> Result<Staged> 
         f.sync_all()
     })();
     match result {
-        Ok(()) => Ok(Staged {
-            temp,
-            dest: dest.to_path_buf(),
-        }),
+        Ok(()) => Ok(Staged::Temp { temp, dest }),
         Err(e) => {
             let _ = fs::remove_file(&temp);
-            Err(io(e, dest))
+            Err(io_error(e, &dest))
         }
     }
 }
 
-/// Writes staged files into place, or removes them all on the first failure.
+fn discard(staged: &[Staged]) {
+    for s in staged {
+        if let Staged::Temp { temp, .. } = s {
+            let _ = fs::remove_file(temp);
+        }
+    }
+}
+
+/// Puts staged outputs in place; on a failure the temporaries not yet
+/// renamed are removed.
 fn commit(staged: Vec<Staged>) -> Result<()> {
     for (i, s) in staged.iter().enumerate() {
-        if let Err(e) = fs::rename(&s.temp, &s.dest) {
-            for rest in &staged[i..] {
-                let _ = fs::remove_file(&rest.temp);
-            }
-            return Err(Error::new(
-                ErrorKind::Io,
-                format!("{}: {e}", s.dest.display()),
-            ));
+        let result = match s {
+            Staged::Temp { temp, dest } => fs::rename(temp, dest)
+                .map_err(|e| io_error(e, dest))
+                .and_then(|()| {
+                    // Make the rename itself durable.
+                    if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
+                        fs::File::open(dir)
+                            .and_then(|d| d.sync_all())
+                            .map_err(|e| io_error(e, dir))?;
+                    }
+                    Ok(())
+                }),
+            Staged::Direct { dest, bytes } => fs::OpenOptions::new()
+                .write(true)
+                .open(dest)
+                .and_then(|mut f| f.write_all(bytes))
+                .map_err(|e| io_error(e, dest)),
+        };
+        if let Err(e) = result {
+            discard(&staged[i + 1..]);
+            return Err(e);
         }
     }
     Ok(())
@@ -385,11 +449,16 @@ pub fn write_outputs(
 ) -> Result<()> {
     let mut staged = Vec::new();
     let mut failure = None;
-    let mut stage_one =
-        |dest: &Path, bytes: &[u8], mode: Option<&Path>| match stage(dest, bytes, mode) {
+    let mut created = Vec::new();
+    let mut stage_one = |dest: &Path, bytes: &[u8], mode: Option<&Path>| {
+        if failure.is_some() {
+            return;
+        }
+        match stage(dest, bytes, mode, &mut created) {
             Ok(s) => staged.push(s),
-            Err(e) => failure = failure.take().or(Some(e)),
-        };
+            Err(e) => failure = Some(e),
+        }
+    };
     for f in &outcome.files {
         let bytes = f.rewritten.bytes.as_deref();
         match (&options.output, &f.output) {
@@ -416,11 +485,18 @@ pub fn write_outputs(
     if let Some(p) = &options.plan_out {
         stage_one(p, outcome.plan.to_manifest_json().as_bytes(), None);
     }
-    if let Some(e) = failure {
-        for s in &staged {
-            let _ = fs::remove_file(&s.temp);
+    let result = match failure {
+        Some(e) => {
+            discard(&staged);
+            Err(e)
         }
-        return Err(e);
+        None => commit(staged),
+    };
+    if result.is_err() {
+        // Directories made for this batch held only its temporaries.
+        for dir in created.iter().rev() {
+            let _ = fs::remove_dir_all(dir);
+        }
     }
-    commit(staged)
+    result
 }

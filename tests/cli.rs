@@ -246,11 +246,12 @@ fn unavailable_commands_exit_2_with_a_clear_message() {
     for args in [
         vec![
             "rename",
+            "--engine",
+            "llvm",
             "--policy",
             "source-filename",
+            "--dry-run",
             f,
-            "-o",
-            "/dev/null",
         ],
         vec!["diff", f, f],
         vec!["verify", f, f],
@@ -289,4 +290,57 @@ fn dump_prints_every_block() {
         &text[..80]
     );
     assert!(text.contains("BLOCK 23 ") && text.contains("BLOCK 25 "));
+}
+
+/// A destination that is not a regular file is written through, never
+/// replaced: `-o /dev/null` must leave /dev/null a device.
+#[test]
+fn writing_to_a_device_or_pipe_does_not_replace_it() {
+    use std::os::unix::fs::FileTypeExt;
+    let f = testdata().join("clang-19/prog/distributed/util.bc");
+    let out = bcrename(&[
+        "rename",
+        "--policy",
+        "source-filename",
+        "--keep-unresolved",
+        "-o",
+        "/dev/null",
+        f.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(std::fs::metadata("/dev/null")
+        .unwrap()
+        .file_type()
+        .is_char_device());
+    // A symbolic link is followed: the target is rewritten, the link kept.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(&f, dir.path().join("target.bc")).unwrap();
+    std::os::unix::fs::symlink("target.bc", dir.path().join("link.bc")).unwrap();
+    let out = bcrename_in(
+        dir.path(),
+        &[
+            "rename",
+            "--redefine-sym",
+            "util_compute=uc",
+            "--in-place",
+            "link.bc",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(std::fs::symlink_metadata(dir.path().join("link.bc"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_ne!(
+        std::fs::read(dir.path().join("target.bc")).unwrap(),
+        std::fs::read(&f).unwrap()
+    );
 }

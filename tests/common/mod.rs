@@ -276,3 +276,69 @@ pub fn golden(name: &str, actual: &str) {
         .unwrap_or_else(|_| panic!("missing golden file {}; run with BLESS=1", path.display()));
     assert!(expected == actual, "{} is stale; diff it, then run with BLESS=1 if the change is right\n--- actual ---\n{actual}", path.display());
 }
+
+/// Runs the binary in `dir`.
+pub fn bcrename_in(dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_bcrename"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Copies `files` (under `base`) into `dest`, keeping relative paths.
+pub fn copy_set(base: &Path, files: &[PathBuf], dest: &Path) -> Vec<PathBuf> {
+    files
+        .iter()
+        .map(|f| {
+            let rel = f.strip_prefix(base).unwrap();
+            let to = dest.join(rel);
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(f, &to).unwrap();
+            rel.to_path_buf()
+        })
+        .collect()
+}
+
+/// Normalises llvm-dis text for comparison: drops the ModuleID line and
+/// folds runs of spaces (label comments are padded to a column).
+pub fn normalise_ll(text: &str) -> String {
+    text.lines()
+        .filter(|l| !l.starts_with("; ModuleID"))
+        .map(|l| {
+            // The summary names the file it was read from.
+            let l = match (l.starts_with('^'), l.find("(path: \""), l.find("\", hash")) {
+                (true, Some(a), Some(b)) if a < b => {
+                    format!("{}(path: <file>{}", &l[..a], &l[b + 1..])
+                }
+                _ => l.to_string(),
+            };
+            l.split(' ')
+                .filter(|w| !w.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Replaces every promotion suffix `.llvm.<old>` (not followed by another
+/// digit) with `.llvm.<new>`, as a text oracle for renames.
+pub fn substitute_suffixes(text: &str, map: &std::collections::BTreeMap<String, String>) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(".llvm.") {
+        out.push_str(&rest[..i + 6]);
+        rest = &rest[i + 6..];
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        match map.get(&digits) {
+            Some(new) if !digits.is_empty() => {
+                out.push_str(new);
+                rest = &rest[digits.len()..];
+            }
+            _ => {}
+        }
+    }
+    out.push_str(rest);
+    out
+}

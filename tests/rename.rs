@@ -1,0 +1,858 @@
+//! `rename` with the native engine, on every test-data module set, with
+//! LLVM as the oracle: llvm-dis of each output equals llvm-dis of its input
+//! with the renames applied (and LLVM's own source-file-name build where it
+//! exists); outputs are read by the LLVM that wrote the input; renamed
+//! programs link and run; output is deterministic and idempotent; every
+//! error exits 2 and writes nothing.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+
+fn sanitize(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                b as char
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Suffix digits -> source-file-name suffix, from scanning `dir`.
+fn expected_suffixes(files: &[PathBuf]) -> BTreeMap<String, String> {
+    let paths: Vec<String> = files
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    let r = bcrename::scan::scan(&paths, &Default::default()).unwrap();
+    r.suffixes
+        .iter()
+        .map(|s| {
+            (
+                s.suffix.clone(),
+                sanitize(s.source_filename.as_deref().unwrap()),
+            )
+        })
+        .collect()
+}
+
+/// The directory all `files` share.
+fn common_base(files: &[PathBuf]) -> PathBuf {
+    let mut base = files[0].parent().unwrap().to_path_buf();
+    while !files.iter().all(|f| f.starts_with(&base)) {
+        base = base.parent().unwrap().to_path_buf();
+    }
+    base
+}
+
+fn ok(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn dis(tool: &Path, file: &Path) -> String {
+    let out = Command::new(tool)
+        .arg(file)
+        .arg("-o")
+        .arg("-")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{} cannot read {}: {}",
+        tool.display(),
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn source_filename_policy_matches_llvm_on_every_module_set() {
+    let Some(bca) = llvm_tool("llvm-bcanalyzer") else {
+        return;
+    };
+    let mut renamed_files = 0;
+    let mut identical_to_llvm = 0;
+    for (version, set, files) in module_sets() {
+        // Two-module files cannot go through llvm-dis to stdout.
+        if set.contains("/cfi/") && set.ends_with("prelink") {
+            continue;
+        }
+        let Some(dis_tool) = llvm_tool_version("llvm-dis", version) else {
+            return;
+        };
+        let tmp = tempfile::tempdir().unwrap();
+        let base = common_base(&files);
+        let rels = copy_set(&base, &files, &tmp.path().join("in"));
+        ok(&bcrename_in(
+            tmp.path(),
+            &[
+                "rename",
+                "--policy",
+                "source-filename",
+                "--out-dir",
+                "out",
+                "in",
+            ],
+        ));
+        let suffixes = expected_suffixes(&files);
+        for rel in &rels {
+            let (input, output) = (
+                tmp.path().join("in").join(rel),
+                tmp.path().join("out").join(rel),
+            );
+            let before = std::fs::read(&input).unwrap();
+            let after = std::fs::read(&output).unwrap();
+            let expected = normalise_ll(&substitute_suffixes(&dis(&dis_tool, &input), &suffixes));
+            let actual = normalise_ll(&dis(&dis_tool, &output));
+            assert!(
+                expected == actual,
+                "{set}: {}: llvm-dis differs from the substituted input",
+                rel.display()
+            );
+            if before != after {
+                renamed_files += 1;
+            } else {
+                assert!(!expected.contains(".llvm.1") || suffixes.is_empty());
+            }
+            let st = Command::new(&bca)
+                .arg("-dump")
+                .arg(&output)
+                .output()
+                .unwrap();
+            assert!(
+                st.status.success(),
+                "{set}: bcanalyzer rejects {}",
+                rel.display()
+            );
+            // LLVM's own build with the same names.
+            if set.contains("5.precodegen") {
+                let reference = testdata()
+                    .join(format!(
+                        "clang-{version}/{}/srcname",
+                        if set.contains("/cfi/") { "cfi" } else { "prog" }
+                    ))
+                    .join(rel);
+                if reference.exists() {
+                    assert_eq!(
+                        actual,
+                        normalise_ll(&dis(&dis_tool, &reference)),
+                        "{set}: {} vs LLVM",
+                        rel.display()
+                    );
+                    if after == std::fs::read(&reference).unwrap() {
+                        identical_to_llvm += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert!(renamed_files > 60, "{renamed_files} files renamed");
+    // Byte-identical to LLVM's -use-source-filename-for-promoted-locals
+    // output except where a function-local table was reordered.
+    assert!(
+        identical_to_llvm >= 10,
+        "{identical_to_llvm} byte-identical to LLVM"
+    );
+}
+
+fn link_and_run(objs: &[PathBuf], dir: &Path, extra: &[&str]) -> String {
+    let clang = llvm_tool("clang").expect("checked by the caller");
+    let exe = dir.join("prog");
+    let mut cmd = Command::new(&clang);
+    cmd.args(extra)
+        .arg("-fuse-ld=lld")
+        .args(objs)
+        .arg("-o")
+        .arg(&exe);
+    if extra.iter().any(|a| a.contains("cfi")) {
+        cmd.arg("-lstdc++");
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "link failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run = Command::new(&exe).output().unwrap();
+    assert!(run.status.success());
+    String::from_utf8(run.stdout).unwrap()
+}
+
+/// Renamed post-optimisation bitcode (in-process and distributed) compiles
+/// without further optimisation, links and runs as before.
+#[test]
+fn renamed_programs_link_and_run() {
+    let Some(clang) = llvm_tool("clang") else {
+        return;
+    };
+    for v in VERSIONS {
+        let expected =
+            std::fs::read_to_string(testdata().join(format!("clang-{v}/prog/expected.txt")))
+                .unwrap();
+        for stage in ["inprocess", "distributed"] {
+            let files: Vec<_> = files_under(&testdata().join(format!("clang-{v}/prog/{stage}")))
+                .into_iter()
+                .filter(|p| {
+                    let s = p.to_string_lossy();
+                    if stage == "inprocess" {
+                        s.ends_with(".5.precodegen.bc")
+                    } else {
+                        s.ends_with(".bc") && !s.ends_with(".thinlto.bc")
+                    }
+                })
+                .collect();
+            let tmp = tempfile::tempdir().unwrap();
+            let rels = copy_set(&common_base(&files), &files, &tmp.path().join("in"));
+            ok(&bcrename_in(
+                tmp.path(),
+                &[
+                    "rename",
+                    "--policy",
+                    "source-filename",
+                    "--out-dir",
+                    "out",
+                    "in",
+                ],
+            ));
+            let mut objs = Vec::new();
+            for (i, rel) in rels.iter().enumerate() {
+                let obj = tmp.path().join(format!("{i}.o"));
+                let st = Command::new(&clang)
+                    .args(["-c", "-O2", "-Xclang", "-disable-llvm-passes"])
+                    .arg(tmp.path().join("out").join(rel))
+                    .arg("-o")
+                    .arg(&obj)
+                    .output()
+                    .unwrap();
+                assert!(
+                    st.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&st.stderr)
+                );
+                objs.push(obj);
+            }
+            assert_eq!(
+                link_and_run(&objs, tmp.path(), &[]),
+                expected,
+                "clang-{v} {stage}"
+            );
+            // The binary really carries the new names.
+            let nm = Command::new(llvm_tool("llvm-nm").unwrap())
+                .arg(tmp.path().join("prog"))
+                .output()
+                .unwrap();
+            let syms = String::from_utf8_lossy(&nm.stdout);
+            assert!(
+                syms.contains("square.llvm.util_c") && !syms.contains(".llvm.1"),
+                "{syms}"
+            );
+        }
+    }
+}
+
+fn dir_bytes(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    files_under(dir)
+        .into_iter()
+        .map(|p| {
+            (
+                p.strip_prefix(dir).unwrap().to_path_buf(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// The same bytes for two runs and any --jobs; a second rename changes nothing.
+#[test]
+fn output_is_deterministic_and_idempotent() {
+    for v in VERSIONS {
+        let files: Vec<_> = files_under(&testdata().join(format!("clang-{v}/prog/distributed")))
+            .into_iter()
+            .filter(|p| {
+                p.extension().unwrap() == "bc" && !p.to_string_lossy().ends_with(".thinlto.bc")
+            })
+            .collect();
+        let tmp = tempfile::tempdir().unwrap();
+        copy_set(&common_base(&files), &files, &tmp.path().join("in"));
+        let run = |out: &str, jobs: &str| {
+            ok(&bcrename_in(
+                tmp.path(),
+                &[
+                    "rename",
+                    "--policy",
+                    "source-filename",
+                    "--jobs",
+                    jobs,
+                    "--out-dir",
+                    out,
+                    "in",
+                ],
+            ))
+        };
+        run("o1", "1");
+        run("o2", "4");
+        run("o3", "2");
+        let o1 = dir_bytes(&tmp.path().join("o1"));
+        assert_eq!(
+            o1,
+            dir_bytes(&tmp.path().join("o2")),
+            "clang-{v}: --jobs changes output"
+        );
+        assert_eq!(
+            o1,
+            dir_bytes(&tmp.path().join("o3")),
+            "clang-{v}: two runs differ"
+        );
+        // The input has work to do; the output has none.
+        let check = |dir: &str| {
+            bcrename_in(
+                tmp.path(),
+                &["rename", "--policy", "source-filename", "--check", dir],
+            )
+            .status
+            .code()
+        };
+        assert_eq!(check("in"), Some(1));
+        assert_eq!(
+            check("o1"),
+            Some(0),
+            "clang-{v}: renaming again would change names"
+        );
+        ok(&bcrename_in(
+            tmp.path(),
+            &[
+                "rename",
+                "--policy",
+                "source-filename",
+                "--out-dir",
+                "again",
+                "o1",
+            ],
+        ));
+        assert_eq!(dir_bytes(&tmp.path().join("again")), o1);
+    }
+}
+
+/// Input order does not change the bytes: the set given in reverse order
+/// through a response file gives the same outputs.
+#[test]
+fn input_order_does_not_matter() {
+    let files: Vec<_> = files_under(&testdata().join("clang-19/prog/inprocess"))
+        .into_iter()
+        .filter(|p| {
+            p.to_string_lossy().ends_with(".5.precodegen.bc")
+                && !p.to_string_lossy().contains("/b/")
+        })
+        .collect();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut names: Vec<String> = files
+        .iter()
+        .map(|f| f.to_string_lossy().into_owned())
+        .collect();
+    // b/helper.o is left out (same file name as a/helper.o); its suffix is
+    // resolved through the pre-link objects instead.
+    let prelink = testdata()
+        .join("clang-19/prog/prelink")
+        .to_string_lossy()
+        .into_owned();
+    let run = |names: &[String], out: &str| {
+        let rsp = tmp.path().join(format!("{out}.rsp"));
+        std::fs::write(&rsp, names.join("\n")).unwrap();
+        ok(&bcrename_in(
+            tmp.path(),
+            &[
+                "rename",
+                "--policy",
+                "source-filename",
+                "--prelink",
+                &prelink,
+                "--out-dir",
+                out,
+                &format!("@{}", rsp.display()),
+            ],
+        ));
+        dir_bytes(&tmp.path().join(out))
+    };
+    let forward = run(&names, "fwd");
+    names.reverse();
+    assert_eq!(forward, run(&names, "rev"));
+    assert_eq!(forward.len(), 5);
+}
+
+/// `--plan-out` once, then `--manifest plan.json` per module, gives the
+/// bytes of the whole-set run.
+#[test]
+fn plan_applied_to_a_subset_gives_the_same_bytes() {
+    for v in VERSIONS {
+        let files: Vec<_> = files_under(&testdata().join(format!("clang-{v}/prog/inprocess")))
+            .into_iter()
+            .filter(|p| p.to_string_lossy().ends_with(".3.import.bc"))
+            .collect();
+        let tmp = tempfile::tempdir().unwrap();
+        let rels = copy_set(&common_base(&files), &files, &tmp.path().join("in"));
+        ok(&bcrename_in(
+            tmp.path(),
+            &[
+                "rename",
+                "--policy",
+                "source-filename",
+                "--out-dir",
+                "all",
+                "--plan-out",
+                "plan.json",
+                "in",
+            ],
+        ));
+        let plan: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(tmp.path().join("plan.json")).unwrap()).unwrap();
+        assert_eq!(plan["version"], 1);
+        assert!(plan["suffixes"].as_object().unwrap().len() >= 4, "{plan}");
+        for rel in &rels {
+            let input = format!("in/{}", rel.display());
+            ok(&bcrename_in(
+                tmp.path(),
+                &["rename", "--manifest", "plan.json", "-o", "one.bc", &input],
+            ));
+            assert_eq!(
+                std::fs::read(tmp.path().join("one.bc")).unwrap(),
+                std::fs::read(tmp.path().join("all").join(rel)).unwrap(),
+                "clang-{v}: {}",
+                rel.display()
+            );
+        }
+    }
+}
+
+/// An empty plan gives back the input bytes; -o - writes the same bytes as -o FILE.
+#[test]
+fn empty_plan_and_stdout() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = testdata().join("clang-19/prog/distributed/util.bc");
+    let fs = f.to_str().unwrap();
+    ok(&bcrename_in(
+        tmp.path(),
+        &[
+            "rename",
+            "--redefine-sym",
+            "no_such_symbol=x",
+            "-o",
+            "same.bc",
+            fs,
+        ],
+    ));
+    assert_eq!(
+        std::fs::read(tmp.path().join("same.bc")).unwrap(),
+        std::fs::read(&f).unwrap()
+    );
+    let verbose = bcrename_in(
+        tmp.path(),
+        &[
+            "rename",
+            "--redefine-sym",
+            "no_such_symbol=x",
+            "--dry-run",
+            fs,
+        ],
+    );
+    assert!(
+        String::from_utf8_lossy(&verbose.stdout).contains("no_such_symbol -> x matches no symbol")
+    );
+    ok(&bcrename_in(
+        tmp.path(),
+        &[
+            "rename",
+            "--redefine-sym",
+            "util_compute=uc2",
+            "-o",
+            "a.bc",
+            fs,
+        ],
+    ));
+    let piped = bcrename_in(
+        tmp.path(),
+        &[
+            "rename",
+            "--redefine-sym",
+            "util_compute=uc2",
+            "-o",
+            "-",
+            fs,
+        ],
+    );
+    ok(&piped);
+    assert_eq!(
+        piped.stdout,
+        std::fs::read(tmp.path().join("a.bc")).unwrap()
+    );
+}
+
+/// The module HASH as `llvm-bcanalyzer -check-hash` recomputes it.
+fn hash_matches(bca: &Path, file: &Path) -> bool {
+    let data = std::fs::read(file).unwrap();
+    let parsed = bcrename::bitcode::BitcodeFile::parse(&data, Default::default()).unwrap();
+    let m = &parsed.modules[0];
+    let strtab = parsed.strtab(&data, m);
+    let end = m
+        .globals
+        .iter()
+        .map(|g| g.name_ref)
+        .chain(m.globals.iter().filter_map(|g| g.partition.map(|p| p.1)))
+        .chain(m.comdats.iter().map(|c| c.name_ref))
+        .map(|r| (r.offset + r.size) as usize)
+        .max()
+        .unwrap_or(0);
+    let prefix = String::from_utf8(strtab[..end].to_vec()).unwrap();
+    let out = Command::new(bca)
+        .arg("-dump")
+        .arg(format!("-check-hash={prefix}"))
+        .arg(file)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("HASH"), "no HASH in {}", file.display());
+    text.contains("(match)") && !text.contains("mismatch")
+}
+
+/// Pre-link ThinLTO objects (summary, HASH, and CFI's two-module files)
+/// renamed with --redefine-sym still link through ThinLTO and run, and their
+/// HASH is what LLVM recomputes.
+#[test]
+fn prelink_objects_renamed_with_redefine_sym_link_and_run() {
+    let (Some(bca), Some(_)) = (llvm_tool("llvm-bcanalyzer"), llvm_tool("clang")) else {
+        return;
+    };
+    for v in VERSIONS {
+        for (prog, sym, flags) in [
+            ("prog", "util_compute", vec!["-O2", "-flto=thin"]),
+            (
+                "cfi",
+                "_Z11make_squarei",
+                vec![
+                    "-O2",
+                    "-flto=thin",
+                    "-fsanitize=cfi",
+                    "-fvisibility=hidden",
+                    "-fno-sanitize-trap=all",
+                    "-fsanitize-trap=cfi",
+                ],
+            ),
+        ] {
+            let base = testdata().join(format!("clang-{v}/{prog}"));
+            let files = files_under(&base.join("prelink"));
+            let tmp = tempfile::tempdir().unwrap();
+            let rels = copy_set(&base.join("prelink"), &files, &tmp.path().join("in"));
+            // LLVM's own HASH does not always match its bytes: a split LTO
+            // unit renames symbols after hashing. After a rename it always does.
+            let original_matches = rels
+                .iter()
+                .filter(|rel| hash_matches(&bca, &tmp.path().join("in").join(rel)))
+                .count();
+            assert!(
+                original_matches >= 2,
+                "clang-{v} {prog}: {original_matches} original hashes match"
+            );
+            let redefine = format!("{sym}={sym}_renamed");
+            ok(&bcrename_in(
+                tmp.path(),
+                &[
+                    "rename",
+                    "--redefine-sym",
+                    &redefine,
+                    "--out-dir",
+                    "out",
+                    "--map-out",
+                    "map.json",
+                    "in",
+                ],
+            ));
+            let map: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(tmp.path().join("map.json")).unwrap())
+                    .unwrap();
+            assert!(map["renames"].as_array().unwrap().len() >= 2, "{map}");
+            let mut objs = Vec::new();
+            for rel in &rels {
+                let out = tmp.path().join("out").join(rel);
+                assert!(
+                    hash_matches(&bca, &out),
+                    "clang-{v} {prog}: HASH of renamed {}",
+                    rel.display()
+                );
+                objs.push(out);
+            }
+            let expected = std::fs::read_to_string(base.join("expected.txt")).unwrap();
+            assert_eq!(
+                link_and_run(&objs, tmp.path(), &flags),
+                expected,
+                "clang-{v} {prog}"
+            );
+            let nm = Command::new(llvm_tool("llvm-nm").unwrap())
+                .arg(tmp.path().join("prog"))
+                .output()
+                .unwrap();
+            assert!(String::from_utf8_lossy(&nm.stdout).contains(&format!("{sym}_renamed")));
+        }
+    }
+}
+
+fn fails_and_writes_nothing(dir: &Path, args: &[&str], message: &str) {
+    let out = bcrename_in(dir, args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+    assert!(
+        err.contains(message),
+        "{args:?}: expected {message:?} in {err}"
+    );
+    assert!(!dir.join("out").exists(), "{args:?} wrote outputs");
+    assert!(!dir.join("map.json").exists(), "{args:?} wrote a map");
+    let leftovers: Vec<_> = files_under(dir)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains(".bcrename-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn every_error_exits_2_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let inproc = testdata().join("clang-19/prog/inprocess");
+    let files: Vec<_> = files_under(&inproc)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().ends_with(".5.precodegen.bc"))
+        .collect();
+    copy_set(&inproc, &files, &d.join("in"));
+    let prelink = testdata().join("clang-19/prog/prelink");
+    copy_set(&prelink, &files_under(&prelink), &d.join("pre"));
+    let scan = bcrename::scan::scan(
+        &["in".to_string()].map(|s| d.join(s).to_string_lossy().into_owned()),
+        &Default::default(),
+    )
+    .unwrap();
+    let helper_suffixes: Vec<String> = scan
+        .suffixes
+        .iter()
+        .filter(|s| s.source_filename.as_deref().unwrap().ends_with("helper.c"))
+        .map(|s| s.suffix.clone())
+        .collect();
+    let clash = format!(
+        r#"{{"version":1,"suffixes":{{"{}":"same","{}":"same"}}}}"#,
+        helper_suffixes[0], helper_suffixes[1]
+    );
+    std::fs::write(d.join("clash.json"), clash).unwrap();
+    std::fs::write(d.join("bad.json"), "{\"version\":1,").unwrap();
+    std::fs::write(d.join("bad.syms"), "a b\nc d e\n").unwrap();
+    let base = ["--out-dir", "out", "--map-out", "map.json"];
+    let with = |extra: &[&'static str]| -> Vec<&'static str> {
+        extra.iter().copied().chain(base).collect()
+    };
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            with(&["rename", "--manifest", "clash.json", "in"]),
+            "would both be renamed to `scale.llvm.same`",
+        ),
+        (
+            with(&[
+                "rename",
+                "--redefine-sym",
+                "util_compute=util_counter_value",
+                "pre",
+            ]),
+            "collides with the existing `util_counter_value`",
+        ),
+        (
+            with(&[
+                "rename",
+                "--policy",
+                "source-filename",
+                "in/main.o.5.precodegen.bc",
+            ]),
+            "cannot be renamed",
+        ),
+        (
+            with(&["rename", "--redefine-sym", "asm_target=asm_target2", "pre"]),
+            "module asm in pre/asm.o names `asm_target`",
+        ),
+        (
+            with(&["rename", "--manifest", "bad.json", "in"]),
+            "invalid JSON",
+        ),
+        (
+            with(&["rename", "--redefine-syms", "bad.syms", "in"]),
+            "bad.syms:2",
+        ),
+        (
+            with(&[
+                "rename",
+                "--redefine-sym",
+                "a=b",
+                "--redefine-sym",
+                "a=c",
+                "in",
+            ]),
+            "renamed twice",
+        ),
+        (
+            with(&[
+                "rename",
+                "--policy",
+                "source-filename",
+                "in/a/helper.o.5.precodegen.bc",
+                "in/b/helper.o.5.precodegen.bc",
+            ]),
+            "would both be written to",
+        ),
+        (
+            with(&["rename", "--policy", "prefix-map", "in"]),
+            "needs at least one --prefix-map",
+        ),
+        (with(&["rename", "in"]), "nothing to rename"),
+        (
+            vec!["rename", "--policy", "source-filename", "in"],
+            "say where to write",
+        ),
+        (
+            vec!["rename", "--policy", "source-filename", "-o", "x.bc", "in"],
+            "exactly one input",
+        ),
+        (
+            vec![
+                "rename",
+                "--policy",
+                "source-filename",
+                "--in-place",
+                "--out-dir",
+                "out",
+                "in",
+            ],
+            "exclude each other",
+        ),
+        (
+            vec![
+                "rename",
+                "--redefine-sym",
+                "util_compute=x",
+                "-o",
+                "pre/util.o",
+                "pre/util.o",
+            ],
+            "use --in-place",
+        ),
+    ];
+    for (args, message) in cases {
+        fails_and_writes_nothing(d, &args, message);
+    }
+    // With --keep-unresolved the lone module is renamed as far as possible.
+    ok(&bcrename_in(
+        d,
+        &[
+            "rename",
+            "--policy",
+            "source-filename",
+            "--keep-unresolved",
+            "--dry-run",
+            "in/main.o.5.precodegen.bc",
+        ],
+    ));
+    // --allow-asm-references lets the asm rename through.
+    ok(&bcrename_in(
+        d,
+        &[
+            "rename",
+            "--redefine-sym",
+            "asm_target=asm_target2",
+            "--allow-asm-references",
+            "--dry-run",
+            "pre",
+        ],
+    ));
+}
+
+#[test]
+fn in_place_is_all_or_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let dist = testdata().join("clang-19/prog/distributed");
+    let files: Vec<_> = files_under(&dist)
+        .into_iter()
+        .filter(|p| p.extension().unwrap() == "bc" && !p.to_string_lossy().ends_with(".thinlto.bc"))
+        .collect();
+    let rels = copy_set(&dist, &files, &d.join("in"));
+    let before = dir_bytes(&d.join("in"));
+    // One malformed input: nothing is touched.
+    std::fs::write(d.join("in/broken.bc"), &before[&rels[0]][..100]).unwrap();
+    let out = bcrename_in(
+        d,
+        &["rename", "--policy", "source-filename", "--in-place", "in"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("broken.bc"));
+    std::fs::remove_file(d.join("in/broken.bc")).unwrap();
+    assert_eq!(dir_bytes(&d.join("in")), before);
+    // A destination that cannot be written: no output at all, no temporaries.
+    std::fs::create_dir_all(d.join("out")).unwrap();
+    std::fs::write(d.join("out/a"), "a file where a directory must go").unwrap();
+    let out = bcrename_in(
+        d,
+        &[
+            "rename",
+            "--policy",
+            "source-filename",
+            "--out-dir",
+            "out",
+            "in",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let written: Vec<_> = std::fs::read_dir(d.join("out"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(written, ["a"], "partial output left behind");
+    // Success: every changed file replaced, mode kept, no temporaries.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(d.join("in/main.bc"), std::fs::Permissions::from_mode(0o640)).unwrap();
+    ok(&bcrename_in(
+        d,
+        &["rename", "--policy", "source-filename", "--in-place", "in"],
+    ));
+    let after = dir_bytes(&d.join("in"));
+    assert_eq!(after.len(), before.len());
+    assert!(after
+        .iter()
+        .all(|(k, v)| *v != before[k] || !String::from_utf8_lossy(v).contains(".llvm.")));
+    assert_ne!(
+        after[&PathBuf::from("main.bc")],
+        before[&PathBuf::from("main.bc")]
+    );
+    assert_eq!(
+        std::fs::metadata(d.join("in/main.bc"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o640
+    );
+    let leftovers: Vec<_> = files_under(d)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains(".bcrename-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
