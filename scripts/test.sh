@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Runs every test: installs what the tests need (Debian 12 packages, as
 # root or through sudo), then `cargo test` without and with the `llvm`
-# feature. The committed test data needs no compiler; the LLVM 14, 16 and 19
-# tools (llvm-dis, llvm-bcanalyzer) are the oracles the tests compare with,
+# feature. The committed test data needs no compiler to be read; the LLVM
+# 14, 16 and 19 tools (llvm-dis, llvm-bcanalyzer) are the oracles the tests
+# compare with, clang-19 and lld-19 compile, link and run renamed programs,
 # and llvm-19-dev is what the `llvm` feature builds against.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(llvm-14 llvm-16 llvm-19 llvm-19-dev libpolly-19-dev libzstd-dev zlib1g-dev)
+packages=(llvm-14 llvm-16 llvm-19 llvm-19-dev libpolly-19-dev libzstd-dev zlib1g-dev clang-19 lld-19)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -856,3 +856,108 @@ fn in_place_is_all_or_nothing() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+/// --policy prefix-map rewrites the source file name before sanitising;
+/// the map lists every rename with its module and kind; a manifest's
+/// `sources` and a --redefine-syms file combine with it.
+#[test]
+fn prefix_map_manifest_sources_redefine_file_and_map() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let base = testdata().join("clang-19/prog/distributed");
+    let files: Vec<_> = files_under(&base)
+        .into_iter()
+        .filter(|p| p.extension().unwrap() == "bc" && !p.to_string_lossy().ends_with(".thinlto.bc"))
+        .collect();
+    copy_set(&base, &files, &d.join("in"));
+    std::fs::write(
+        d.join("syms.txt"),
+        "# exact renames\nutil_compute   compute_v2\nhelper_a helper_one # trailing\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("m.json"),
+        r#"{"version":1,"sources":{"util.c":"UTIL"}}"#,
+    )
+    .unwrap();
+    ok(&bcrename_in(
+        d,
+        &[
+            "rename",
+            "--policy",
+            "prefix-map",
+            "--prefix-map",
+            "a/=lib/alpha/",
+            "--prefix-map",
+            "b/=lib/beta/",
+            "--manifest",
+            "m.json",
+            "--redefine-syms",
+            "syms.txt",
+            "--out-dir",
+            "out",
+            "--map-out",
+            "map.json",
+            "in",
+        ],
+    ));
+    let map: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.join("map.json")).unwrap()).unwrap();
+    let renames = map["renames"].as_array().unwrap();
+    let find_kind = |module: &str, old_prefix: &str, kind: &str| {
+        renames
+            .iter()
+            .find(|r| {
+                r["module"].as_str().unwrap().ends_with(module)
+                    && r["old"].as_str().unwrap().starts_with(old_prefix)
+                    && (kind.is_empty() || r["kind"] == kind)
+            })
+            .unwrap_or_else(|| panic!("no rename of {old_prefix} in {module}: {map}"))
+            .clone()
+    };
+    let find = |module: &str, old_prefix: &str| find_kind(module, old_prefix, "");
+    assert_eq!(
+        find("in/a/helper.bc", "scale.llvm.")["new"],
+        "scale.llvm.lib_alpha_helper_c"
+    );
+    assert_eq!(
+        find("in/b/helper.bc", "scale.llvm.")["new"],
+        "scale.llvm.lib_beta_helper_c"
+    );
+    assert_eq!(
+        find("in/util.bc", "square.llvm.")["new"],
+        "square.llvm.UTIL"
+    );
+    assert_eq!(
+        find_kind("in/main.bc", "mix.llvm.", "local")["new"],
+        "mix.llvm.UTIL.exit"
+    );
+    assert_eq!(
+        find_kind("in/main.bc", "mix.llvm.", "function")["new"],
+        "mix.llvm.UTIL"
+    );
+    assert_eq!(find("in/util.bc", "util_compute")["new"], "compute_v2");
+    assert_eq!(find("in/util.bc", "util_compute")["kind"], "function");
+    assert_eq!(find("in/main.bc", "counter.llvm.")["kind"], "variable");
+    // Sorted by module, then old name.
+    let keys: Vec<(String, String)> = renames
+        .iter()
+        .map(|r| {
+            (
+                r["module"].as_str().unwrap().into(),
+                r["old"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted);
+    if let Some(tool) = llvm_tool("llvm-dis") {
+        let text = dis(&tool, &d.join("out/main.bc"));
+        assert!(
+            text.contains("@compute_v2(") && text.contains("mix.llvm.UTIL.exit:"),
+            "{text}"
+        );
+        assert!(dis(&tool, &d.join("out/a/helper.bc")).contains("@helper_one("));
+    }
+}

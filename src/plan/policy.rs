@@ -31,8 +31,8 @@ impl PrefixMap {
     pub fn parse(arg: &str) -> Result<PrefixMap> {
         match arg.rfind('=') {
             Some(i) => Ok(PrefixMap {
-                old: arg[..i].as_bytes().to_vec(),
-                new: arg[i + 1..].as_bytes().to_vec(),
+                old: arg.as_bytes()[..i].to_vec(),
+                new: arg.as_bytes()[i + 1..].to_vec(),
             }),
             None => Err(Error::new(
                 ErrorKind::Usage,
