@@ -438,7 +438,9 @@ fn describe(o: &crate::rename::RenameOutcome) -> String {
     for (old, new) in &o.plan.unmatched {
         let _ = writeln!(s, "symbol {} -> {} matches no symbol", text(old), text(new));
     }
-    for f in &o.files {
+    let mut files: Vec<&crate::rename::FileResult> = o.files.iter().collect();
+    files.sort_by(|a, b| a.input.display.as_bytes().cmp(b.input.display.as_bytes()));
+    for f in files {
         for c in &f.rewritten.changes {
             let _ = writeln!(
                 s,
