@@ -961,3 +961,94 @@ fn prefix_map_manifest_sources_redefine_file_and_map() {
         assert!(dis(&tool, &d.join("out/a/helper.bc")).contains("@helper_one("));
     }
 }
+
+/// A new suffix outside the Char6 alphabet no longer fits the abbreviation
+/// the local names came with: the writer falls back to one that fits, as
+/// LLVM would pick it. A symbol table of unknown version is dropped with a
+/// warning (the linker rebuilds it).
+#[test]
+fn abbreviation_fallback_and_unknown_symbol_table() {
+    let Some(tool) = llvm_tool("llvm-dis") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let base = testdata().join("clang-19/prog/distributed");
+    let main = base.join("main.bc");
+    let scan =
+        bcrename::scan::scan(&[base.to_string_lossy().into_owned()], &Default::default()).unwrap();
+    let util = scan
+        .suffixes
+        .iter()
+        .find(|s| s.source_filename.as_deref() == Some("util.c"))
+        .unwrap();
+    std::fs::write(
+        d.join("m.json"),
+        format!(
+            r#"{{"version":1,"suffixes":{{"{}":"util-c"}}}}"#,
+            util.suffix
+        ),
+    )
+    .unwrap();
+    ok(&bcrename_in(
+        d,
+        &[
+            "rename",
+            "--manifest",
+            "m.json",
+            "-o",
+            "out.bc",
+            main.to_str().unwrap(),
+        ],
+    ));
+    let mut map = BTreeMap::new();
+    map.insert(util.suffix.clone(), "util-c".to_string());
+    let expected = normalise_ll(&substitute_suffixes(&dis(&tool, &main), &map));
+    let actual = normalise_ll(&dis(&tool, &d.join("out.bc")));
+    assert!(
+        expected == actual,
+        "llvm-dis of the output differs from the substituted input"
+    );
+    assert!(
+        actual.contains("\nmix.llvm.util-c.exit: "),
+        "the renamed label is missing"
+    );
+
+    // Patch the symbol table's version word to an unknown one.
+    let pre = testdata().join("clang-19/prog/prelink/util.o");
+    let mut data = std::fs::read(&pre).unwrap();
+    let parsed = bcrename::bitcode::BitcodeFile::parse(&data, Default::default()).unwrap();
+    let at = parsed.symtabs[0].blob.start;
+    data[at..at + 4].copy_from_slice(&99u32.to_le_bytes());
+    std::fs::write(d.join("v99.o"), &data).unwrap();
+    let out = bcrename_in(
+        d,
+        &[
+            "rename",
+            "--redefine-sym",
+            "util_compute=uc",
+            "-o",
+            "v99.out.o",
+            "v99.o",
+        ],
+    );
+    ok(&out);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("dropped the symbol table: version 99"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after = bcrename::bitcode::BitcodeFile::parse(
+        &std::fs::read(d.join("v99.out.o")).unwrap(),
+        Default::default(),
+    )
+    .unwrap();
+    assert!(after.symtabs.is_empty());
+    assert!(dis(&tool, &d.join("v99.out.o")).contains("@uc("));
+    let scan = bcrename::scan::scan(
+        &[d.join("v99.o").to_string_lossy().into_owned()],
+        &Default::default(),
+    )
+    .unwrap();
+    assert_eq!(scan.problems[0].kind, "unknown_symtab_version");
+}

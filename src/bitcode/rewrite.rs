@@ -1009,3 +1009,59 @@ fn emit_record(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn use_(offset: u32, size: u32, new: &str, n: usize) -> StrUse {
+        StrUse {
+            old: StrRef { offset, size },
+            new: new.as_bytes().to_vec(),
+            target: Target::Global {
+                module: 0,
+                global: n,
+            },
+        }
+    }
+
+    #[test]
+    fn strtab_is_replayed_in_insertion_order_with_sharing() {
+        // "abc" at 0, "" at 3 (an empty partition name), "de" at 3, "abc" again.
+        let old = b"abcde";
+        let t = build_strtab(
+            old,
+            vec![
+                use_(3, 2, "de", 0),
+                use_(0, 3, "XYZW", 1),
+                use_(3, 0, "", 2),
+                use_(0, 3, "XYZW", 3),
+            ],
+        );
+        assert!(!t.appended);
+        assert_eq!(t.bytes, b"XYZWde");
+        assert_eq!(t.refs[&(0, 0, 1)], StrRef { offset: 0, size: 4 });
+        assert_eq!(t.refs[&(0, 0, 3)], StrRef { offset: 0, size: 4 });
+        assert_eq!(t.refs[&(0, 0, 2)], StrRef { offset: 4, size: 0 });
+        assert_eq!(t.refs[&(0, 0, 0)], StrRef { offset: 4, size: 2 });
+        // Two old strings renamed to one new string share it, at the first place.
+        let t = build_strtab(b"abcd", vec![use_(0, 2, "zz", 0), use_(2, 2, "zz", 1)]);
+        assert_eq!(
+            (t.bytes.as_slice(), t.refs[&(0, 0, 1)].offset),
+            (&b"zz"[..], 0)
+        );
+    }
+
+    #[test]
+    fn strtab_with_unaccounted_bytes_is_kept_and_appended_to() {
+        // Bytes 3..6 are referenced by nothing bcrename knows.
+        let t = build_strtab(
+            b"abc???de",
+            vec![use_(0, 3, "abc", 0), use_(6, 2, "DEE", 1)],
+        );
+        assert!(t.appended);
+        assert_eq!(t.bytes, b"abc???deDEE");
+        assert_eq!(t.refs[&(0, 0, 0)], StrRef { offset: 0, size: 3 });
+        assert_eq!(t.refs[&(0, 0, 1)], StrRef { offset: 8, size: 3 });
+    }
+}
