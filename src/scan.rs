@@ -240,16 +240,18 @@ pub fn report(
             continue;
         }
         for m in f.bitcode.modules.iter().filter(|m| !m.is_index()) {
-            for (suffix, at) in names::suffix_tokens(&m.asm) {
-                let line = m.asm[..at].iter().filter(|&&b| b == b'\n').count() + 1;
-                problems.push(Problem {
-                    kind: "asm_reference",
-                    message: format!(
-                        "{path}: module asm line {line} names a promoted symbol (.llvm.{suffix}); renaming it would leave the asm stale"
-                    ),
-                    suffix: Some(suffix.to_string()),
-                    modules: vec![path.to_string()],
-                });
+            for (place, text) in m.asm_texts() {
+                for (suffix, at) in names::suffix_tokens(text) {
+                    let line = text[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+                    problems.push(Problem {
+                        kind: "asm_reference",
+                        message: format!(
+                            "{path}: {place}, line {line}, names a promoted symbol (.llvm.{suffix}); renaming it would leave the asm stale"
+                        ),
+                        suffix: Some(suffix.to_string()),
+                        modules: vec![path.to_string()],
+                    });
+                }
             }
             if let Some(si) = m.symtab {
                 let st = &f.bitcode.symtabs[si];

@@ -228,7 +228,10 @@ fn module_asm_naming_a_promoted_symbol_is_a_problem() {
         assert_eq!(p["kind"], "asm_reference", "{json}");
         assert_eq!(p["suffix"], "1234567890123");
         assert!(
-            p["message"].as_str().unwrap().contains("module asm line 2"),
+            p["message"]
+                .as_str()
+                .unwrap()
+                .contains("module asm, line 2"),
             "{p}"
         );
     }

@@ -754,6 +754,20 @@ fn every_error_exits_2_and_writes_nothing() {
     for (args, message) in cases {
         fails_and_writes_nothing(d, &args, message);
     }
+    // Inline asm in a function names a global too.
+    let asmref = testdata().join("clang-19/asmref/asmref.bc");
+    fails_and_writes_nothing(
+        d,
+        &[
+            "rename",
+            "--redefine-sym",
+            "asmref_value=v2",
+            "--out-dir",
+            "out",
+            asmref.to_str().unwrap(),
+        ],
+        "inline asm in asmref_caller",
+    );
     // With --keep-unresolved the lone module is renamed as far as possible.
     ok(&bcrename_in(
         d,

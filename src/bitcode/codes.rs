@@ -72,6 +72,14 @@ pub mod module {
     pub const IFUNC: u32 = 18;
 }
 
+/// CONSTANTS_BLOCK records that hold inline asm text.
+pub mod constants {
+    pub const INLINEASM_OLD: u32 = 18;
+    pub const INLINEASM_OLD2: u32 = 23;
+    pub const INLINEASM_OLD3: u32 = 28;
+    pub const INLINEASM: u32 = 30;
+}
+
 /// VALUE_SYMTAB records.
 pub mod vst {
     pub const ENTRY: u32 = 1;

@@ -182,6 +182,9 @@ pub struct FunctionBody {
     pub block: BlockHeader,
     /// Local names kept by the [`ParseOptions::local_names`] filter.
     pub local_names: Vec<LocalName>,
+    /// The text of every inline asm the function uses (read when local
+    /// names are).
+    pub inline_asm: Vec<Vec<u8>>,
 }
 
 /// A module path and hash from a ThinLTO index's MODULE_STRTAB.
@@ -232,6 +235,28 @@ impl Module {
     /// has no IR of its own.
     pub fn is_index(&self) -> bool {
         !self.index_entries.is_empty()
+    }
+
+    /// Every asm text of the module, with where it is: the module-level asm
+    /// (`"module asm"`) and each function's inline asm (`"inline asm in
+    /// FUNCTION"`). Inline asm is known only when function bodies were read.
+    pub fn asm_texts(&self) -> Vec<(String, &[u8])> {
+        let mut out = Vec::new();
+        if !self.asm.is_empty() {
+            out.push(("module asm".to_string(), self.asm.as_slice()));
+        }
+        for f in &self.functions {
+            let name = f
+                .function
+                .map(|g| String::from_utf8_lossy(&self.globals[g].name).into_owned());
+            for text in &f.inline_asm {
+                out.push((
+                    format!("inline asm in {}", name.as_deref().unwrap_or("a function")),
+                    text.as_slice(),
+                ));
+            }
+        }
+        out
     }
 
     /// The producer string, e.g. `LLVM19.1.7`.
@@ -567,11 +592,13 @@ fn read_module(
             Entry::SubBlock(sub) => match sub.id {
                 block::FUNCTION if options.local_names.is_some() => {
                     reader.enter()?;
-                    let local_names = read_function_block(reader, options.local_names.unwrap())?;
+                    let (local_names, inline_asm) =
+                        read_function_block(reader, options.local_names.unwrap())?;
                     m.functions.push(FunctionBody {
                         function: None,
                         block: sub,
                         local_names,
+                        inline_asm,
                     });
                 }
                 block::FUNCTION => {
@@ -580,6 +607,7 @@ fn read_module(
                         function: None,
                         block: sub,
                         local_names: Vec::new(),
+                        inline_asm: Vec::new(),
                     });
                 }
                 block::VALUE_SYMTAB => {
@@ -762,10 +790,42 @@ fn partition(r: &Record, at: usize, reader: &Reader<'_>) -> Result<Option<(usize
     }
 }
 
-fn read_function_block(reader: &mut Reader<'_>, keep: fn(&[u8]) -> bool) -> Result<Vec<LocalName>> {
+/// The asm text of an inline asm constant: `CST_CODE_INLINEASM` (30) has the
+/// function type first; the older forms (18, 23, 28) start with the flags.
+fn inline_asm_text(r: &Record) -> Option<Vec<u8>> {
+    let at = match r.code {
+        codes::constants::INLINEASM => 2,
+        codes::constants::INLINEASM_OLD
+        | codes::constants::INLINEASM_OLD2
+        | codes::constants::INLINEASM_OLD3 => 1,
+        _ => return None,
+    };
+    let len = usize::try_from(*r.ops.get(at)?).ok()?;
+    let text = r.ops.get(at + 1..at + 1 + len)?;
+    Some(text.iter().map(|&c| c as u8).collect())
+}
+
+/// Reads a function block: the local names `keep` accepts, and the text of
+/// its inline asm.
+fn read_function_block(
+    reader: &mut Reader<'_>,
+    keep: fn(&[u8]) -> bool,
+) -> Result<(Vec<LocalName>, Vec<Vec<u8>>)> {
     let mut names = Vec::new();
+    let mut asm = Vec::new();
     while let Some(entry) = reader.next_entry()? {
         match entry {
+            Entry::SubBlock(h) if h.id == block::CONSTANTS => {
+                reader.enter()?;
+                while let Some(e) = reader.next_entry()? {
+                    match e {
+                        Entry::Record(r) => asm.extend(inline_asm_text(&r)),
+                        Entry::EndBlock { .. } => break,
+                        Entry::SubBlock(_) => reader.skip()?,
+                        _ => {}
+                    }
+                }
+            }
             Entry::SubBlock(h) if h.id == block::VALUE_SYMTAB => {
                 reader.enter()?;
                 while let Some(e) = reader.next_entry()? {
@@ -797,7 +857,7 @@ fn read_function_block(reader: &mut Reader<'_>, keep: fn(&[u8]) -> bool) -> Resu
             _ => {}
         }
     }
-    Ok(names)
+    Ok((names, asm))
 }
 
 fn read_module_vst(reader: &mut Reader<'_>, m: &mut Module) -> Result<()> {

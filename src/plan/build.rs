@@ -324,14 +324,16 @@ fn check(mods: &[ModuleRef<'_>], plan: &mut Plan, opts: &PlanOptions) -> Result<
     }
 
     if !opts.allow_asm_references {
-        for r in mods.iter().filter(|r| !r.module.asm.is_empty()) {
-            for &old in names.keys() {
-                if plan.global(old).is_some() && names::contains_token(&r.module.asm, old) {
-                    return Err(policy_error(format!(
-                        "module asm in {} names {}, which would be renamed and leave the asm stale (--allow-asm-references to rename anyway)",
-                        r.path,
-                        show(old)
-                    )));
+        for r in mods {
+            for (place, text) in r.module.asm_texts() {
+                for &old in names.keys() {
+                    if plan.global(old).is_some() && names::contains_token(text, old) {
+                        return Err(policy_error(format!(
+                            "{place} in {} names {}, which would be renamed and leave the asm stale (--allow-asm-references to rename anyway)",
+                            r.path,
+                            show(old)
+                        )));
+                    }
                 }
             }
         }
