@@ -250,7 +250,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32> {
         }
         Command::Rename(a) => run_rename(a, out),
         Command::Diff(_) => Err(not_yet("diff", 5)),
-        Command::Verify(_) => Err(not_yet("verify", 4)),
+        Command::Verify(a) => run_verify(a, out),
     }
 }
 
@@ -324,9 +324,6 @@ fn run_rename(a: RenameArgs, out: &mut dyn Write) -> Result<i32> {
     use std::io::IsTerminal;
 
     use crate::rename::{self, Output, RenameOptions};
-    if a.engine == Engine::Llvm {
-        return Err(not_yet("rename --engine llvm", 4));
-    }
     let mut plan = policy_options(&a.policy)?;
     plan.keep_unresolved = a.keep_unresolved;
     plan.allow_asm_references = a.allow_asm_references;
@@ -378,6 +375,10 @@ fn run_rename(a: RenameArgs, out: &mut dyn Write) -> Result<i32> {
         map_out: a.map_out.filter(|_| !a.check).map(Into::into),
         plan_out: a.plan_out.filter(|_| !a.check).map(Into::into),
         jobs,
+        engine: match a.engine {
+            Engine::Native => rename::EngineKind::Native,
+            Engine::Llvm => rename::EngineKind::Llvm,
+        },
     };
     let outcome = rename::run(&a.inputs, &options)?;
     let mut err = std::io::stderr().lock();
@@ -460,4 +461,36 @@ fn describe(o: &crate::rename::RenameOutcome) -> String {
         o.files.len()
     );
     s
+}
+
+#[cfg(feature = "llvm")]
+fn run_verify(a: VerifyArgs, out: &mut dyn Write) -> Result<i32> {
+    let v = crate::verify::verify(
+        std::path::Path::new(&a.original),
+        std::path::Path::new(&a.rewritten),
+        a.map.as_deref().map(std::path::Path::new),
+    )?;
+    match v.difference {
+        None => {
+            let how = if v.inferred { "inferred" } else { "in the map" };
+            writeln!(
+                out,
+                "equal: {} is {} with only names changed ({} rename(s) {how})",
+                a.rewritten, a.original, v.renames
+            )?;
+            Ok(0)
+        }
+        Some(d) => {
+            writeln!(out, "different: {d}")?;
+            Ok(1)
+        }
+    }
+}
+
+#[cfg(not(feature = "llvm"))]
+fn run_verify(_: VerifyArgs, _: &mut dyn Write) -> Result<i32> {
+    Err(Error::new(
+        ErrorKind::Usage,
+        "`bcrename verify` needs LLVM: this bcrename was built without the `llvm` feature (cargo build --features llvm)",
+    ))
 }

@@ -11,15 +11,21 @@
 //! - [`plan`]: promoted names, owners of suffixes, policies; knows no bits.
 //! - [`scan`]: the `scan` report built from the layers above.
 //! - [`input`] and [`cli`]: finding input files, the command line.
-#![forbid(unsafe_code)]
+// No unsafe code, except in the module that wraps the LLVM C API.
+#![cfg_attr(not(feature = "llvm"), forbid(unsafe_code))]
+#![cfg_attr(feature = "llvm", deny(unsafe_code))]
 
 pub mod bitcode;
 pub mod bitstream;
 pub mod cli;
 pub mod error;
 pub mod input;
+#[cfg(feature = "llvm")]
+pub mod llvm;
 pub mod plan;
 pub mod rename;
 pub mod scan;
+#[cfg(feature = "llvm")]
+pub mod verify;
 
 pub use error::{Error, ErrorKind, Result};

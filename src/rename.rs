@@ -47,6 +47,30 @@ pub struct RenameOptions {
     pub plan_out: Option<PathBuf>,
     /// Worker threads (at least 1).
     pub jobs: usize,
+    pub engine: EngineKind,
+}
+
+/// Which implementation rewrites the files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EngineKind {
+    /// bcrename's own bitstream rewriter.
+    #[default]
+    Native,
+    /// Through LLVM's C API (the `llvm` feature).
+    Llvm,
+}
+
+fn rewrite_one(f: &LoadedFile, plan: &Plan, engine: EngineKind) -> Result<Rewritten> {
+    match engine {
+        EngineKind::Native => rewrite::rewrite(&f.data, &f.bitcode, plan),
+        #[cfg(feature = "llvm")]
+        EngineKind::Llvm => crate::llvm::rewrite(&f.data, &f.bitcode, plan, &f.input.display),
+        #[cfg(not(feature = "llvm"))]
+        EngineKind::Llvm => Err(Error::new(
+            ErrorKind::Usage,
+            "this bcrename was built without the `llvm` feature (cargo build --features llvm)",
+        )),
+    }
 }
 
 /// One module file's result.
@@ -274,7 +298,7 @@ pub fn run(inputs: &[String], options: &RenameOptions) -> Result<RenameOutcome> 
         })
         .collect();
     let plan = build::build(&refs, &prelink, &index, &options.plan)?;
-    let rewritten = rewrite_all(&files, &plan, options.jobs)?;
+    let rewritten = rewrite_all(&files, &plan, options.jobs, options.engine)?;
     let outcome = RenameOutcome {
         files: files
             .into_iter()
@@ -293,7 +317,12 @@ pub fn run(inputs: &[String], options: &RenameOptions) -> Result<RenameOutcome> 
 }
 
 /// Rewrites every file on `jobs` threads; results come back in input order.
-fn rewrite_all(files: &[LoadedFile], plan: &Plan, jobs: usize) -> Result<Vec<Rewritten>> {
+fn rewrite_all(
+    files: &[LoadedFile],
+    plan: &Plan,
+    jobs: usize,
+    engine: EngineKind,
+) -> Result<Vec<Rewritten>> {
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<Result<Rewritten>>>> =
         Mutex::new((0..files.len()).map(|_| None).collect());
@@ -302,8 +331,7 @@ fn rewrite_all(files: &[LoadedFile], plan: &Plan, jobs: usize) -> Result<Vec<Rew
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(f) = files.get(i) else { break };
-                let r = rewrite::rewrite(&f.data, &f.bitcode, plan)
-                    .map_err(|e| e.in_file(&f.input.display));
+                let r = rewrite_one(f, plan, engine).map_err(|e| e.in_file(&f.input.display));
                 results.lock().unwrap()[i] = Some(r);
             });
         }

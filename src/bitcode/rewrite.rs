@@ -194,15 +194,13 @@ struct ModulePlan {
     bodies: Vec<bool>,
 }
 
-/// Rewrites `data` (parsed as `file`) with the names `renamer` chooses.
-///
-/// `file` must have been parsed with a local-name filter that keeps every
-/// name `renamer.local` may rename.
-///
-/// # Errors
-/// Parse errors in parts only read now, and Unsupported for layouts the
-/// rewriter cannot keep consistent (a VSTOFFSET not in LLVM's fixed form).
-pub fn rewrite(data: &[u8], file: &BitcodeFile, renamer: &dyn Renamer) -> Result<Rewritten> {
+/// Every rename `renamer` makes in `file`, sorted, without writing anything.
+/// Engines report these, so they agree on what was renamed.
+pub fn planned_changes(file: &BitcodeFile, renamer: &dyn Renamer) -> Vec<Change> {
+    module_plans(file, renamer).1
+}
+
+fn module_plans(file: &BitcodeFile, renamer: &dyn Renamer) -> (Vec<ModulePlan>, Vec<Change>) {
     let mut changes = Vec::new();
     let mut plans = Vec::new();
     for (mi, m) in file.modules.iter().enumerate() {
@@ -265,6 +263,21 @@ pub fn rewrite(data: &[u8], file: &BitcodeFile, renamer: &dyn Renamer) -> Result
         }
         plans.push(p);
     }
+    changes.sort();
+    changes.dedup();
+    (plans, changes)
+}
+
+/// Rewrites `data` (parsed as `file`) with the names `renamer` chooses.
+///
+/// `file` must have been parsed with a local-name filter that keeps every
+/// name `renamer.local` may rename.
+///
+/// # Errors
+/// Parse errors in parts only read now, and Unsupported for layouts the
+/// rewriter cannot keep consistent (a VSTOFFSET not in LLVM's fixed form).
+pub fn rewrite(data: &[u8], file: &BitcodeFile, renamer: &dyn Renamer) -> Result<Rewritten> {
+    let (plans, changes) = module_plans(file, renamer);
     if changes.is_empty() {
         return Ok(Rewritten {
             bytes: None,
@@ -272,8 +285,6 @@ pub fn rewrite(data: &[u8], file: &BitcodeFile, renamer: &dyn Renamer) -> Result
             warnings: Vec::new(),
         });
     }
-    changes.sort();
-    changes.dedup();
 
     let mut warnings = Vec::new();
     let strtabs = new_strtabs(data, file, &plans, renamer, &mut warnings);
