@@ -10,8 +10,6 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 
 use serde::Serialize;
 
@@ -323,25 +321,11 @@ fn rewrite_all(
     jobs: usize,
     engine: EngineKind,
 ) -> Result<Vec<Rewritten>> {
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Result<Rewritten>>>> =
-        Mutex::new((0..files.len()).map(|_| None).collect());
-    std::thread::scope(|s| {
-        for _ in 0..jobs.clamp(1, files.len().max(1)) {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(f) = files.get(i) else { break };
-                let r = rewrite_one(f, plan, engine).map_err(|e| e.in_file(&f.input.display));
-                results.lock().unwrap()[i] = Some(r);
-            });
-        }
-    });
-    results
-        .into_inner()
-        .unwrap()
-        .into_iter()
-        .map(|r| r.expect("every file was processed"))
-        .collect()
+    crate::parallel::map(files, jobs, |f| {
+        rewrite_one(f, plan, engine).map_err(|e| e.in_file(&f.input.display))
+    })
+    .into_iter()
+    .collect()
 }
 
 /// An output ready to be put in place.
@@ -365,15 +349,12 @@ fn io_error(e: std::io::Error, p: &Path) -> Error {
     Error::new(ErrorKind::Io, format!("{}: {e}", p.display()))
 }
 
-/// Stages `bytes` for `dest`. A symbolic link is followed: its target is
-/// rewritten, the link stays. Directories it had to create are added to
-/// `created` so a failed batch can remove them.
-fn stage(
-    dest: &Path,
-    bytes: &[u8],
-    mode_from: Option<&Path>,
-    created: &mut Vec<PathBuf>,
-) -> Result<Staged> {
+/// Decides how `bytes` reach `dest`: a device or pipe is written through;
+/// anything else via a temporary next to it (a symbolic link is followed:
+/// its target is rewritten, the link stays). Directories it has to create
+/// are added to `created` so a failed batch can remove them. Nothing is
+/// written yet.
+fn prepare(dest: &Path, bytes: Vec<u8>, created: &mut Vec<PathBuf>) -> Result<Staged> {
     if let Ok(meta) = fs::metadata(dest) {
         if meta.is_dir() {
             return Err(Error::new(
@@ -384,7 +365,7 @@ fn stage(
         if !meta.is_file() {
             return Ok(Staged::Direct {
                 dest: dest.to_path_buf(),
-                bytes: bytes.to_vec(),
+                bytes,
             });
         }
     }
@@ -409,22 +390,26 @@ fn stage(
         }
         made.map_err(|e| io_error(e, dir))?;
     }
-    let temp = temp_path(&dest);
+    Ok(Staged::Temp {
+        temp: temp_path(&dest),
+        dest,
+    })
+}
+
+/// Writes and syncs the temporary of a staged output.
+fn write_temp(temp: &Path, dest: &Path, bytes: &[u8], mode_from: Option<&Path>) -> Result<()> {
     let result = (|| {
-        let mut f = fs::File::create(&temp)?;
+        let mut f = fs::File::create(temp)?;
         f.write_all(bytes)?;
         if let Some(src) = mode_from {
             f.set_permissions(fs::metadata(src)?.permissions())?;
         }
         f.sync_all()
     })();
-    match result {
-        Ok(()) => Ok(Staged::Temp { temp, dest }),
-        Err(e) => {
-            let _ = fs::remove_file(&temp);
-            Err(io_error(e, &dest))
-        }
-    }
+    result.map_err(|e| {
+        let _ = fs::remove_file(temp);
+        io_error(e, dest)
+    })
 }
 
 fn discard(staged: &[Staged]) {
@@ -438,19 +423,18 @@ fn discard(staged: &[Staged]) {
 /// Puts staged outputs in place; on a failure the temporaries not yet
 /// renamed are removed.
 fn commit(staged: Vec<Staged>) -> Result<()> {
+    let mut dirs = std::collections::BTreeSet::new();
     for (i, s) in staged.iter().enumerate() {
         let result = match s {
-            Staged::Temp { temp, dest } => fs::rename(temp, dest)
-                .map_err(|e| io_error(e, dest))
-                .and_then(|()| {
-                    // Make the rename itself durable.
-                    if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
-                        fs::File::open(dir)
-                            .and_then(|d| d.sync_all())
-                            .map_err(|e| io_error(e, dir))?;
-                    }
-                    Ok(())
-                }),
+            Staged::Temp { temp, dest } => {
+                dirs.insert(
+                    dest.parent()
+                        .filter(|d| !d.as_os_str().is_empty())
+                        .unwrap_or(Path::new("."))
+                        .to_path_buf(),
+                );
+                fs::rename(temp, dest).map_err(|e| io_error(e, dest))
+            }
             Staged::Direct { dest, bytes } => fs::OpenOptions::new()
                 .write(true)
                 .open(dest)
@@ -461,6 +445,12 @@ fn commit(staged: Vec<Staged>) -> Result<()> {
             discard(&staged[i + 1..]);
             return Err(e);
         }
+    }
+    // Make the renames durable: each directory once.
+    for dir in dirs {
+        fs::File::open(&dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| io_error(e, &dir))?;
     }
     Ok(())
 }
@@ -475,18 +465,8 @@ pub fn write_outputs(
     options: &RenameOptions,
     stdout: &mut dyn Write,
 ) -> Result<()> {
-    let mut staged = Vec::new();
-    let mut failure = None;
-    let mut created = Vec::new();
-    let mut stage_one = |dest: &Path, bytes: &[u8], mode: Option<&Path>| {
-        if failure.is_some() {
-            return;
-        }
-        match stage(dest, bytes, mode, &mut created) {
-            Ok(s) => staged.push(s),
-            Err(e) => failure = Some(e),
-        }
-    };
+    // What goes where: (destination, bytes, file whose mode to keep).
+    let mut wanted: Vec<(&Path, &[u8], Option<&Path>)> = Vec::new();
     for f in &outcome.files {
         let bytes = f.rewritten.bytes.as_deref();
         match (&options.output, &f.output) {
@@ -494,7 +474,7 @@ pub fn write_outputs(
             // In place, an unchanged file stays as it is.
             (Output::InPlace, Some(dest)) => {
                 if let Some(b) = bytes {
-                    stage_one(dest, b, Some(dest));
+                    wanted.push((dest, b, Some(dest)));
                 }
             }
             (_, Some(dest)) => {
@@ -502,23 +482,58 @@ pub fn write_outputs(
                     Source::File(p) => Some(p.as_path()),
                     Source::Stdin => None,
                 };
-                stage_one(dest, bytes.unwrap_or(&f.data), src);
+                wanted.push((dest, bytes.unwrap_or(&f.data), src));
             }
             (_, None) => {}
         }
     }
-    if let Some(p) = &options.map_out {
-        stage_one(p, outcome.map_json().as_bytes(), None);
+    let map = options.map_out.as_ref().map(|p| (p, outcome.map_json()));
+    let plan = options
+        .plan_out
+        .as_ref()
+        .map(|p| (p, outcome.plan.to_manifest_json()));
+    for (p, text) in map.iter().chain(plan.iter()) {
+        wanted.push((p, text.as_bytes(), None));
     }
-    if let Some(p) = &options.plan_out {
-        stage_one(p, outcome.plan.to_manifest_json().as_bytes(), None);
+
+    let mut created = Vec::new();
+    let mut staged = Vec::new();
+    let mut result = Ok(());
+    for (dest, bytes, _) in &wanted {
+        // Only devices and pipes keep their bytes until commit.
+        let direct = fs::metadata(dest)
+            .map(|m| !m.is_file() && !m.is_dir())
+            .unwrap_or(false);
+        match prepare(
+            dest,
+            if direct { bytes.to_vec() } else { Vec::new() },
+            &mut created,
+        ) {
+            Ok(s) => staged.push(s),
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
+        }
     }
-    let result = match failure {
-        Some(e) => {
+    if result.is_ok() {
+        // Write and sync the temporaries on `jobs` threads.
+        // staged[i] is wanted[i]: one was prepared for each, in order.
+        let indices: Vec<usize> = (0..staged.len()).collect();
+        let written = crate::parallel::map(&indices, options.jobs, |&i| match &staged[i] {
+            Staged::Temp { temp, dest } => write_temp(temp, dest, wanted[i].1, wanted[i].2),
+            Staged::Direct { .. } => Ok(()),
+        });
+        if let Some(e) = written.into_iter().find_map(|r| r.err()) {
+            result = Err(e);
+        }
+    }
+    let result = match result {
+        Err(e) => {
             discard(&staged);
             Err(e)
         }
-        None => commit(staged),
+        Ok(()) => commit(staged),
     };
     if result.is_err() {
         // Directories made for this batch held only its temporaries.

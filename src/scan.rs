@@ -89,19 +89,17 @@ pub fn scan_parse_options() -> ParseOptions {
 /// # Errors
 /// The first unreadable or malformed file, named in the error.
 pub fn load(inputs: &[InputFile], options: ParseOptions) -> Result<Vec<LoadedFile>> {
-    inputs
-        .iter()
-        .map(|input| {
-            let data = input.read().map_err(|e| e.in_file(&input.display))?;
-            let bitcode =
-                BitcodeFile::parse(&data, options).map_err(|e| e.in_file(&input.display))?;
-            Ok(LoadedFile {
-                input: input.clone(),
-                data,
-                bitcode,
-            })
+    crate::parallel::map(inputs, crate::parallel::default_jobs(), |input| {
+        let data = input.read().map_err(|e| e.in_file(&input.display))?;
+        let bitcode = BitcodeFile::parse(&data, options).map_err(|e| e.in_file(&input.display))?;
+        Ok(LoadedFile {
+            input: input.clone(),
+            data,
+            bitcode,
         })
-        .collect()
+    })
+    .into_iter()
+    .collect()
 }
 
 /// Modules of `--prelink` paths that carry a HASH.

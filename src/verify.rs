@@ -85,7 +85,7 @@ pub struct Verdict {
 }
 
 fn clip(s: &str) -> String {
-    const MAX: usize = 300;
+    const MAX: usize = 200;
     if s.len() <= MAX {
         s.to_string()
     } else {
@@ -94,6 +94,25 @@ fn clip(s: &str) -> String {
             end -= 1;
         }
         format!("{}...", &s[..end])
+    }
+}
+
+/// The part of `s` around where it first differs from `other`.
+fn around_difference(s: &str, other: &str) -> String {
+    let at = s
+        .bytes()
+        .zip(other.bytes())
+        .take_while(|(x, y)| x == y)
+        .count();
+    let mut start = at.saturating_sub(80);
+    while !s.is_char_boundary(start) {
+        start -= 1;
+    }
+    let shown = clip(&s[start..]);
+    if start > 0 {
+        format!("...{shown}")
+    } else {
+        shown
     }
 }
 
@@ -116,8 +135,8 @@ impl Compare<'_> {
         Err(format!(
             "{}:\n  expected (original, renamed): {}\n  found (rewritten):          {}",
             what(),
-            clip(&a),
-            clip(&b)
+            around_difference(&a, &b),
+            around_difference(&b, &a)
         ))
     }
 

@@ -250,14 +250,25 @@ fn unavailable_commands_exit_2_with_a_clear_message() {
     if cfg!(not(feature = "llvm")) {
         cases.push((vec!["verify", f, f], "built without the `llvm` feature"));
         cases.push((
-            vec!["rename", "--engine", "llvm", "--policy", "source-filename", "--dry-run", f],
+            vec![
+                "rename",
+                "--engine",
+                "llvm",
+                "--policy",
+                "source-filename",
+                "--dry-run",
+                f,
+            ],
             "built without the `llvm` feature",
         ));
     }
     for (args, message) in cases {
         let out = bcrename(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
-        assert!(String::from_utf8_lossy(&out.stderr).contains(message), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(message),
+            "{args:?}"
+        );
     }
 }
 

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Benchmark: bcrename's native engine against the LLVM engine, `cp -r` of
+# the same files (the floor) and `llvm-dis | llvm-as` per module, on a
+# generated corpus of ThinLTO backend bitcode.
+#
+# Usage: benches/engines.sh [MODULES] [FUNCS_PER_MODULE]   (default 200 40)
+# Needs: clang-19, lld-19, llvm-19 (installed by scripts/test.sh) and
+# bc; builds bcrename --release --features llvm.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+n=${1:-200}
+funcs=${2:-40}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+echo "building bcrename (release, --features llvm)" >&2
+(cd "$here" && LLVM_SYS_191_PREFIX=${LLVM_SYS_191_PREFIX:-/usr/lib/llvm-19} cargo build -q --release --features llvm)
+bin=$here/target/release/bcrename
+
+echo "generating and compiling $n modules x $funcs functions" >&2
+python3 "$here/benches/corpus.py" "$work/src" "$n" "$funcs"
+cd "$work/src"
+# A shared library keeps every exported function alive, so ThinLTO imports
+# across modules and promotes their statics. (Paths in the index must be
+# spelled as the backends are invoked: no ./ prefix.)
+ls *.c | xargs -P "$(nproc)" -I{} clang-19 -O2 -fPIC -flto=thin -c {} -o {}.o
+clang-19 -shared -flto=thin -fuse-ld=lld-19 -Wl,--thinlto-index-only *.c.o -o libcorpus.so
+mkdir -p "$work/corpus"
+ls *.c.o | xargs -P "$(nproc)" -I{} clang-19 -O2 -fPIC -fno-discard-value-names -x ir {} -fthinlto-index={}.thinlto.bc -emit-llvm -c -o "$work/corpus/{}.bc"
+cd "$work"
+files=$(ls corpus | wc -l)
+bytes=$(du -sb corpus | cut -f1)
+promoted=$("$bin" scan corpus | tail -1)
+
+t() { # seconds for a command, best of 3
+  local best=""
+  for _ in 1 2 3; do
+    rm -rf out; local s e
+    s=$(date +%s.%N); "$@" >/dev/null 2>&1; e=$(date +%s.%N)
+    local d; d=$(echo "$e - $s" | bc)
+    if [ -z "$best" ] || [ "$(echo "$d < $best" | bc)" = 1 ]; then best=$d; fi
+  done
+  printf '%.3f' "$best"
+}
+dis_as() { mkdir -p out; for f in corpus/*.bc; do llvm-dis-19 "$f" -o - | llvm-as-19 -o "out/$(basename "$f")"; done; }
+
+cp_s=$(t cp -r corpus out)
+native_s=$(t "$bin" rename --policy source-filename --out-dir out corpus)
+native1_s=$(t "$bin" rename --policy source-filename --jobs 1 --out-dir out corpus)
+llvm_s=$(t "$bin" rename --engine llvm --policy source-filename --out-dir out corpus)
+disas_s=$(t dis_as)
+
+echo "corpus: $files files, $bytes bytes; scan: $promoted"
+echo "machine: $(nproc) cores"
+printf '%-36s %8s %8s\n' "what" "seconds" "x cp -r"
+for row in "cp -r:$cp_s" "bcrename native (all cores):$native_s" "bcrename native (--jobs 1):$native1_s" "bcrename --engine llvm (all cores):$llvm_s" "llvm-dis | llvm-as per module:$disas_s"; do
+  name=${row%%:*}; s=${row##*:}
+  printf '%-36s %8s %8.1f\n' "$name" "$s" "$(echo "$s / $cp_s" | bc -l)"
+done
