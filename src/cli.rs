@@ -375,15 +375,16 @@ fn run_rename(a: RenameArgs, out: &mut dyn Write) -> Result<i32> {
         map_out: a.map_out.filter(|_| !a.check).map(Into::into),
         plan_out: a.plan_out.filter(|_| !a.check).map(Into::into),
         jobs,
+        progress: std::io::stderr().is_terminal(),
         engine: match a.engine {
             Engine::Native => rename::EngineKind::Native,
             Engine::Llvm => rename::EngineKind::Llvm,
         },
     };
-    let outcome = rename::run(&a.inputs, &options)?;
+    let outcome = rename::run(&a.inputs, &options, out)?;
     let mut err = std::io::stderr().lock();
     for f in &outcome.files {
-        for w in &f.rewritten.warnings {
+        for w in &f.warnings {
             let _ = writeln!(err, "bcrename: warning: {}: {w}", f.input.display);
         }
     }
@@ -405,9 +406,7 @@ fn run_rename(a: RenameArgs, out: &mut dyn Write) -> Result<i32> {
             );
             return Ok(1);
         }
-        return Ok(0);
     }
-    rename::write_outputs(&outcome, &options, out)?;
     Ok(0)
 }
 
@@ -442,7 +441,7 @@ fn describe(o: &crate::rename::RenameOutcome) -> String {
     let mut files: Vec<&crate::rename::FileResult> = o.files.iter().collect();
     files.sort_by(|a, b| a.input.display.as_bytes().cmp(b.input.display.as_bytes()));
     for f in files {
-        for c in &f.rewritten.changes {
+        for c in &f.changes {
             let _ = writeln!(
                 s,
                 "{}: {} {} -> {}",

@@ -22,6 +22,7 @@ pub mod error;
 pub mod input;
 #[cfg(feature = "llvm")]
 pub mod llvm;
+pub mod output;
 pub mod parallel;
 pub mod plan;
 pub mod rename;

@@ -1,10 +1,12 @@
 //! The `rename` command: read the set, plan, check, rewrite, write.
 //!
 //! Every usage error is found before a byte of input is read; every plan
-//! error before a byte of output is written. Outputs go to temporary files
-//! in their destination directories and are renamed into place only when all
-//! of them were written, so a failure leaves no partial batch and no
-//! temporaries behind.
+//! error before a byte of output is written. The set-wide part (the plan)
+//! needs only names, so files are read once to plan and their bytes
+//! dropped; each is then read again, rewritten and staged on its own, so
+//! memory holds one file per job, not the set. A file that changed between
+//! the two reads is an error. Outputs are written as a [`Batch`]: all or
+//! nothing.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -16,6 +18,7 @@ use serde::Serialize;
 use crate::bitcode::rewrite::{self, Change, Rewritten};
 use crate::error::{Error, ErrorKind, Result};
 use crate::input::{self, InputFile, Source};
+use crate::output::Batch;
 use crate::plan::build::{self, ModuleRef, Plan, PlanOptions};
 use crate::scan::{self, LoadedFile};
 
@@ -46,6 +49,8 @@ pub struct RenameOptions {
     /// Worker threads (at least 1).
     pub jobs: usize,
     pub engine: EngineKind,
+    /// Show progress on standard error (for long runs on a terminal).
+    pub progress: bool,
 }
 
 /// Which implementation rewrites the files.
@@ -58,11 +63,11 @@ pub enum EngineKind {
     Llvm,
 }
 
-fn rewrite_one(f: &LoadedFile, plan: &Plan, engine: EngineKind) -> Result<Rewritten> {
+fn rewrite_one(f: &LoadedFile, data: &[u8], plan: &Plan, engine: EngineKind) -> Result<Rewritten> {
     match engine {
-        EngineKind::Native => rewrite::rewrite(&f.data, &f.bitcode, plan),
+        EngineKind::Native => rewrite::rewrite(data, &f.bitcode, plan),
         #[cfg(feature = "llvm")]
-        EngineKind::Llvm => crate::llvm::rewrite(&f.data, &f.bitcode, plan, &f.input.display),
+        EngineKind::Llvm => crate::llvm::rewrite(data, &f.bitcode, plan, &f.input.display),
         #[cfg(not(feature = "llvm"))]
         EngineKind::Llvm => Err(Error::new(
             ErrorKind::Usage,
@@ -75,13 +80,13 @@ fn rewrite_one(f: &LoadedFile, plan: &Plan, engine: EngineKind) -> Result<Rewrit
 #[derive(Debug)]
 pub struct FileResult {
     pub input: InputFile,
-    /// The input's bytes, as read once.
-    pub data: Vec<u8>,
     pub output: Option<PathBuf>,
-    pub rewritten: Rewritten,
+    /// Every rename made in the file.
+    pub changes: Vec<Change>,
+    pub warnings: Vec<String>,
 }
 
-/// What a rename did (or would do).
+/// What a rename did (or, with nowhere to write, would do).
 #[derive(Debug)]
 pub struct RenameOutcome {
     pub plan: Plan,
@@ -91,15 +96,12 @@ pub struct RenameOutcome {
 impl RenameOutcome {
     /// Number of names changed over all files.
     pub fn change_count(&self) -> usize {
-        self.files.iter().map(|f| f.rewritten.changes.len()).sum()
+        self.files.iter().map(|f| f.changes.len()).sum()
     }
 
     /// Files that change.
     pub fn changed_files(&self) -> usize {
-        self.files
-            .iter()
-            .filter(|f| f.rewritten.bytes.is_some())
-            .count()
+        self.files.iter().filter(|f| !f.changes.is_empty()).count()
     }
 
     /// The `--map-out` JSON.
@@ -127,12 +129,7 @@ impl RenameOutcome {
         let mut renames: Vec<(&str, &Change)> = self
             .files
             .iter()
-            .flat_map(|f| {
-                f.rewritten
-                    .changes
-                    .iter()
-                    .map(move |c| (f.input.display.as_str(), c))
-            })
+            .flat_map(|f| f.changes.iter().map(move |c| (f.input.display.as_str(), c)))
             .collect();
         renames.sort_by(|a, b| {
             (a.0.as_bytes(), &a.1.old, &a.1.new, a.1.kind).cmp(&(
@@ -257,12 +254,51 @@ fn normalise(p: &Path) -> PathBuf {
     }
 }
 
-/// Runs `rename` over command-line inputs.
+/// Reports progress on standard error, at most a few times a second.
+struct Progress {
+    total: usize,
+    done: std::sync::atomic::AtomicUsize,
+    last: std::sync::Mutex<std::time::Instant>,
+    enabled: bool,
+}
+
+impl Progress {
+    fn new(total: usize, enabled: bool) -> Self {
+        Progress {
+            total,
+            done: 0.into(),
+            last: std::sync::Mutex::new(std::time::Instant::now()),
+            enabled,
+        }
+    }
+
+    fn tick(&self) {
+        let done = self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        if !self.enabled {
+            return;
+        }
+        let mut last = self.last.lock().unwrap();
+        if done == self.total || last.elapsed() >= std::time::Duration::from_millis(200) {
+            *last = std::time::Instant::now();
+            eprint!("\rbcrename: {done}/{} files", self.total);
+            if done == self.total {
+                eprintln!();
+            }
+        }
+    }
+}
+
+/// Runs `rename` over command-line inputs: plans, rewrites and (unless
+/// the output is [`Output::Nowhere`]) writes. `stdout` receives `-o -`.
 ///
 /// # Errors
 /// Usage, input, plan and write errors; on any error no output is left
 /// half-written and no input is modified.
-pub fn run(inputs: &[String], options: &RenameOptions) -> Result<RenameOutcome> {
+pub fn run(
+    inputs: &[String],
+    options: &RenameOptions,
+    stdout: &mut dyn Write,
+) -> Result<RenameOutcome> {
     let expanded = input::expand(inputs)?;
     if expanded.files.is_empty() {
         return Err(usage(format!(
@@ -296,250 +332,91 @@ pub fn run(inputs: &[String], options: &RenameOptions) -> Result<RenameOutcome> 
         })
         .collect();
     let plan = build::build(&refs, &prelink, &index, &options.plan)?;
-    let rewritten = rewrite_all(&files, &plan, options.jobs, options.engine)?;
+
+    let batch = Batch::new();
+    let progress = Progress::new(files.len(), options.progress && files.len() > 1);
+    let indices: Vec<usize> = (0..files.len()).collect();
+    let results = crate::parallel::map(&indices, options.jobs, |&i| {
+        let r = process(&files[i], outputs[i].as_deref(), i, &plan, options, &batch);
+        progress.tick();
+        r
+    });
+    let mut out_files = Vec::with_capacity(files.len());
+    let mut to_stdout = None;
+    let mut failure = None;
+    for (r, (f, output)) in results.into_iter().zip(files.into_iter().zip(outputs)) {
+        match r {
+            Ok((rewritten, stdout_bytes)) => {
+                to_stdout = to_stdout.or(stdout_bytes);
+                out_files.push(FileResult {
+                    input: f.input,
+                    output,
+                    changes: rewritten.changes,
+                    warnings: rewritten.warnings,
+                });
+            }
+            Err(e) => {
+                failure.get_or_insert(e);
+            }
+        }
+    }
+    if let Some(e) = failure {
+        batch.abort();
+        return Err(e);
+    }
     let outcome = RenameOutcome {
-        files: files
-            .into_iter()
-            .zip(outputs)
-            .zip(rewritten)
-            .map(|((f, output), rewritten)| FileResult {
-                input: f.input,
-                data: f.data,
-                output,
-                rewritten,
-            })
-            .collect(),
         plan,
+        files: out_files,
     };
+    if options.output != Output::Nowhere {
+        let extra = [
+            (&options.map_out, outcome.map_json()),
+            (&options.plan_out, outcome.plan.to_manifest_json()),
+        ];
+        for (i, (path, text)) in extra.iter().enumerate() {
+            if let Some(p) = path {
+                if let Err(e) = batch.stage(indices.len() + i, p, text.as_bytes(), None) {
+                    batch.abort();
+                    return Err(e);
+                }
+            }
+        }
+        batch.commit()?;
+        if let Some(bytes) = to_stdout {
+            stdout.write_all(&bytes)?;
+        }
+    }
     Ok(outcome)
 }
 
-/// Rewrites every file on `jobs` threads; results come back in input order.
-fn rewrite_all(
-    files: &[LoadedFile],
+/// Reads one file again, rewrites it and stages its output. Returns the
+/// rewrite and, for `-o -`, the bytes for standard output.
+fn process(
+    f: &LoadedFile,
+    output: Option<&Path>,
+    order: usize,
     plan: &Plan,
-    jobs: usize,
-    engine: EngineKind,
-) -> Result<Vec<Rewritten>> {
-    crate::parallel::map(files, jobs, |f| {
-        rewrite_one(f, plan, engine).map_err(|e| e.in_file(&f.input.display))
-    })
-    .into_iter()
-    .collect()
-}
-
-/// An output ready to be put in place.
-enum Staged {
-    /// A temporary next to the destination, renamed over it on commit.
-    Temp { temp: PathBuf, dest: PathBuf },
-    /// A destination that is not a regular file (`/dev/null`, a pipe):
-    /// written directly on commit, never replaced.
-    Direct { dest: PathBuf, bytes: Vec<u8> },
-}
-
-fn temp_path(dest: &Path) -> PathBuf {
-    let name = dest
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    dest.with_file_name(format!(".{name}.bcrename-{}.tmp", std::process::id()))
-}
-
-fn io_error(e: std::io::Error, p: &Path) -> Error {
-    Error::new(ErrorKind::Io, format!("{}: {e}", p.display()))
-}
-
-/// Decides how `bytes` reach `dest`: a device or pipe is written through;
-/// anything else via a temporary next to it (a symbolic link is followed:
-/// its target is rewritten, the link stays). Directories it has to create
-/// are added to `created` so a failed batch can remove them. Nothing is
-/// written yet.
-fn prepare(dest: &Path, bytes: Vec<u8>, created: &mut Vec<PathBuf>) -> Result<Staged> {
-    if let Ok(meta) = fs::metadata(dest) {
-        if meta.is_dir() {
-            return Err(Error::new(
-                ErrorKind::Io,
-                format!("{}: is a directory", dest.display()),
-            ));
-        }
-        if !meta.is_file() {
-            return Ok(Staged::Direct {
-                dest: dest.to_path_buf(),
-                bytes,
-            });
-        }
-    }
-    let is_link = fs::symlink_metadata(dest)
-        .map(|m| m.file_type().is_symlink())
-        .unwrap_or(false);
-    let dest = if is_link {
-        fs::canonicalize(dest).map_err(|e| io_error(e, dest))?
-    } else {
-        dest.to_path_buf()
-    };
-    if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
-        let mut outermost = None;
-        let mut missing = dir;
-        while !missing.as_os_str().is_empty() && !missing.exists() {
-            outermost = Some(missing.to_path_buf());
-            missing = missing.parent().unwrap_or(Path::new(""));
-        }
-        let made = fs::create_dir_all(dir);
-        if let Some(o) = outermost.filter(|o| o.is_dir()) {
-            created.push(o);
-        }
-        made.map_err(|e| io_error(e, dir))?;
-    }
-    Ok(Staged::Temp {
-        temp: temp_path(&dest),
-        dest,
-    })
-}
-
-/// Writes and syncs the temporary of a staged output.
-fn write_temp(temp: &Path, dest: &Path, bytes: &[u8], mode_from: Option<&Path>) -> Result<()> {
-    let result = (|| {
-        let mut f = fs::File::create(temp)?;
-        f.write_all(bytes)?;
-        if let Some(src) = mode_from {
-            f.set_permissions(fs::metadata(src)?.permissions())?;
-        }
-        f.sync_all()
-    })();
-    result.map_err(|e| {
-        let _ = fs::remove_file(temp);
-        io_error(e, dest)
-    })
-}
-
-fn discard(staged: &[Staged]) {
-    for s in staged {
-        if let Staged::Temp { temp, .. } = s {
-            let _ = fs::remove_file(temp);
-        }
-    }
-}
-
-/// Puts staged outputs in place; on a failure the temporaries not yet
-/// renamed are removed.
-fn commit(staged: Vec<Staged>) -> Result<()> {
-    let mut dirs = std::collections::BTreeSet::new();
-    for (i, s) in staged.iter().enumerate() {
-        let result = match s {
-            Staged::Temp { temp, dest } => {
-                dirs.insert(
-                    dest.parent()
-                        .filter(|d| !d.as_os_str().is_empty())
-                        .unwrap_or(Path::new("."))
-                        .to_path_buf(),
-                );
-                fs::rename(temp, dest).map_err(|e| io_error(e, dest))
-            }
-            Staged::Direct { dest, bytes } => fs::OpenOptions::new()
-                .write(true)
-                .open(dest)
-                .and_then(|mut f| f.write_all(bytes))
-                .map_err(|e| io_error(e, dest)),
-        };
-        if let Err(e) = result {
-            discard(&staged[i + 1..]);
-            return Err(e);
-        }
-    }
-    // Make the renames durable: each directory once.
-    for dir in dirs {
-        fs::File::open(&dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| io_error(e, &dir))?;
-    }
-    Ok(())
-}
-
-/// Writes the outputs, the map and the plan. With `--in-place`, inputs are
-/// replaced only after every output was staged.
-///
-/// # Errors
-/// I/O errors; staged temporaries are removed.
-pub fn write_outputs(
-    outcome: &RenameOutcome,
     options: &RenameOptions,
-    stdout: &mut dyn Write,
-) -> Result<()> {
-    // What goes where: (destination, bytes, file whose mode to keep).
-    let mut wanted: Vec<(&Path, &[u8], Option<&Path>)> = Vec::new();
-    for f in &outcome.files {
-        let bytes = f.rewritten.bytes.as_deref();
-        match (&options.output, &f.output) {
-            (Output::Stdout, _) => stdout.write_all(bytes.unwrap_or(&f.data))?,
-            // In place, an unchanged file stays as it is.
-            (Output::InPlace, Some(dest)) => {
-                if let Some(b) = bytes {
-                    wanted.push((dest, b, Some(dest)));
-                }
-            }
-            (_, Some(dest)) => {
-                let src = match &f.input.source {
-                    Source::File(p) => Some(p.as_path()),
-                    Source::Stdin => None,
-                };
-                wanted.push((dest, bytes.unwrap_or(&f.data), src));
-            }
-            (_, None) => {}
-        }
-    }
-    let map = options.map_out.as_ref().map(|p| (p, outcome.map_json()));
-    let plan = options
-        .plan_out
-        .as_ref()
-        .map(|p| (p, outcome.plan.to_manifest_json()));
-    for (p, text) in map.iter().chain(plan.iter()) {
-        wanted.push((p, text.as_bytes(), None));
-    }
-
-    let mut created = Vec::new();
-    let mut staged = Vec::new();
-    let mut result = Ok(());
-    for (dest, bytes, _) in &wanted {
-        // Only devices and pipes keep their bytes until commit.
-        let direct = fs::metadata(dest)
-            .map(|m| !m.is_file() && !m.is_dir())
-            .unwrap_or(false);
-        match prepare(
-            dest,
-            if direct { bytes.to_vec() } else { Vec::new() },
-            &mut created,
-        ) {
-            Ok(s) => staged.push(s),
-            Err(e) => {
-                result = Err(e);
-                break;
-            }
-        }
-    }
-    if result.is_ok() {
-        // Write and sync the temporaries on `jobs` threads.
-        // staged[i] is wanted[i]: one was prepared for each, in order.
-        let indices: Vec<usize> = (0..staged.len()).collect();
-        let written = crate::parallel::map(&indices, options.jobs, |&i| match &staged[i] {
-            Staged::Temp { temp, dest } => write_temp(temp, dest, wanted[i].1, wanted[i].2),
-            Staged::Direct { .. } => Ok(()),
-        });
-        if let Some(e) = written.into_iter().find_map(|r| r.err()) {
-            result = Err(e);
-        }
-    }
-    let result = match result {
-        Err(e) => {
-            discard(&staged);
-            Err(e)
-        }
-        Ok(()) => commit(staged),
+    batch: &Batch,
+) -> Result<(Rewritten, Option<Vec<u8>>)> {
+    let data = f.reread()?;
+    let mut rewritten =
+        rewrite_one(f, &data, plan, options.engine).map_err(|e| e.in_file(&f.input.display))?;
+    let bytes = rewritten.bytes.take();
+    let src = match &f.input.source {
+        Source::File(p) => Some(p.as_path()),
+        Source::Stdin => None,
     };
-    if result.is_err() {
-        // Directories made for this batch held only its temporaries.
-        for dir in created.iter().rev() {
-            let _ = fs::remove_dir_all(dir);
-        }
-    }
-    result
+    let staged = match (&options.output, output) {
+        (Output::Stdout, _) => return Ok((rewritten, Some(bytes.unwrap_or(data)))),
+        // In place, an unchanged file stays as it is.
+        (Output::InPlace, Some(dest)) => match &bytes {
+            Some(b) => batch.stage(order, dest, b, Some(dest)),
+            None => Ok(()),
+        },
+        (_, Some(dest)) => batch.stage(order, dest, bytes.as_deref().unwrap_or(&data), src),
+        (_, None) => Ok(()),
+    };
+    staged.map_err(|e| e.in_file(&f.input.display))?;
+    Ok((rewritten, None))
 }

@@ -30,8 +30,46 @@ pub struct ScanOptions {
 /// A loaded input file.
 pub struct LoadedFile {
     pub input: InputFile,
-    pub data: Vec<u8>,
     pub bitcode: BitcodeFile,
+    /// Length and hash of the bytes that were parsed.
+    fingerprint: (usize, u64),
+    /// The bytes, kept only for standard input (which cannot be read twice).
+    kept: Option<Vec<u8>>,
+}
+
+fn fingerprint(data: &[u8]) -> (usize, u64) {
+    use std::hash::{Hash, Hasher};
+    // SipHash with fixed keys: the same bytes give the same value in every run.
+    #[allow(deprecated)]
+    let mut h = std::hash::SipHasher::new();
+    data.hash(&mut h);
+    (data.len(), h.finish())
+}
+
+impl LoadedFile {
+    /// The file's bytes again, checked to be the bytes that were parsed.
+    ///
+    /// # Errors
+    /// I/O errors, or the file changed since it was first read.
+    pub fn reread(&self) -> Result<Vec<u8>> {
+        if let Some(d) = &self.kept {
+            return Ok(d.clone());
+        }
+        let data = self
+            .input
+            .read()
+            .map_err(|e| e.in_file(&self.input.display))?;
+        if fingerprint(&data) != self.fingerprint {
+            return Err(crate::Error::new(
+                crate::ErrorKind::Io,
+                format!(
+                    "{}: the file changed while bcrename was working on it",
+                    self.input.display
+                ),
+            ));
+        }
+        Ok(data)
+    }
 }
 
 /// The report, in the JSON shape of the product spec.
@@ -92,10 +130,12 @@ pub fn load(inputs: &[InputFile], options: ParseOptions) -> Result<Vec<LoadedFil
     crate::parallel::map(inputs, crate::parallel::default_jobs(), |input| {
         let data = input.read().map_err(|e| e.in_file(&input.display))?;
         let bitcode = BitcodeFile::parse(&data, options).map_err(|e| e.in_file(&input.display))?;
+        let kept = matches!(input.source, crate::input::Source::Stdin).then(|| data.clone());
         Ok(LoadedFile {
             input: input.clone(),
-            data,
             bitcode,
+            fingerprint: fingerprint(&data),
+            kept,
         })
     })
     .into_iter()
