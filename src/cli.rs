@@ -202,15 +202,6 @@ pub fn command() -> clap::Command {
     Cli::command()
 }
 
-fn not_yet(what: &str, issue: u32) -> Error {
-    Error::new(
-        ErrorKind::Usage,
-        format!(
-            "`bcrename {what}` is not available in this version yet (tracked as issue {issue})"
-        ),
-    )
-}
-
 /// Runs a parsed command line, writing to `out`. Returns the exit status.
 ///
 /// # Errors
@@ -249,12 +240,25 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32> {
             Ok(0)
         }
         Command::Rename(a) => run_rename(a, out),
-        Command::Diff(_) => Err(not_yet("diff", 5)),
+        Command::Diff(a) => {
+            let plan = policy_options(&a.policy, false)?;
+            let report =
+                crate::diff::diff(&a.left, &a.right, &plan, crate::parallel::default_jobs())?;
+            let text = if a.json {
+                report.to_json()
+            } else {
+                report.to_text()
+            };
+            out.write_all(text.as_bytes())?;
+            Ok(if report.same() { 0 } else { 1 })
+        }
         Command::Verify(a) => run_verify(a, out),
     }
 }
 
-fn policy_options(p: &PolicyArgs) -> Result<crate::plan::PlanOptions> {
+/// The plan options of a policy group. `require` makes "nothing to
+/// rename" an error (for `rename`; `diff` may compare raw bytes).
+fn policy_options(p: &PolicyArgs, require: bool) -> Result<crate::plan::PlanOptions> {
     use crate::plan::policy::{self, Manifest, PrefixMap, SuffixPolicy};
     let policy = match p.policy {
         None if !p.prefix_map.is_empty() => {
@@ -284,9 +288,16 @@ fn policy_options(p: &PolicyArgs) -> Result<crate::plan::PlanOptions> {
                 .collect::<Result<_>>()?,
         )),
     };
-    if p.remap_source_filename {
-        return Err(not_yet("rename --remap-source-filename", 5));
-    }
+    let remap_source_filename = match (&policy, p.remap_source_filename) {
+        (Some(SuffixPolicy::PrefixMap(maps)), true) => Some(maps.clone()),
+        (_, true) => {
+            return Err(Error::new(
+                ErrorKind::Usage,
+                "--remap-source-filename needs --policy prefix-map",
+            ));
+        }
+        (_, false) => None,
+    };
     let manifest = match &p.manifest {
         Some(file) => {
             let text = std::fs::read(file)
@@ -306,7 +317,7 @@ fn policy_options(p: &PolicyArgs) -> Result<crate::plan::PlanOptions> {
         redefines.extend(policy::parse_redefine_syms(&text, file)?);
     }
     let redefines = policy::check_redefines(&redefines)?;
-    if policy.is_none() && manifest.is_none() && redefines.is_empty() {
+    if require && policy.is_none() && manifest.is_none() && redefines.is_empty() {
         return Err(Error::new(
             ErrorKind::Usage,
             "nothing to rename: give --policy, --manifest, --redefine-sym or --redefine-syms",
@@ -316,6 +327,7 @@ fn policy_options(p: &PolicyArgs) -> Result<crate::plan::PlanOptions> {
         policy,
         manifest,
         redefines,
+        remap_source_filename,
         ..Default::default()
     })
 }
@@ -324,7 +336,7 @@ fn run_rename(a: RenameArgs, out: &mut dyn Write) -> Result<i32> {
     use std::io::IsTerminal;
 
     use crate::rename::{self, Output, RenameOptions};
-    let mut plan = policy_options(&a.policy)?;
+    let mut plan = policy_options(&a.policy, true)?;
     plan.keep_unresolved = a.keep_unresolved;
     plan.allow_asm_references = a.allow_asm_references;
     let chosen = [a.output.is_some(), a.out_dir.is_some(), a.in_place]

@@ -18,6 +18,7 @@
 pub mod bitcode;
 pub mod bitstream;
 pub mod cli;
+pub mod diff;
 pub mod error;
 pub mod input;
 #[cfg(feature = "llvm")]

@@ -65,6 +65,9 @@ pub struct PlanOptions {
     pub redefines: BTreeMap<Vec<u8>, Vec<u8>>,
     pub keep_unresolved: bool,
     pub allow_asm_references: bool,
+    /// Rewrite each module's source_filename with these maps
+    /// (`--remap-source-filename`).
+    pub remap_source_filename: Option<Vec<super::policy::PrefixMap>>,
 }
 
 /// A resolved, checked plan.
@@ -74,6 +77,8 @@ pub struct Plan {
     pub suffixes: BTreeMap<String, Vec<u8>>,
     /// Old symbol -> new symbol.
     pub symbols: BTreeMap<Vec<u8>, Vec<u8>>,
+    /// Old source_filename -> new (`--remap-source-filename`, or a manifest).
+    pub source_filenames: BTreeMap<Vec<u8>, Vec<u8>>,
     /// The owner of every suffix in the set.
     pub owners: Vec<SuffixOwner>,
     /// Suffixes the plan leaves as they are (no policy, not in the manifest).
@@ -94,7 +99,7 @@ impl Plan {
 
     /// True if the plan renames nothing.
     pub fn is_empty(&self) -> bool {
-        self.suffixes.is_empty() && self.symbols.is_empty()
+        self.suffixes.is_empty() && self.symbols.is_empty() && self.source_filenames.is_empty()
     }
 
     /// The plan as a manifest (`--plan-out`): applying it to any subset of
@@ -111,7 +116,15 @@ impl Plan {
             .iter()
             .map(|(k, v)| (text(k), text(v).into()))
             .collect();
-        let v = serde_json::json!({"version": 1, "suffixes": suffixes, "symbols": symbols});
+        let mut v = serde_json::json!({"version": 1, "suffixes": suffixes, "symbols": symbols});
+        if !self.source_filenames.is_empty() {
+            let sources: serde_json::Map<String, serde_json::Value> = self
+                .source_filenames
+                .iter()
+                .map(|(k, v)| (text(k), text(v).into()))
+                .collect();
+            v["source_filenames"] = sources.into();
+        }
         let mut s = serde_json::to_string_pretty(&v).expect("serializes");
         s.push('\n');
         s
@@ -130,8 +143,8 @@ impl Renamer for Plan {
         self.rename_suffix(name)
     }
 
-    fn source_filename(&self, _name: &[u8]) -> Option<Vec<u8>> {
-        None
+    fn source_filename(&self, name: &[u8]) -> Option<Vec<u8>> {
+        self.source_filenames.get(name).cloned()
     }
 }
 
@@ -224,6 +237,19 @@ pub fn build(
         )));
     }
     plan.owners = owner_list;
+    plan.source_filenames = manifest
+        .source_filenames
+        .iter()
+        .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()))
+        .collect();
+    if let Some(maps) = &opts.remap_source_filename {
+        for sf in sources.values().flatten() {
+            let new = super::policy::apply_prefix_maps(maps, sf);
+            if new != *sf {
+                plan.source_filenames.insert(sf.clone(), new);
+            }
+        }
+    }
     plan.problems = problems;
 
     // Exact renames: the manifest's and the command line's, checked together.

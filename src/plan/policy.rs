@@ -83,6 +83,9 @@ pub struct Manifest {
     pub symbols: BTreeMap<String, String>,
     /// Owner source_filename -> new suffix (hand-written manifests).
     pub sources: BTreeMap<String, String>,
+    /// Old source_filename -> new (written by `--plan-out` with
+    /// `--remap-source-filename`).
+    pub source_filenames: BTreeMap<String, String>,
 }
 
 fn string_map(v: Option<&Value>, what: &str, file: &str) -> Result<BTreeMap<String, String>> {
@@ -131,16 +134,23 @@ impl Manifest {
                 ))
             }
         }
-        if let Some(k) = obj
-            .keys()
-            .find(|k| !["version", "suffixes", "symbols", "sources"].contains(&k.as_str()))
-        {
+        if let Some(k) = obj.keys().find(|k| {
+            ![
+                "version",
+                "suffixes",
+                "symbols",
+                "sources",
+                "source_filenames",
+            ]
+            .contains(&k.as_str())
+        }) {
             return Err(usage(file, format!("unknown key {k:?}")));
         }
         let m = Manifest {
             suffixes: string_map(obj.get("suffixes"), "suffixes", file)?,
             symbols: string_map(obj.get("symbols"), "symbols", file)?,
             sources: string_map(obj.get("sources"), "sources", file)?,
+            source_filenames: string_map(obj.get("source_filenames"), "source_filenames", file)?,
         };
         if let Some(k) = m
             .suffixes
