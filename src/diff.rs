@@ -109,12 +109,19 @@ fn side(arg: &str) -> Result<(bool, BTreeMap<String, InputFile>)> {
     Ok((is_dir, files))
 }
 
+/// A file of one side: its bytes, its canonical bytes, what was read of it.
+struct Canonical {
+    raw: Vec<u8>,
+    canon: Vec<u8>,
+    file: LoadedFile,
+}
+
 /// Every file of one side in canonical form, by key.
 fn canonical(
     files: &BTreeMap<String, InputFile>,
     plan_options: &PlanOptions,
     jobs: usize,
-) -> Result<BTreeMap<String, (Vec<u8>, Vec<u8>, LoadedFile)>> {
+) -> Result<BTreeMap<String, Canonical>> {
     let inputs: Vec<InputFile> = files.values().cloned().collect();
     let loaded = scan::load(&inputs, scan::scan_parse_options())?;
     let refs: Vec<ModuleRef<'_>> = loaded
@@ -142,7 +149,14 @@ fn canonical(
     let mut out = BTreeMap::new();
     for ((key, _), (r, f)) in files.iter().zip(rewritten.into_iter().zip(loaded)) {
         let (raw, canon) = r?;
-        out.insert(key.clone(), (raw, canon, f));
+        out.insert(
+            key.clone(),
+            Canonical {
+                raw,
+                canon,
+                file: f,
+            },
+        );
     }
     Ok(out)
 }
@@ -274,8 +288,9 @@ pub fn diff(
     let rcanon = canonical(&rfiles, &opts, jobs)?;
     let mut pairs = Vec::new();
     for key in lkeys.intersection(&rkeys) {
-        let (lraw, lc, lf) = &lcanon[*key];
-        let (rraw, rc, rf) = &rcanon[*key];
+        let (l, r) = (&lcanon[*key], &rcanon[*key]);
+        let (lraw, lc, lf) = (&l.raw, &l.canon, &l.file);
+        let (rraw, rc, rf) = (&r.raw, &r.canon, &r.file);
         let mut differs = Vec::new();
         let names = |f: &LoadedFile| -> BTreeSet<Vec<u8>> {
             f.bitcode
