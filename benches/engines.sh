@@ -50,7 +50,19 @@ native1_s=$(t "$bin" rename --policy source-filename --jobs 1 --out-dir out corp
 llvm_s=$(t "$bin" rename --engine llvm --policy source-filename --out-dir out corpus)
 disas_s=$(t dis_as)
 
-echo "corpus: $files files, $bytes bytes; scan: $promoted"
+rss() { # peak resident set of one native rename, in MiB
+  rm -rf out
+  if [ -x /usr/bin/time ]; then
+    /usr/bin/time -f '%M' "$bin" rename --policy source-filename --out-dir out corpus 2>&1 >/dev/null | tail -1 | awk '{printf "%.1f", $1/1024}'
+  else
+    echo "n/a (install GNU time)"
+  fi
+}
+largest=$(ls -S corpus); largest=${largest%%$'\n'*}
+rss_mib=$(rss)
+
+echo "corpus: $files files, $bytes bytes (largest $(stat -c %s "corpus/$largest") bytes); scan: $promoted"
+echo "peak memory of a native rename: $rss_mib MiB"
 echo "machine: $(nproc) cores"
 printf '%-36s %8s %8s\n' "what" "seconds" "x cp -r"
 for row in "cp -r:$cp_s" "bcrename native (all cores):$native_s" "bcrename native (--jobs 1):$native1_s" "bcrename --engine llvm (all cores):$llvm_s" "llvm-dis | llvm-as per module:$disas_s"; do

@@ -16,11 +16,12 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::bitcode::rewrite::{self, Change, Rewritten};
+use crate::bitcode::BitcodeFile;
 use crate::error::{Error, ErrorKind, Result};
 use crate::input::{self, InputFile, Source};
 use crate::output::Batch;
 use crate::plan::build::{self, ModuleRef, Plan, PlanOptions};
-use crate::scan::{self, LoadedFile};
+use crate::scan::{self, FileHandle, LoadedFile};
 
 /// Where outputs go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,11 +64,18 @@ pub enum EngineKind {
     Llvm,
 }
 
-fn rewrite_one(f: &LoadedFile, data: &[u8], plan: &Plan, engine: EngineKind) -> Result<Rewritten> {
+fn rewrite_one(
+    display: &str,
+    bitcode: &BitcodeFile,
+    data: &[u8],
+    plan: &Plan,
+    engine: EngineKind,
+) -> Result<Rewritten> {
+    let _ = display;
     match engine {
-        EngineKind::Native => rewrite::rewrite(data, &f.bitcode, plan),
+        EngineKind::Native => rewrite::rewrite(data, bitcode, plan),
         #[cfg(feature = "llvm")]
-        EngineKind::Llvm => crate::llvm::rewrite(data, &f.bitcode, plan, &f.input.display),
+        EngineKind::Llvm => crate::llvm::rewrite(data, bitcode, plan, display),
         #[cfg(not(feature = "llvm"))]
         EngineKind::Llvm => Err(Error::new(
             ErrorKind::Usage,
@@ -332,6 +340,10 @@ pub fn run(
         })
         .collect();
     let plan = build::build(&refs, &prelink, &index, &options.plan)?;
+    // From here on each file is read and parsed again when its turn comes:
+    // the set's parses are not kept.
+    drop(refs);
+    let files: Vec<FileHandle> = files.into_iter().map(LoadedFile::into_handle).collect();
 
     let batch = Batch::new();
     let progress = Progress::new(files.len(), options.progress && files.len() > 1);
@@ -392,7 +404,7 @@ pub fn run(
 /// Reads one file again, rewrites it and stages its output. Returns the
 /// rewrite and, for `-o -`, the bytes for standard output.
 fn process(
-    f: &LoadedFile,
+    f: &FileHandle,
     output: Option<&Path>,
     order: usize,
     plan: &Plan,
@@ -400,8 +412,10 @@ fn process(
     batch: &Batch,
 ) -> Result<(Rewritten, Option<Vec<u8>>)> {
     let data = f.reread()?;
-    let mut rewritten =
-        rewrite_one(f, &data, plan, options.engine).map_err(|e| e.in_file(&f.input.display))?;
+    let bitcode = BitcodeFile::parse(&data, scan::scan_parse_options())
+        .map_err(|e| e.in_file(&f.input.display))?;
+    let mut rewritten = rewrite_one(&f.input.display, &bitcode, &data, plan, options.engine)
+        .map_err(|e| e.in_file(&f.input.display))?;
     let bytes = rewritten.bytes.take();
     let src = match &f.input.source {
         Source::File(p) => Some(p.as_path()),

@@ -47,29 +47,57 @@ fn fingerprint(data: &[u8]) -> (usize, u64) {
 }
 
 impl LoadedFile {
+    /// Forgets the parse, keeping what is needed to read the file again.
+    pub fn into_handle(self) -> FileHandle {
+        FileHandle {
+            input: self.input,
+            fingerprint: self.fingerprint,
+            kept: self.kept,
+        }
+    }
+
     /// The file's bytes again, checked to be the bytes that were parsed.
     ///
     /// # Errors
     /// I/O errors, or the file changed since it was first read.
     pub fn reread(&self) -> Result<Vec<u8>> {
-        if let Some(d) = &self.kept {
-            return Ok(d.clone());
-        }
-        let data = self
-            .input
-            .read()
-            .map_err(|e| e.in_file(&self.input.display))?;
-        if fingerprint(&data) != self.fingerprint {
-            return Err(crate::Error::new(
-                crate::ErrorKind::Io,
-                format!(
-                    "{}: the file changed while bcrename was working on it",
-                    self.input.display
-                ),
-            ));
-        }
-        Ok(data)
+        reread(&self.input, self.fingerprint, self.kept.as_deref())
     }
+}
+
+/// A file that was read once: enough to read it again and check that it
+/// did not change in between.
+pub struct FileHandle {
+    pub input: InputFile,
+    fingerprint: (usize, u64),
+    kept: Option<Vec<u8>>,
+}
+
+impl FileHandle {
+    /// See [`LoadedFile::reread`].
+    ///
+    /// # Errors
+    /// I/O errors, or the file changed since it was first read.
+    pub fn reread(&self) -> Result<Vec<u8>> {
+        reread(&self.input, self.fingerprint, self.kept.as_deref())
+    }
+}
+
+fn reread(input: &InputFile, expected: (usize, u64), kept: Option<&[u8]>) -> Result<Vec<u8>> {
+    if let Some(d) = kept {
+        return Ok(d.to_vec());
+    }
+    let data = input.read().map_err(|e| e.in_file(&input.display))?;
+    if fingerprint(&data) != expected {
+        return Err(crate::Error::new(
+            crate::ErrorKind::Io,
+            format!(
+                "{}: the file changed while bcrename was working on it",
+                input.display
+            ),
+        ));
+    }
+    Ok(data)
 }
 
 /// The report, in the JSON shape of the product spec.
