@@ -99,7 +99,10 @@ pub struct PolicyArgs {
     /// last `=`; the last matching map wins). Repeatable.
     #[arg(long, value_name = "OLD=NEW")]
     pub prefix_map: Vec<String>,
-    /// Also rewrite each module's source_filename with the prefix maps.
+    /// Also rewrite each module's source_filename (and the symbol table's
+    /// copy) with the prefix maps; needs --policy prefix-map. With
+    /// -ffile-prefix-map at compile time, this makes builds from different
+    /// directories byte-identical.
     #[arg(long)]
     pub remap_source_filename: bool,
     /// JSON manifest of suffix and symbol renames.
@@ -162,6 +165,14 @@ pub struct RenameArgs {
 }
 
 /// Compare two builds after canonicalising names (reproducible builds).
+///
+/// LEFT and RIGHT are two files, or two directories whose bitcode files are
+/// paired by relative path. Each side is renamed in memory with the given
+/// policy, as a set of its own, and compared byte for byte. A pair is
+/// identical, equivalent (equal once canonical: names or the source file
+/// name differed) or different (the first differing block is named).
+/// Nothing is written. Exit 0 when all pairs are identical or equivalent
+/// and none is unpaired, 1 otherwise, 2 on error.
 #[derive(Debug, Args)]
 pub struct DiffArgs {
     #[command(flatten)]

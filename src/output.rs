@@ -119,7 +119,7 @@ impl Batch {
             if let Some(src) = mode_from {
                 f.set_permissions(fs::metadata(src)?.permissions())?;
             }
-            f.sync_all()
+            f.sync_data()
         })();
         if let Err(e) = written {
             let _ = fs::remove_file(&temp);

@@ -248,17 +248,33 @@ fn module_asm_naming_a_promoted_symbol_is_a_problem() {
 fn llvm_commands_depend_on_the_feature() {
     let f = testdata().join("clang-19/prog/distributed/util.bc");
     let f = f.to_str().unwrap();
-    let engine = ["rename", "--engine", "llvm", "--redefine-sym", "util_compute=x", "--dry-run", f];
+    let engine = [
+        "rename",
+        "--engine",
+        "llvm",
+        "--redefine-sym",
+        "util_compute=x",
+        "--dry-run",
+        f,
+    ];
     if cfg!(feature = "llvm") {
         let out = bcrename(&["verify", f, f]);
-        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
         assert!(bcrename(&engine).status.success());
         return;
     }
     for args in [vec!["verify", f, f], engine.to_vec()] {
         let out = bcrename(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
-        assert!(String::from_utf8_lossy(&out.stderr).contains("built without the `llvm` feature"), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("built without the `llvm` feature"),
+            "{args:?}"
+        );
     }
 }
 

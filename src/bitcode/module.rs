@@ -813,10 +813,13 @@ fn read_function_block(
 ) -> Result<(Vec<LocalName>, Vec<Vec<u8>>)> {
     let mut names = Vec::new();
     let mut asm = Vec::new();
+    // Instruction records are only stepped over.
+    reader.set_keep_operands(false);
     while let Some(entry) = reader.next_entry()? {
         match entry {
             Entry::SubBlock(h) if h.id == block::CONSTANTS => {
                 reader.enter()?;
+                reader.set_keep_operands(true);
                 while let Some(e) = reader.next_entry()? {
                     match e {
                         Entry::Record(r) => asm.extend(inline_asm_text(&r)),
@@ -825,9 +828,11 @@ fn read_function_block(
                         _ => {}
                     }
                 }
+                reader.set_keep_operands(false);
             }
             Entry::SubBlock(h) if h.id == block::VALUE_SYMTAB => {
                 reader.enter()?;
+                reader.set_keep_operands(true);
                 while let Some(e) = reader.next_entry()? {
                     match e {
                         Entry::Record(r) if r.code == vst::ENTRY || r.code == vst::BBENTRY => {
@@ -851,12 +856,14 @@ fn read_function_block(
                         _ => {}
                     }
                 }
+                reader.set_keep_operands(false);
             }
             Entry::SubBlock(_) => reader.skip()?,
             Entry::EndBlock { .. } => break,
             _ => {}
         }
     }
+    reader.set_keep_operands(true);
     Ok((names, asm))
 }
 

@@ -900,16 +900,21 @@ impl FileWriter<'_> {
         parent: u32,
     ) -> Result<()> {
         let open = w.enter_block(parent, h.id, h.abbrev_width);
+        // Instructions are copied bit for bit: their operands are not needed.
+        reader.set_keep_operands(false);
         while let Some(entry) = reader.next_entry()? {
             match entry {
                 Entry::SubBlock(sub) if sub.id == block::VALUE_SYMTAB => {
                     reader.enter()?;
+                    reader.set_keep_operands(true);
                     self.write_function_vst(w, reader, &sub, h.abbrev_width)?;
+                    reader.set_keep_operands(false);
                 }
                 Entry::EndBlock { .. } => break,
                 other => self.copy_entry(w, reader, h.abbrev_width, other)?,
             }
         }
+        reader.set_keep_operands(true);
         w.end_block(open);
         Ok(())
     }

@@ -130,6 +130,10 @@ pub struct Reader<'a> {
     /// A sub-block announced but not yet entered or skipped, with its ordinal.
     pending: Option<(BlockHeader, u32)>,
     namer: BlockNamer,
+    /// Whether records keep their operands (see [`Reader::set_keep_operands`]).
+    keep_operands: bool,
+    /// Reused operand buffer for records whose operands are not kept.
+    scratch: Vec<u64>,
 }
 
 fn bump(counts: &mut Vec<(u32, u32)>, id: u32) -> u32 {
@@ -165,6 +169,8 @@ impl<'a> Reader<'a> {
             top_counts: Vec::new(),
             pending: None,
             namer,
+            keep_operands: true,
+            scratch: Vec::new(),
         })
     }
 
@@ -409,8 +415,20 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
+    /// When `false`, records are still read and checked in full but come
+    /// back with no operands (their bit range and code are kept): for blocks
+    /// whose records are copied, not interpreted, this saves an allocation
+    /// per record.
+    pub fn set_keep_operands(&mut self, keep: bool) {
+        self.keep_operands = keep;
+    }
+
     fn read_record(&mut self, start: u64, abbrev_id: u32) -> Result<Record> {
-        let mut ops = Vec::new();
+        let mut ops = if self.keep_operands {
+            Vec::new()
+        } else {
+            std::mem::take(&mut self.scratch)
+        };
         let (code, blob) = if abbrev_id == UNABBREV_RECORD {
             let code = self.cursor.read_vbr(6)?;
             let n = self.cursor.read_vbr(6)?;
@@ -444,6 +462,10 @@ impl<'a> Reader<'a> {
                 format!("record code {code} out of range"),
             ));
         }
+        if !self.keep_operands {
+            ops.clear();
+            self.scratch = std::mem::take(&mut ops);
+        }
         Ok(Record {
             code: code as u32,
             abbrev_id,
@@ -455,6 +477,13 @@ impl<'a> Reader<'a> {
     }
 
     fn read_blockinfo(&mut self, h: &BlockHeader) -> Result<()> {
+        let keep = std::mem::replace(&mut self.keep_operands, true);
+        let r = self.read_blockinfo_body(h);
+        self.keep_operands = keep;
+        r
+    }
+
+    fn read_blockinfo_body(&mut self, h: &BlockHeader) -> Result<()> {
         // A new BLOCKINFO replaces the previous one, as in LLVM, where each
         // module is read with the BLOCKINFO it carries.
         let mut info = BlockInfo::default();
