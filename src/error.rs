@@ -26,8 +26,16 @@ pub enum ErrorKind {
 }
 
 /// An error with its kind, message and, for input errors, where it was found.
+///
+/// Boxed, so that `Result<T, Error>` stays two words: the bit reader returns
+/// one for every field it reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {
+    inner: Box<Inner>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Inner {
     kind: ErrorKind,
     message: String,
     location: Option<Location>,
@@ -60,31 +68,35 @@ impl Error {
 
     fn at(kind: ErrorKind, bit: u64, message: impl Into<String>) -> Self {
         Error {
-            kind,
-            message: message.into(),
-            location: Some(Location {
-                bit,
-                path: String::new(),
+            inner: Box::new(Inner {
+                kind,
+                message: message.into(),
+                location: Some(Location {
+                    bit,
+                    path: String::new(),
+                }),
+                file: None,
+                io_kind: None,
             }),
-            file: None,
-            io_kind: None,
         }
     }
 
     /// An error that has no position in an input (policy, usage, I/O).
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Error {
-            kind,
-            message: message.into(),
-            location: None,
-            file: None,
-            io_kind: None,
+            inner: Box::new(Inner {
+                kind,
+                message: message.into(),
+                location: None,
+                file: None,
+                io_kind: None,
+            }),
         }
     }
 
     /// Sets the block path of a located error if it has none yet.
     pub(crate) fn with_path(mut self, path: impl FnOnce() -> String) -> Self {
-        if let Some(loc) = &mut self.location {
+        if let Some(loc) = &mut self.inner.location {
             if loc.path.is_empty() {
                 loc.path = path();
             }
@@ -94,42 +106,42 @@ impl Error {
 
     /// Names the file the error is about, if no file is named yet.
     pub fn in_file(mut self, file: impl Into<String>) -> Self {
-        if self.file.is_none() {
-            self.file = Some(file.into());
+        if self.inner.file.is_none() {
+            self.inner.file = Some(file.into());
         }
         self
     }
 
     /// The file the error is about, if known.
     pub fn file(&self) -> Option<&str> {
-        self.file.as_deref()
+        self.inner.file.as_deref()
     }
 
     /// True for a write to a closed pipe (`bcrename scan ... | head`).
     pub fn is_broken_pipe(&self) -> bool {
-        self.io_kind == Some(std::io::ErrorKind::BrokenPipe)
+        self.inner.io_kind == Some(std::io::ErrorKind::BrokenPipe)
     }
 
     pub fn kind(&self) -> ErrorKind {
-        self.kind
+        self.inner.kind
     }
 
     pub fn message(&self) -> &str {
-        &self.message
+        &self.inner.message
     }
 
     pub fn location(&self) -> Option<&Location> {
-        self.location.as_ref()
+        self.inner.location.as_ref()
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(file) = &self.file {
+        if let Some(file) = &self.inner.file {
             write!(f, "{file}: ")?;
         }
-        f.write_str(&self.message)?;
-        if let Some(loc) = &self.location {
+        f.write_str(&self.inner.message)?;
+        if let Some(loc) = &self.inner.location {
             if !loc.path.is_empty() {
                 write!(f, " in {}", loc.path)?;
             }
@@ -144,7 +156,7 @@ impl std::error::Error for Error {}
 impl From<std::io::Error> for Error {
     fn from(e: std::io::Error) -> Self {
         let mut err = Error::new(ErrorKind::Io, e.to_string());
-        err.io_kind = Some(e.kind());
+        err.inner.io_kind = Some(e.kind());
         err
     }
 }
