@@ -19,7 +19,7 @@ use crate::bitcode::rewrite;
 use crate::bitstream::dump::{dump, DumpOptions};
 use crate::error::{Error, ErrorKind, Result};
 use crate::input::{self, InputFile, Source};
-use crate::plan::build::{self, ModuleRef, PlanOptions};
+use crate::plan::build::{self, PlanOptions};
 use crate::scan::{self, LoadedFile};
 
 /// One paired module.
@@ -124,19 +124,7 @@ fn canonical(
 ) -> Result<BTreeMap<String, Canonical>> {
     let inputs: Vec<InputFile> = files.values().cloned().collect();
     let loaded = scan::load(&inputs, scan::scan_parse_options())?;
-    let refs: Vec<ModuleRef<'_>> = loaded
-        .iter()
-        .flat_map(|f| {
-            f.bitcode
-                .modules
-                .iter()
-                .filter(|m| !m.is_index())
-                .map(move |m| ModuleRef {
-                    path: &f.input.display,
-                    module: m,
-                })
-        })
-        .collect();
+    let refs = scan::module_refs(&loaded);
     let plan = build::build(&refs, &[], &[], plan_options)?;
     let rewritten = crate::parallel::map(&loaded, jobs, |f| -> Result<(Vec<u8>, Vec<u8>)> {
         let data = f.reread()?;

@@ -20,7 +20,7 @@ use crate::bitcode::BitcodeFile;
 use crate::error::{Error, ErrorKind, Result};
 use crate::input::{self, InputFile, Source};
 use crate::output::Batch;
-use crate::plan::build::{self, ModuleRef, Plan, PlanOptions};
+use crate::plan::build::{self, Plan, PlanOptions};
 use crate::scan::{self, FileHandle, LoadedFile};
 
 /// Where outputs go.
@@ -326,19 +326,7 @@ pub fn run(
     }
     let prelink = scan::load_prelink(&options.prelink)?;
     let index = scan::load_index(&options.index)?;
-    let refs: Vec<ModuleRef<'_>> = files
-        .iter()
-        .flat_map(|f| {
-            f.bitcode
-                .modules
-                .iter()
-                .filter(|m| !m.is_index())
-                .map(move |m| ModuleRef {
-                    path: &f.input.display,
-                    module: m,
-                })
-        })
-        .collect();
+    let refs = scan::module_refs(&files);
     let plan = build::build(&refs, &prelink, &index, &options.plan)?;
     // From here on each file is read and parsed again when its turn comes:
     // the set's parses are not kept.

@@ -170,6 +170,24 @@ pub fn load(inputs: &[InputFile], options: ParseOptions) -> Result<Vec<LoadedFil
     .collect()
 }
 
+/// The IR modules of loaded files (ThinLTO indexes left out), named by
+/// their files' paths: what a plan is built from.
+pub fn module_refs(files: &[LoadedFile]) -> Vec<ModuleRef<'_>> {
+    files
+        .iter()
+        .flat_map(|f| {
+            f.bitcode
+                .modules
+                .iter()
+                .filter(|m| !m.is_index())
+                .map(move |m| ModuleRef {
+                    path: &f.input.display,
+                    module: m,
+                })
+        })
+        .collect()
+}
+
 /// Modules of `--prelink` paths that carry a HASH.
 ///
 /// # Errors

@@ -11,15 +11,6 @@ use std::process::Command;
 
 use common::*;
 
-fn ok(out: &std::process::Output) {
-    assert!(
-        out.status.success(),
-        "exit {:?}: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// llvm-dis text without what legitimately differs between engines: the
 /// module ID, the ThinLTO summary (the LLVM engine writes none) and the
 /// `; preds =` comments (their order follows use lists, which LLVM's C API
@@ -49,14 +40,6 @@ fn single_module_sets() -> Vec<(String, Vec<PathBuf>)> {
         .collect()
 }
 
-fn base_of(files: &[PathBuf]) -> PathBuf {
-    let mut base = files[0].parent().unwrap().to_path_buf();
-    while !files.iter().all(|f| f.starts_with(&base)) {
-        base = base.parent().unwrap().to_path_buf();
-    }
-    base
-}
-
 #[test]
 fn engines_agree_and_verify_accepts_every_output() {
     let Some(dis) = llvm_tool("llvm-dis") else {
@@ -67,7 +50,7 @@ fn engines_agree_and_verify_accepts_every_output() {
     for (set, files) in single_module_sets() {
         let tmp = tempfile::tempdir().unwrap();
         let d = tmp.path();
-        let rels = copy_set(&base_of(&files), &files, &d.join("in"));
+        let rels = copy_set(&common_base(&files), &files, &d.join("in"));
         let plans: [&[&str]; 2] = [
             &["--policy", "source-filename"],
             &[

@@ -43,41 +43,6 @@ fn expected_suffixes(files: &[PathBuf]) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// The directory all `files` share.
-fn common_base(files: &[PathBuf]) -> PathBuf {
-    let mut base = files[0].parent().unwrap().to_path_buf();
-    while !files.iter().all(|f| f.starts_with(&base)) {
-        base = base.parent().unwrap().to_path_buf();
-    }
-    base
-}
-
-fn ok(out: &std::process::Output) {
-    assert!(
-        out.status.success(),
-        "exit {:?}: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn dis(tool: &Path, file: &Path) -> String {
-    let out = Command::new(tool)
-        .arg(file)
-        .arg("-o")
-        .arg("-")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{} cannot read {}: {}",
-        tool.display(),
-        file.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 #[test]
 fn source_filename_policy_matches_llvm_on_every_module_set() {
     let Some(bca) = llvm_tool("llvm-bcanalyzer") else {
@@ -617,11 +582,7 @@ fn fails_and_writes_nothing(dir: &Path, args: &[&str], message: &str) {
     );
     assert!(!dir.join("out").exists(), "{args:?} wrote outputs");
     assert!(!dir.join("map.json").exists(), "{args:?} wrote a map");
-    let leftovers: Vec<_> = files_under(dir)
-        .into_iter()
-        .filter(|p| p.to_string_lossy().contains(".bcrename-"))
-        .collect();
-    assert!(leftovers.is_empty(), "{leftovers:?}");
+    assert_no_temporaries(dir);
 }
 
 #[test]
@@ -864,11 +825,7 @@ fn in_place_is_all_or_nothing() {
             & 0o777,
         0o640
     );
-    let leftovers: Vec<_> = files_under(d)
-        .into_iter()
-        .filter(|p| p.to_string_lossy().contains(".bcrename-"))
-        .collect();
-    assert!(leftovers.is_empty(), "{leftovers:?}");
+    assert_no_temporaries(d);
 }
 
 /// --policy prefix-map rewrites the source file name before sanitising;

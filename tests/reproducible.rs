@@ -9,16 +9,6 @@ use std::process::Command;
 
 use common::*;
 
-fn ok(out: &std::process::Output) {
-    assert!(
-        out.status.success(),
-        "exit {:?}: {}{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 fn run(dir: &Path, cmd: &mut Command) {
     let out = cmd.current_dir(dir).output().unwrap();
     ok(&out);

@@ -342,3 +342,50 @@ pub fn substitute_suffixes(text: &str, map: &std::collections::BTreeMap<String, 
     out.push_str(rest);
     out
 }
+
+/// Asserts that a command succeeded, showing its output if not.
+pub fn ok(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The directory all `files` share.
+pub fn common_base(files: &[PathBuf]) -> PathBuf {
+    let mut base = files[0].parent().unwrap().to_path_buf();
+    while !files.iter().all(|f| f.starts_with(&base)) {
+        base = base.parent().unwrap().to_path_buf();
+    }
+    base
+}
+
+/// llvm-dis text of a single-module file.
+pub fn dis(tool: &Path, file: &Path) -> String {
+    let out = Command::new(tool)
+        .arg(file)
+        .arg("-o")
+        .arg("-")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{} cannot read {}: {}",
+        tool.display(),
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Asserts that no temporary output file is left under `dir`.
+pub fn assert_no_temporaries(dir: &Path) {
+    let left: Vec<_> = files_under(dir)
+        .into_iter()
+        .filter(|p| bcrename::output::is_temporary(p))
+        .collect();
+    assert!(left.is_empty(), "temporaries left behind: {left:?}");
+}
