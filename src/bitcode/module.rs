@@ -577,6 +577,7 @@ fn read_module(
         symtab: None,
     };
     let mut saw_version = false;
+    let mut vst_bit = None;
     while let Some(entry) = reader.next_entry()? {
         match entry {
             Entry::Record(r) => {
@@ -611,12 +612,19 @@ fn read_module(
                     });
                 }
                 block::VALUE_SYMTAB => {
+                    vst_bit = Some(sub.start_bit);
                     reader.enter()?;
                     read_module_vst(reader, &mut m)?;
                 }
                 block::MODULE_STRTAB => {
                     reader.enter()?;
                     read_module_strtab(reader, &mut m)?;
+                }
+                block::MODULE | block::IDENTIFICATION => {
+                    return Err(reader.error(
+                        sub.start_bit,
+                        "a module or identification block nested in a module",
+                    ));
                 }
                 block::GLOBALVAL_SUMMARY | block::FULL_LTO_GLOBALVAL_SUMMARY => {
                     m.has_summary = true;
@@ -626,6 +634,25 @@ fn read_module(
             },
             Entry::EndBlock { .. } => break,
             Entry::BlockInfo(_) | Entry::DefineAbbrev { .. } => {}
+        }
+    }
+    // LLVM jumps to the module symbol table through VSTOFFSET (in words,
+    // counted from one word before the IDENTIFICATION block).
+    if let Some(offset) = m.vst_offset {
+        let base = m
+            .identification
+            .as_ref()
+            .map_or(m.block.start_bit, |i| i.block.start_bit);
+        let points_at = base + offset.saturating_sub(1) * 32;
+        if vst_bit != Some(points_at) {
+            return Err(Error::parse(
+                m.block.start_bit,
+                format!(
+                    "VSTOFFSET points to bit {points_at}, but the module symbol table {}",
+                    vst_bit.map_or("is missing".to_string(), |b| format!("starts at bit {b}"))
+                ),
+            )
+            .with_path(|| "MODULE_BLOCK".into()));
         }
     }
     Ok(m)
