@@ -20,6 +20,8 @@ pub mod bitstream;
 pub mod cli;
 pub mod diff;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod input;
 #[cfg(feature = "llvm")]
 pub mod llvm;

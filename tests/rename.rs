@@ -1023,3 +1023,52 @@ fn abbreviation_fallback_and_unknown_symbol_table() {
     .unwrap();
     assert_eq!(scan.problems[0].kind, "unknown_symtab_version");
 }
+
+/// Found by the rewrite fuzz target: an exact rename whose new name keeps
+/// a promotion suffix (`counter.llvm.N` -> `counter.llvm.N.renamed`) with a
+/// policy also given. The suffix of the new name is renamed too, so a
+/// second run with the same options changes nothing.
+#[test]
+fn regression_redefined_name_keeping_a_suffix_is_idempotent() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let dist = testdata().join("clang-19/prog/distributed");
+    let files: Vec<_> = ["main.bc", "util.bc"]
+        .iter()
+        .map(|f| dist.join(f))
+        .collect();
+    copy_set(&dist, &files, &d.join("in"));
+    let scan = bcrename::scan::scan(
+        &[d.join("in").to_string_lossy().into_owned()],
+        &Default::default(),
+    )
+    .unwrap();
+    let counter = scan
+        .modules
+        .iter()
+        .flat_map(|m| &m.symbols)
+        .find(|s| s.name.starts_with("counter.llvm."))
+        .unwrap()
+        .name
+        .clone();
+    let redefine = format!("{counter}={counter}.renamed");
+    let args = [
+        "rename",
+        "--policy",
+        "source-filename",
+        "--keep-unresolved",
+        "--redefine-sym",
+        &redefine,
+    ];
+    let with = |extra: &[&str]| -> Vec<String> {
+        args.iter().chain(extra).map(|s| s.to_string()).collect()
+    };
+    let run = |a: Vec<String>| bcrename_in(d, &a.iter().map(String::as_str).collect::<Vec<_>>());
+    ok(&run(with(&["--out-dir", "o1", "in"])));
+    let text = String::from_utf8_lossy(&std::fs::read(d.join("o1/util.bc")).unwrap()).into_owned();
+    assert!(
+        text.contains("counter.llvm.util_c.renamed"),
+        "the exact rename's result was not renamed by the policy"
+    );
+    assert_eq!(run(with(&["--check", "o1"])).status.code(), Some(0));
+}

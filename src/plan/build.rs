@@ -132,11 +132,14 @@ impl Plan {
 }
 
 impl Renamer for Plan {
+    /// An exact rename first; a promotion suffix the result (or the name)
+    /// carries is then renamed by the suffix plan, so that renaming again
+    /// with the same options changes nothing.
     fn global(&self, name: &[u8]) -> Option<Vec<u8>> {
-        self.symbols
-            .get(name)
-            .cloned()
-            .or_else(|| self.rename_suffix(name))
+        match self.symbols.get(name) {
+            Some(new) => Some(self.rename_suffix(new).unwrap_or_else(|| new.clone())),
+            None => self.rename_suffix(name),
+        }
     }
 
     fn local(&self, name: &[u8]) -> Option<Vec<u8>> {
