@@ -38,7 +38,9 @@ fn same_bytes_under_locale_time_zone_umask_cwd_order_and_jobs() {
     let deeper = d.join("elsewhere/deeper");
     std::fs::create_dir_all(&deeper).unwrap();
     let input = d.join("in");
-    let variations: Vec<(&str, Vec<(&str, &str)>, &Path, bool, &str)> = vec![
+    // (name, environment, current directory, reversed input order, jobs)
+    type Variation<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a Path, bool, &'a str);
+    let variations: Vec<Variation> = vec![
         ("plain", vec![], d, false, "1"),
         (
             "locale",
