@@ -9,9 +9,12 @@
 //! so the destinations are either all replaced or all untouched.
 //!
 //! A destination that is a device or a pipe (`-o /dev/null`) is written
-//! through at commit, never replaced; a symbolic link is followed, so its
-//! target is rewritten and the link stays. A replaced file keeps the mode of
-//! the file named as its mode source.
+//! through at commit, before any file is replaced, and is never replaced
+//! itself; a symbolic link is followed, so its target is rewritten and the
+//! link stays. A replaced file keeps the mode of the file named as its mode
+//! source. A file with several hard links is replaced like any other: the
+//! path given gets the new content, and the other links keep the old one
+//! (as `sed -i` does; a ccache hard-linked into a build tree stays intact).
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -162,10 +165,13 @@ impl Batch {
     /// directory once.
     ///
     /// # Errors
-    /// I/O errors; temporaries not yet renamed are removed.
+    /// I/O errors; temporaries not yet renamed are removed (and, when the
+    /// failure came before the first rename, the directories the batch made).
     pub fn commit(mut self) -> Result<()> {
-        let (mut staged, _) = self.take();
-        staged.sort_by_key(|(order, _)| *order);
+        let (mut staged, created) = self.take();
+        // Devices and pipes first: a write to them can fail (`/dev/full`)
+        // and cannot be undone, so it must happen before any file is replaced.
+        staged.sort_by_key(|(order, s)| (matches!(s, Staged::Temp { .. }), *order));
         let mut dirs = BTreeSet::new();
         for (i, (_, s)) in staged.iter().enumerate() {
             let result = match s {
@@ -185,7 +191,11 @@ impl Batch {
                     .map_err(|e| io_error(e, dest)),
             };
             if let Err(e) = result {
-                Self::remove(&staged[i + 1..], &[]);
+                // Before the first rename nothing was replaced: undo it all.
+                let none_renamed = staged[..i]
+                    .iter()
+                    .all(|(_, s)| matches!(s, Staged::Direct { .. }));
+                Self::remove(&staged[i + 1..], if none_renamed { &created } else { &[] });
                 return Err(e);
             }
         }

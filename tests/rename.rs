@@ -1072,3 +1072,80 @@ fn regression_redefined_name_keeping_a_suffix_is_idempotent() {
     );
     assert_eq!(run(with(&["--check", "o1"])).status.code(), Some(0));
 }
+
+/// A full device among the outputs (`--map-out /dev/full`) fails the run
+/// before any file is replaced: no output, no temporaries, no directory.
+/// A file with two hard links: the path renamed gets the new content, the
+/// other link keeps the old one.
+#[test]
+fn disk_full_and_hard_links() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let f = testdata().join("clang-19/prog/distributed/util.bc");
+    std::fs::create_dir_all(d.join("in")).unwrap();
+    std::fs::copy(&f, d.join("in/util.bc")).unwrap();
+    if Path::new("/dev/full").exists() {
+        let out = bcrename_in(
+            d,
+            &[
+                "rename",
+                "--redefine-sym",
+                "util_compute=uc",
+                "--out-dir",
+                "out",
+                "--map-out",
+                "/dev/full",
+                "in",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(2));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("/dev/full"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            !d.join("out").exists(),
+            "outputs were written before the failing device"
+        );
+        let out = bcrename_in(
+            d,
+            &[
+                "rename",
+                "--redefine-sym",
+                "util_compute=uc",
+                "--in-place",
+                "--map-out",
+                "/dev/full",
+                "in",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(2));
+        assert_eq!(
+            std::fs::read(d.join("in/util.bc")).unwrap(),
+            std::fs::read(&f).unwrap(),
+            "the input was replaced"
+        );
+        assert_no_temporaries(d);
+    }
+    std::fs::hard_link(d.join("in/util.bc"), d.join("cache-copy.bc")).unwrap();
+    ok(&bcrename_in(
+        d,
+        &[
+            "rename",
+            "--redefine-sym",
+            "util_compute=uc",
+            "--in-place",
+            "in/util.bc",
+        ],
+    ));
+    assert_ne!(
+        std::fs::read(d.join("in/util.bc")).unwrap(),
+        std::fs::read(&f).unwrap()
+    );
+    assert_eq!(
+        std::fs::read(d.join("cache-copy.bc")).unwrap(),
+        std::fs::read(&f).unwrap(),
+        "the other hard link changed"
+    );
+}
