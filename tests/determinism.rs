@@ -10,18 +10,6 @@ use std::process::Command;
 
 use common::*;
 
-fn outputs(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    files_under(dir)
-        .into_iter()
-        .map(|p| {
-            (
-                p.strip_prefix(dir).unwrap().to_path_buf(),
-                std::fs::read(&p).unwrap(),
-            )
-        })
-        .collect()
-}
-
 #[test]
 fn same_bytes_under_locale_time_zone_umask_cwd_order_and_jobs() {
     let tmp = tempfile::tempdir().unwrap();
@@ -29,7 +17,7 @@ fn same_bytes_under_locale_time_zone_umask_cwd_order_and_jobs() {
     let dist = testdata().join("clang-19/prog/distributed");
     let files: Vec<_> = files_under(&dist)
         .into_iter()
-        .filter(|p| p.extension().unwrap() == "bc" && !p.to_string_lossy().ends_with(".thinlto.bc"))
+        .filter(|p| is_backend(p))
         // Files given one by one land under --out-dir by file name:
         // leave out b/helper.bc, which has a/helper.bc's.
         .filter(|p| !p.to_string_lossy().contains("/b/"))
@@ -90,7 +78,7 @@ fn same_bytes_under_locale_time_zone_umask_cwd_order_and_jobs() {
             .output()
             .unwrap();
         ok(&st);
-        let got = outputs(&out);
+        let got = dir_bytes(&out);
         let map = std::fs::read(format!("{}.json", out.display())).unwrap();
         match &first {
             None => {

@@ -228,27 +228,13 @@ fn renamed_programs_link_and_run() {
     }
 }
 
-fn dir_bytes(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    files_under(dir)
-        .into_iter()
-        .map(|p| {
-            (
-                p.strip_prefix(dir).unwrap().to_path_buf(),
-                std::fs::read(&p).unwrap(),
-            )
-        })
-        .collect()
-}
-
 /// The same bytes for two runs and any --jobs; a second rename changes nothing.
 #[test]
 fn output_is_deterministic_and_idempotent() {
     for v in VERSIONS {
         let files: Vec<_> = files_under(&testdata().join(format!("clang-{v}/prog/distributed")))
             .into_iter()
-            .filter(|p| {
-                p.extension().unwrap() == "bc" && !p.to_string_lossy().ends_with(".thinlto.bc")
-            })
+            .filter(|p| is_backend(p))
             .collect();
         let tmp = tempfile::tempdir().unwrap();
         copy_set(&common_base(&files), &files, &tmp.path().join("in"));
@@ -762,7 +748,7 @@ fn in_place_is_all_or_nothing() {
     let dist = testdata().join("clang-19/prog/distributed");
     let files: Vec<_> = files_under(&dist)
         .into_iter()
-        .filter(|p| p.extension().unwrap() == "bc" && !p.to_string_lossy().ends_with(".thinlto.bc"))
+        .filter(|p| is_backend(p))
         .collect();
     let rels = copy_set(&dist, &files, &d.join("in"));
     let before = dir_bytes(&d.join("in"));
@@ -838,7 +824,7 @@ fn prefix_map_manifest_sources_redefine_file_and_map() {
     let base = testdata().join("clang-19/prog/distributed");
     let files: Vec<_> = files_under(&base)
         .into_iter()
-        .filter(|p| p.extension().unwrap() == "bc" && !p.to_string_lossy().ends_with(".thinlto.bc"))
+        .filter(|p| is_backend(p))
         .collect();
     copy_set(&base, &files, &d.join("in"));
     std::fs::write(

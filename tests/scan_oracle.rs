@@ -187,9 +187,7 @@ fn distributed_backend_resolves_through_its_index() {
             let dir = testdata().join(format!("clang-{v}/{prog}/distributed"));
             let backends: Vec<_> = files_under(&dir)
                 .into_iter()
-                .filter(|p| {
-                    p.extension().unwrap() == "bc" && !p.to_string_lossy().ends_with(".thinlto.bc")
-                })
+                .filter(|p| is_backend(p))
                 .collect();
             let whole = scan_all(&backends);
             let truth: BTreeMap<_, _> = whole

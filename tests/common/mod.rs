@@ -48,9 +48,7 @@ pub fn module_sets() -> Vec<(u32, String, Vec<PathBuf>)> {
             }
             let backends = all_in("distributed")
                 .into_iter()
-                .filter(|p| {
-                    p.extension().unwrap() == "bc" && !p.to_string_lossy().ends_with(".thinlto.bc")
-                })
+                .filter(|p| is_backend(p))
                 .collect();
             sets.push((format!("clang-{v}/{prog}/distributed/*.bc"), backends));
             if v >= 16 {
@@ -388,4 +386,22 @@ pub fn assert_no_temporaries(dir: &Path) {
         .filter(|p| bcrename::output::is_temporary(p))
         .collect();
     assert!(left.is_empty(), "temporaries left behind: {left:?}");
+}
+
+/// True for a ThinLTO backend's output bitcode (`X.bc`, not `X.o.thinlto.bc`).
+pub fn is_backend(p: &Path) -> bool {
+    p.extension().is_some_and(|x| x == "bc") && !p.to_string_lossy().ends_with(".thinlto.bc")
+}
+
+/// Every file under `dir` with its bytes, by path relative to `dir`.
+pub fn dir_bytes(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    files_under(dir)
+        .into_iter()
+        .map(|p| {
+            (
+                p.strip_prefix(dir).unwrap().to_path_buf(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
+        .collect()
 }
