@@ -2,7 +2,7 @@
 //! resolved mapping (old suffix -> new suffix, old symbol -> new symbol),
 //! checked before anything is written.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::names::{self, PromotedName};
 use super::owners::{
@@ -298,71 +298,81 @@ pub fn build(
 
 /// The collision and asm checks, run on every name of the set.
 fn check(mods: &[ModuleRef<'_>], plan: &mut Plan, opts: &PlanOptions) -> Result<()> {
-    // Every distinct global and comdat name, with the modules using it.
-    let mut names: BTreeMap<&[u8], BTreeSet<&str>> = BTreeMap::new();
+    // Every distinct global and comdat name (the module lists for messages
+    // are gathered only when there is something to say).
+    let mut names: BTreeSet<&[u8]> = BTreeSet::new();
     for r in mods {
-        for n in r
-            .module
-            .globals
-            .iter()
-            .map(|g| &g.name)
-            .chain(r.module.comdats.iter().map(|c| &c.name))
-        {
-            names.entry(n).or_default().insert(r.path);
-        }
+        names.extend(r.module.globals.iter().map(|g| g.name.as_slice()));
+        names.extend(r.module.comdats.iter().map(|c| c.name.as_slice()));
     }
+    let users = |n: &[u8]| -> String {
+        let ms: BTreeSet<&str> = mods
+            .iter()
+            .filter(|r| {
+                r.module.globals.iter().any(|g| g.name == n)
+                    || r.module.comdats.iter().any(|c| c.name == n)
+            })
+            .map(|r| r.path)
+            .collect();
+        format!(
+            "{} (in {})",
+            show(n),
+            ms.into_iter().collect::<Vec<_>>().join(", ")
+        )
+    };
     plan.unmatched = plan
         .symbols
         .iter()
-        .filter(|(old, _)| !names.contains_key(old.as_slice()))
+        .filter(|(old, _)| !names.contains(old.as_slice()))
         .map(|(o, n)| (o.clone(), n.clone()))
         .collect();
 
-    let mut finals: BTreeMap<Vec<u8>, &[u8]> = BTreeMap::new();
-    for &old in names.keys() {
-        let new = plan.global(old);
-        let fin = new.clone().unwrap_or_else(|| old.to_vec());
-        if let Some(&prev) = finals.get(&fin) {
-            let where_ = |n: &[u8]| {
-                let ms: Vec<&str> = names[n].iter().copied().collect();
-                format!("{} (in {})", show(n), ms.join(", "))
-            };
-            let (renamed, other) = if new.is_some() {
-                (old, prev)
-            } else {
-                (prev, old)
-            };
-            let message = if plan.global(prev).is_some() && new.is_some() {
-                format!(
-                    "{} and {} would both be renamed to {}",
-                    where_(prev),
-                    where_(old),
-                    show(&fin)
-                )
-            } else {
-                format!(
-                    "renaming {} to {} collides with the existing {}",
-                    where_(renamed),
-                    show(&fin),
-                    where_(other)
-                )
-            };
-            return Err(policy_error(message));
+    // Only a renamed name can collide: with another renamed one, or with a
+    // name that stays. Names are visited in order, so the error reported is
+    // the same in every run.
+    let mut targets: HashMap<Vec<u8>, &[u8]> = HashMap::new();
+    for &old in &names {
+        let Some(new) = plan.global(old) else {
+            continue;
+        };
+        if let Some(&prev) = targets.get(&new) {
+            return Err(policy_error(format!(
+                "{} and {} would both be renamed to {}",
+                users(prev),
+                users(old),
+                show(&new)
+            )));
         }
-        finals.insert(fin, old);
+        if names.contains(new.as_slice()) && plan.global(&new).is_none() {
+            return Err(policy_error(format!(
+                "renaming {} to {} collides with the existing {}",
+                users(old),
+                show(&new),
+                users(&new)
+            )));
+        }
+        targets.insert(new, old);
     }
 
     if !opts.allow_asm_references {
+        let renamed = |n: &[u8]| names.contains(n) && plan.global(n).is_some();
+        // Names that are not plain symbol tokens are searched for as text.
+        let odd: Vec<&[u8]> = targets
+            .values()
+            .copied()
+            .filter(|n| !n.iter().all(|&b| names::is_symbol_byte(b)))
+            .collect();
         for r in mods {
             for (place, text) in r.module.asm_texts() {
-                for &old in names.keys() {
-                    if plan.global(old).is_some() && names::contains_token(text, old) {
-                        return Err(policy_error(format!(
-                            "{place} in {} names {}, which would be renamed and leave the asm stale (--allow-asm-references to rename anyway)",
-                            r.path,
-                            show(old)
-                        )));
-                    }
+                let hit = names::symbol_tokens(text)
+                    .find(|t| renamed(t))
+                    .or_else(|| odd.iter().copied().find(|n| names::contains_token(text, n)));
+                if let Some(old) = hit {
+                    return Err(policy_error(format!(
+                        "{place} in {} names {}, which would be renamed and leave the asm stale (--allow-asm-references to rename anyway)",
+                        r.path,
+                        show(old)
+                    )));
                 }
             }
         }

@@ -105,13 +105,24 @@ pub fn suffix_tokens(text: &[u8]) -> Vec<(&str, usize)> {
     out
 }
 
+/// A byte that can be part of a symbol name in assembly.
+pub fn is_symbol_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'$'
+}
+
+/// The maximal runs of symbol bytes in `text`.
+pub fn symbol_tokens(text: &[u8]) -> impl Iterator<Item = &[u8]> {
+    text.split(|&b| !is_symbol_byte(b))
+        .filter(|t| !t.is_empty())
+}
+
 /// True if `name` occurs in `text` as a whole symbol token: not preceded
 /// or followed by a byte that can continue a symbol name.
 pub fn contains_token(text: &[u8], name: &[u8]) -> bool {
     if name.is_empty() || text.len() < name.len() {
         return false;
     }
-    let symbol_byte = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'$';
+    let symbol_byte = is_symbol_byte;
     (0..=text.len() - name.len()).any(|i| {
         &text[i..i + name.len()] == name
             && (i == 0 || !symbol_byte(text[i - 1]))
