@@ -412,7 +412,7 @@ fn run_rename(a: RenameArgs, out: &mut dyn Write) -> Result<i32> {
         }
     }
     if a.verbose || a.dry_run {
-        let text = describe(&outcome);
+        let text = describe(&outcome, a.dry_run);
         if a.dry_run {
             out.write_all(text.as_bytes())?;
         } else {
@@ -434,7 +434,7 @@ fn run_rename(a: RenameArgs, out: &mut dyn Write) -> Result<i32> {
 }
 
 /// The plan and its effect, for --verbose and --dry-run.
-fn describe(o: &crate::rename::RenameOutcome) -> String {
+fn describe(o: &crate::rename::RenameOutcome, dry_run: bool) -> String {
     use std::fmt::Write as _;
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     let mut s = String::new();
@@ -477,8 +477,9 @@ fn describe(o: &crate::rename::RenameOutcome) -> String {
     }
     let _ = writeln!(
         s,
-        "{} name(s) renamed in {} of {} file(s)",
+        "{} name(s) {} in {} of {} file(s)",
         o.change_count(),
+        if dry_run { "to rename" } else { "renamed" },
         o.changed_files(),
         o.files.len()
     );
