@@ -64,6 +64,7 @@ pub enum EngineKind {
     Llvm,
 }
 
+#[cfg_attr(not(feature = "llvm"), allow(unused_variables))]
 fn rewrite_one(
     display: &str,
     bitcode: &BitcodeFile,
@@ -71,7 +72,6 @@ fn rewrite_one(
     plan: &Plan,
     engine: EngineKind,
 ) -> Result<Rewritten> {
-    let _ = display;
     match engine {
         EngineKind::Native => rewrite::rewrite(data, bitcode, plan),
         #[cfg(feature = "llvm")]
