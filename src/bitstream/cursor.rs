@@ -6,6 +6,16 @@
 
 use crate::error::{Error, Result};
 
+/// A mask of the low `width` bits (0..=64).
+#[inline]
+fn mask(width: u32) -> u64 {
+    if width >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << width) - 1
+    }
+}
+
 /// A read position inside `data[..end/8]`, in bits.
 #[derive(Clone)]
 pub struct BitCursor<'a> {
@@ -75,33 +85,32 @@ impl<'a> BitCursor<'a> {
     #[inline]
     pub fn read(&mut self, width: u32) -> Result<u64> {
         debug_assert!(width <= 64);
-        if width == 0 {
-            return Ok(0);
-        }
         if self.bits_left() < u64::from(width) {
-            return Err(Error::parse(
-                self.pos,
-                format!(
-                    "unexpected end of data reading a {width}-bit field ({} bits left)",
-                    self.bits_left()
-                ),
-            ));
+            return Err(self.end_of_data(width));
         }
         let byte = (self.pos / 8) as usize;
         let shift = (self.pos % 8) as u32;
-        let value = if shift + width <= 64 && byte + 8 <= self.data.len() {
-            let word = u64::from_le_bytes(self.data[byte..byte + 8].try_into().unwrap());
-            let v = word >> shift;
-            if width == 64 {
-                v
-            } else {
-                v & ((1u64 << width) - 1)
+        let value = match self.data.get(byte..byte + 8) {
+            Some(b) if shift + width <= 64 => {
+                let word = u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+                (word >> shift) & mask(width)
             }
-        } else {
-            self.read_slow(byte, shift, width)
+            _ => self.read_slow(byte, shift, width),
         };
         self.pos += u64::from(width);
         Ok(value)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn end_of_data(&self, width: u32) -> Error {
+        Error::parse(
+            self.pos,
+            format!(
+                "unexpected end of data reading a {width}-bit field ({} bits left)",
+                self.bits_left()
+            ),
+        )
     }
 
     fn read_slow(&self, mut byte: usize, mut shift: u32, width: u32) -> u64 {
@@ -127,12 +136,19 @@ impl<'a> BitCursor<'a> {
     #[inline]
     pub fn read_vbr(&mut self, width: u32) -> Result<u64> {
         debug_assert!((2..=32).contains(&width));
-        let start = self.pos;
-        let hi = 1u64 << (width - 1);
-        let mut chunk = self.read(width)?;
-        if chunk & hi == 0 {
+        let chunk = self.read(width)?;
+        if chunk & (1u64 << (width - 1)) == 0 {
             return Ok(chunk);
         }
+        self.read_vbr_rest(chunk, width)
+    }
+
+    /// The chunks after the first of a multi-chunk VBR value.
+    #[inline(never)]
+    fn read_vbr_rest(&mut self, first: u64, width: u32) -> Result<u64> {
+        let start = self.pos - u64::from(width);
+        let hi = 1u64 << (width - 1);
+        let mut chunk = first;
         let mut value = 0u64;
         let mut shift = 0u32;
         loop {
