@@ -589,6 +589,29 @@ impl FileWriter<'_> {
         out
     }
 
+    /// Re-emits the block just entered with `h`: `change` writes the
+    /// entries it rewrites and hands back the others, which are copied.
+    fn write_block(
+        &self,
+        w: &mut BitWriter,
+        reader: &mut Reader<'_>,
+        h: &BlockHeader,
+        parent: u32,
+        mut change: impl FnMut(&mut BitWriter, &mut Reader<'_>, Entry) -> Result<Option<Entry>>,
+    ) -> Result<()> {
+        let open = w.enter_block(parent, h.id, h.abbrev_width);
+        while let Some(entry) = reader.next_entry()? {
+            if matches!(entry, Entry::EndBlock { .. }) {
+                break;
+            }
+            if let Some(unchanged) = change(w, reader, entry)? {
+                self.copy_entry(w, reader, h.abbrev_width, unchanged)?;
+            }
+        }
+        w.end_block(open);
+        Ok(())
+    }
+
     fn write_blob_block(
         &self,
         w: &mut BitWriter,
@@ -596,19 +619,20 @@ impl FileWriter<'_> {
         h: &BlockHeader,
         blob: &[u8],
     ) -> Result<()> {
-        let open = w.enter_block(2, h.id, h.abbrev_width);
-        while let Some(entry) = reader.next_entry()? {
-            match entry {
-                Entry::Record(r) if r.code == codes::BLOB && r.blob.is_some() => {
-                    let abbrevs = reader.current_abbrevs().to_vec();
-                    emit_record(w, h.abbrev_width, &abbrevs, &r, &r.ops, Some(blob))?;
-                }
-                Entry::EndBlock { .. } => break,
-                other => self.copy_entry(w, reader, h.abbrev_width, other)?,
+        self.write_block(w, reader, h, 2, |w, reader, entry| match entry {
+            Entry::Record(r) if r.code == codes::BLOB && r.blob.is_some() => {
+                emit_record(
+                    w,
+                    h.abbrev_width,
+                    reader.current_abbrevs(),
+                    &r,
+                    &r.ops,
+                    Some(blob),
+                )?;
+                Ok(None)
             }
-        }
-        w.end_block(open);
-        Ok(())
+            other => Ok(Some(other)),
+        })
     }
 
     /// Copies an entry that needs no change.
@@ -870,26 +894,21 @@ impl FileWriter<'_> {
         parent: u32,
         mo: &ModuleOut,
     ) -> Result<()> {
-        let open = w.enter_block(parent, h.id, h.abbrev_width);
-        while let Some(entry) = reader.next_entry()? {
-            match entry {
-                Entry::Record(r) if r.code == vst::FNENTRY && r.ops.len() >= 2 => {
-                    let Some(&new) = mo.fn_offsets.get(&r.ops[1]) else {
-                        return Err(reader.error(
-                            r.start_bit,
-                            format!("FNENTRY offset {} names no function block", r.ops[1]),
-                        ));
-                    };
-                    let mut ops = r.ops.clone();
-                    ops[1] = new;
-                    self.emit_changed(w, reader, h.abbrev_width, &r, &ops)?;
-                }
-                Entry::EndBlock { .. } => break,
-                other => self.copy_entry(w, reader, h.abbrev_width, other)?,
+        self.write_block(w, reader, h, parent, |w, reader, entry| match entry {
+            Entry::Record(r) if r.code == vst::FNENTRY && r.ops.len() >= 2 => {
+                let Some(&new) = mo.fn_offsets.get(&r.ops[1]) else {
+                    return Err(reader.error(
+                        r.start_bit,
+                        format!("FNENTRY offset {} names no function block", r.ops[1]),
+                    ));
+                };
+                let mut ops = r.ops.clone();
+                ops[1] = new;
+                self.emit_changed(w, reader, h.abbrev_width, &r, &ops)?;
+                Ok(None)
             }
-        }
-        w.end_block(open);
-        Ok(())
+            other => Ok(Some(other)),
+        })
     }
 
     fn write_function(
@@ -899,24 +918,20 @@ impl FileWriter<'_> {
         h: &BlockHeader,
         parent: u32,
     ) -> Result<()> {
-        let open = w.enter_block(parent, h.id, h.abbrev_width);
         // Instructions are copied bit for bit: their operands are not needed.
         reader.set_keep_operands(false);
-        while let Some(entry) = reader.next_entry()? {
-            match entry {
-                Entry::SubBlock(sub) if sub.id == block::VALUE_SYMTAB => {
-                    reader.enter()?;
-                    reader.set_keep_operands(true);
-                    self.write_function_vst(w, reader, &sub, h.abbrev_width)?;
-                    reader.set_keep_operands(false);
-                }
-                Entry::EndBlock { .. } => break,
-                other => self.copy_entry(w, reader, h.abbrev_width, other)?,
+        let written = self.write_block(w, reader, h, parent, |w, reader, entry| match entry {
+            Entry::SubBlock(sub) if sub.id == block::VALUE_SYMTAB => {
+                reader.enter()?;
+                reader.set_keep_operands(true);
+                self.write_function_vst(w, reader, &sub, h.abbrev_width)?;
+                reader.set_keep_operands(false);
+                Ok(None)
             }
-        }
+            other => Ok(Some(other)),
+        });
         reader.set_keep_operands(true);
-        w.end_block(open);
-        Ok(())
+        written
     }
 
     /// A function-level symbol table with renamed entries, in canonical order.
