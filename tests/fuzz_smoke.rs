@@ -5,18 +5,6 @@ mod common;
 
 use common::*;
 
-/// xorshift64: deterministic, so a failure reproduces.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
-
 fn seeds() -> Vec<Vec<u8>> {
     let t = testdata();
     [

@@ -52,18 +52,6 @@ fn every_truncation_is_an_error_with_a_bit_offset() {
     assert!(cases > 20_000, "{cases}");
 }
 
-/// A small deterministic generator (xorshift), so failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
-
 #[test]
 fn bit_flips_never_panic() {
     let mut rng = Rng(0x9e3779b97f4a7c15);
