@@ -23,7 +23,7 @@ fn has_suffix(name: &str, suffix: Option<&str>) -> bool {
     while let Some(i) = rest.find(".llvm.") {
         let after = &rest[i + 6..];
         let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
-        if !digits.is_empty() && suffix.map_or(true, |s| s == digits) {
+        if !digits.is_empty() && suffix.is_none_or(|s| s == digits) {
             return true;
         }
         rest = &rest[i + 1..];

@@ -126,7 +126,7 @@ pub fn contains_token(text: &[u8], name: &[u8]) -> bool {
     (0..=text.len() - name.len()).any(|i| {
         &text[i..i + name.len()] == name
             && (i == 0 || !symbol_byte(text[i - 1]))
-            && text.get(i + name.len()).map_or(true, |&b| !symbol_byte(b))
+            && text.get(i + name.len()).is_none_or(|&b| !symbol_byte(b))
     })
 }
 
