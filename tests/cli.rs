@@ -357,3 +357,33 @@ fn writing_to_a_device_or_pipe_does_not_replace_it() {
         std::fs::read(&f).unwrap()
     );
 }
+
+/// Bitcode is never written to a terminal: `-o -` on a pseudo-terminal
+/// (made by util-linux `script`) is refused.
+#[test]
+fn bitcode_is_never_written_to_a_terminal() {
+    if Command::new("script").arg("--version").output().is_err() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "script (util-linux) is needed for this test"
+        );
+        return;
+    }
+    let f = testdata().join("clang-19/prog/distributed/util.bc");
+    let cmd = format!(
+        "{} rename --redefine-sym util_compute=x -o - {}",
+        env!("CARGO_BIN_EXE_bcrename"),
+        f.display()
+    );
+    let out = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("refusing to write bitcode to a terminal"),
+        "{text}"
+    );
+    assert!(!text.contains("BC"), "bitcode reached the terminal");
+}
