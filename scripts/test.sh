@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(llvm-14 llvm-16 llvm-19 llvm-19-dev libpolly-19-dev libzstd-dev zlib1g-dev clang-19 lld-19 make)
+packages=(llvm-14 llvm-16 llvm-19 llvm-19-dev libpolly-19-dev libzstd-dev zlib1g-dev clang-19 libclang-rt-19-dev lld-19 make)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
