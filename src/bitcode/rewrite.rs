@@ -19,7 +19,9 @@
 //! canonical order (values by id, then blocks by id): LLVM writes them in
 //! hash-table order, which depends on the names.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use sha1::{Digest, Sha1};
 
@@ -96,37 +98,83 @@ enum Target {
     Symtab { symtab: usize, field: usize },
 }
 
-struct StrUse {
+/// One reference into a STRTAB: what it pointed at, and the string it must
+/// point at now.
+struct StrUse<'a> {
     old: StrRef,
-    new: Vec<u8>,
+    new: Cow<'a, [u8]>,
     target: Target,
 }
 
-/// A new STRTAB and the new reference for each use.
-struct NewStrtab {
-    bytes: Vec<u8>,
-    refs: HashMap<TargetKey, StrRef>,
-    appended: bool,
+/// The new STRTAB references of a file, by what holds them (dense tables:
+/// every module has one per global and comdat).
+#[derive(Default)]
+struct NewRefs {
+    /// `[module][global]`.
+    globals: Vec<Vec<StrRef>>,
+    /// `[module][global]`, for globals with a partition.
+    partitions: Vec<Vec<Option<StrRef>>>,
+    /// `[module][comdat]`.
+    comdats: Vec<Vec<StrRef>>,
+    /// `[symtab][string field]`; empty for a table no STRTAB covers.
+    symtab_fields: Vec<Vec<Option<StrRef>>>,
 }
 
-type TargetKey = (u8, usize, usize);
-
-fn key(t: Target) -> TargetKey {
-    match t {
-        Target::Global { module, global } => (0, module, global),
-        Target::Partition { module, global } => (1, module, global),
-        Target::Comdat { module, comdat } => (2, module, comdat),
-        Target::Symtab { symtab, field } => (3, symtab, field),
+impl NewRefs {
+    fn for_file(file: &BitcodeFile) -> NewRefs {
+        NewRefs {
+            globals: file
+                .modules
+                .iter()
+                .map(|m| vec![StrRef::default(); m.globals.len()])
+                .collect(),
+            partitions: file
+                .modules
+                .iter()
+                .map(|m| vec![None; m.globals.len()])
+                .collect(),
+            comdats: file
+                .modules
+                .iter()
+                .map(|m| vec![StrRef::default(); m.comdats.len()])
+                .collect(),
+            symtab_fields: vec![Vec::new(); file.symtabs.len()],
+        }
     }
+
+    fn set(&mut self, t: Target, r: StrRef) {
+        match t {
+            Target::Global { module, global } => self.globals[module][global] = r,
+            Target::Partition { module, global } => self.partitions[module][global] = Some(r),
+            Target::Comdat { module, comdat } => self.comdats[module][comdat] = r,
+            Target::Symtab { symtab, field } => {
+                let fields = &mut self.symtab_fields[symtab];
+                if fields.len() <= field {
+                    fields.resize(field + 1, None);
+                }
+                fields[field] = Some(r);
+            }
+        }
+    }
+}
+
+/// A new string table and where each use (in the order given) now points.
+struct BuiltStrtab {
+    bytes: Vec<u8>,
+    refs: Vec<StrRef>,
+    appended: bool,
 }
 
 /// Lays out a string table: replaying the original insertion order when the
 /// known references account for every byte, else appending to the original.
-fn build_strtab(old: &[u8], mut uses: Vec<StrUse>) -> NewStrtab {
-    uses.sort_by_key(|u| (u.old.offset, u.old.size));
+fn build_strtab(old: &[u8], uses: &[StrUse<'_>]) -> BuiltStrtab {
+    // A stable sort: uses of one old string keep the order they were given.
+    let mut order: Vec<usize> = (0..uses.len()).collect();
+    order.sort_by_key(|&i| (uses[i].old.offset, uses[i].old.size));
     let mut covered = 0usize;
     let mut exact = true;
-    for u in &uses {
+    for &i in &order {
+        let u = &uses[i];
         let (start, end) = (
             u.old.offset as usize,
             u.old.offset as usize + u.old.size as usize,
@@ -139,45 +187,31 @@ fn build_strtab(old: &[u8], mut uses: Vec<StrUse>) -> NewStrtab {
     exact &= covered == old.len();
 
     let mut bytes = Vec::with_capacity(old.len() + 64);
-    let mut index: HashMap<Vec<u8>, u32> = HashMap::new();
-    let mut refs = HashMap::new();
-    if exact {
-        for u in &uses {
-            let offset = *index.entry(u.new.clone()).or_insert_with(|| {
-                let at = bytes.len() as u32;
-                bytes.extend_from_slice(&u.new);
-                at
-            });
-            refs.insert(
-                key(u.target),
-                StrRef {
-                    offset,
-                    size: u.new.len() as u32,
-                },
-            );
-        }
-    } else {
+    if !exact {
         bytes.extend_from_slice(old);
-        for u in &uses {
-            if u.old.get(old) == Some(u.new.as_slice()) {
-                refs.insert(key(u.target), u.old);
-                continue;
-            }
-            let offset = *index.entry(u.new.clone()).or_insert_with(|| {
-                let at = bytes.len() as u32;
-                bytes.extend_from_slice(&u.new);
-                at
-            });
-            refs.insert(
-                key(u.target),
-                StrRef {
-                    offset,
-                    size: u.new.len() as u32,
-                },
-            );
-        }
     }
-    NewStrtab {
+    // Identical strings are shared, at the place of the first.
+    let mut index: FxHashMap<&[u8], u32> = FxHashMap::default();
+    index.reserve(uses.len());
+    let mut refs = vec![StrRef::default(); uses.len()];
+    for &i in &order {
+        let u = &uses[i];
+        let new: &[u8] = &u.new;
+        if !exact && u.old.get(old) == Some(new) {
+            refs[i] = u.old;
+            continue;
+        }
+        let offset = *index.entry(new).or_insert_with(|| {
+            let at = bytes.len() as u32;
+            bytes.extend_from_slice(new);
+            at
+        });
+        refs[i] = StrRef {
+            offset,
+            size: new.len() as u32,
+        };
+    }
+    BuiltStrtab {
         bytes,
         refs,
         appended: !exact,
@@ -287,12 +321,13 @@ pub fn rewrite(data: &[u8], file: &BitcodeFile, renamer: &dyn Renamer) -> Result
     }
 
     let mut warnings = Vec::new();
-    let strtabs = new_strtabs(data, file, &plans, renamer, &mut warnings);
+    let (strtabs, refs) = new_strtabs(data, file, &plans, renamer, &mut warnings);
     let mut out = FileWriter {
         data,
         file,
         plans: &plans,
         strtabs: &strtabs,
+        refs: &refs,
         renamer,
         warnings: &mut warnings,
     };
@@ -304,18 +339,21 @@ pub fn rewrite(data: &[u8], file: &BitcodeFile, renamer: &dyn Renamer) -> Result
     })
 }
 
+/// The new STRTABs of a file (bytes, in file order) and every reference
+/// into them.
 fn new_strtabs(
     data: &[u8],
     file: &BitcodeFile,
     plans: &[ModulePlan],
     renamer: &dyn Renamer,
     warnings: &mut Vec<String>,
-) -> Vec<NewStrtab> {
-    let mut out = Vec::new();
+) -> (Vec<Vec<u8>>, NewRefs) {
+    let mut tables = Vec::with_capacity(file.strtabs.len());
+    let mut refs = NewRefs::for_file(file);
     for (si, st) in file.strtabs.iter().enumerate() {
         let old = &data[st.blob.clone()];
-        let mut uses = Vec::new();
-        let mut renamed: HashMap<&[u8], &[u8]> = HashMap::new();
+        let mut uses: Vec<StrUse<'_>> = Vec::new();
+        let mut renamed: FxHashMap<&[u8], &[u8]> = FxHashMap::default();
         for (mi, m) in file
             .modules
             .iter()
@@ -324,10 +362,9 @@ fn new_strtabs(
         {
             let p = &plans[mi];
             for (ci, c) in m.comdats.iter().enumerate() {
-                let new = p.comdats[ci].clone().unwrap_or_else(|| c.name.clone());
                 uses.push(StrUse {
                     old: c.name_ref,
-                    new,
+                    new: Cow::Borrowed(p.comdats[ci].as_deref().unwrap_or(&c.name)),
                     target: Target::Comdat {
                         module: mi,
                         comdat: ci,
@@ -338,23 +375,22 @@ fn new_strtabs(
                 let new = match &p.globals[gi] {
                     Some(n) => {
                         renamed.insert(&g.name, n);
-                        n.clone()
+                        n.as_slice()
                     }
-                    None => g.name.clone(),
+                    None => g.name.as_slice(),
                 };
                 uses.push(StrUse {
                     old: g.name_ref,
-                    new,
+                    new: Cow::Borrowed(new),
                     target: Target::Global {
                         module: mi,
                         global: gi,
                     },
                 });
                 if let Some((_, r)) = g.partition {
-                    let bytes = r.get(old).unwrap_or_default().to_vec();
                     uses.push(StrUse {
                         old: r,
-                        new: bytes,
+                        new: Cow::Borrowed(r.get(old).unwrap_or_default()),
                         target: Target::Partition {
                             module: mi,
                             global: gi,
@@ -375,21 +411,12 @@ fn new_strtabs(
                 .modules
                 .iter()
                 .position(|m| m.symtab == Some(ti))
-                .map(|mi| &plans[mi].source_filename);
+                .and_then(|mi| plans[mi].source_filename.as_deref());
             for (fi, f) in table.str_fields().iter().enumerate() {
                 let old_bytes = f.value.get(old).unwrap_or_default();
-                let new = symtab_string(
-                    f,
-                    old_bytes,
-                    table,
-                    old,
-                    &renamed,
-                    source.and_then(|s| s.as_deref()),
-                    renamer,
-                );
                 uses.push(StrUse {
                     old: f.value,
-                    new,
+                    new: symtab_string(f, old_bytes, table, old, &renamed, source, renamer),
                     target: Target::Symtab {
                         symtab: ti,
                         field: fi,
@@ -397,36 +424,39 @@ fn new_strtabs(
                 });
             }
         }
-        let built = build_strtab(old, uses);
+        let built = build_strtab(old, &uses);
         if built.appended {
             warnings.push(format!(
                 "STRTAB #{si} holds strings no known record refers to; kept it whole and appended the new names"
             ));
         }
-        out.push(built);
+        for (u, r) in uses.iter().zip(built.refs) {
+            refs.set(u.target, r);
+        }
+        tables.push(built.bytes);
     }
-    out
+    (tables, refs)
 }
 
 /// The new value of a symbol-table string.
-fn symtab_string(
+fn symtab_string<'a>(
     f: &StrField,
-    old_bytes: &[u8],
+    old_bytes: &'a [u8],
     table: &super::symtab::Symtab,
-    strtab: &[u8],
-    renamed: &HashMap<&[u8], &[u8]>,
-    new_source: Option<&[u8]>,
+    strtab: &'a [u8],
+    renamed: &FxHashMap<&'a [u8], &'a [u8]>,
+    new_source: Option<&'a [u8]>,
     renamer: &dyn Renamer,
-) -> Vec<u8> {
+) -> Cow<'a, [u8]> {
     match f.role {
-        StrRole::SourceFileName => new_source.unwrap_or(old_bytes).to_vec(),
-        StrRole::SymbolIrName(_) | StrRole::CoffWeakExternFallback(_) => renamed
-            .get(old_bytes)
-            .map(|n| n.to_vec())
-            .unwrap_or_else(|| old_bytes.to_vec()),
-        StrRole::ComdatName(_) => renamer
-            .global(old_bytes)
-            .unwrap_or_else(|| old_bytes.to_vec()),
+        StrRole::SourceFileName => Cow::Borrowed(new_source.unwrap_or(old_bytes)),
+        StrRole::SymbolIrName(_) | StrRole::CoffWeakExternFallback(_) => {
+            Cow::Borrowed(renamed.get(old_bytes).copied().unwrap_or(old_bytes))
+        }
+        StrRole::ComdatName(_) => match renamer.global(old_bytes) {
+            Some(n) => Cow::Owned(n),
+            None => Cow::Borrowed(old_bytes),
+        },
         StrRole::SymbolName(i) => {
             // The mangled name is the IR name with a prefix (`_` on Mach-O,
             // nothing on ELF): keep the prefix, rename the rest.
@@ -435,12 +465,12 @@ fn symtab_string(
                 Some(new_ir) if old_bytes.ends_with(ir) => {
                     let mut n = old_bytes[..old_bytes.len() - ir.len()].to_vec();
                     n.extend_from_slice(new_ir);
-                    n
+                    Cow::Owned(n)
                 }
-                _ => old_bytes.to_vec(),
+                _ => Cow::Borrowed(old_bytes),
             }
         }
-        _ => old_bytes.to_vec(),
+        _ => Cow::Borrowed(old_bytes),
     }
 }
 
@@ -448,7 +478,8 @@ struct FileWriter<'a> {
     data: &'a [u8],
     file: &'a BitcodeFile,
     plans: &'a [ModulePlan],
-    strtabs: &'a [NewStrtab],
+    strtabs: &'a [Vec<u8>],
+    refs: &'a NewRefs,
     renamer: &'a dyn Renamer,
     warnings: &'a mut Vec<String>,
 }
@@ -463,7 +494,7 @@ struct ModuleOut {
     body_start_byte: usize,
     vst_offset_at: Option<u64>,
     /// Old FNENTRY word offset -> new.
-    fn_offsets: HashMap<u64, u64>,
+    fn_offsets: FxHashMap<u64, u64>,
     global: usize,
     comdat: usize,
     body: usize,
@@ -504,7 +535,7 @@ impl FileWriter<'_> {
                             old_base_bit,
                             body_start_byte: 0,
                             vst_offset_at: None,
-                            fn_offsets: HashMap::new(),
+                            fn_offsets: FxHashMap::default(),
                             global: 0,
                             comdat: 0,
                             body: 0,
@@ -518,7 +549,7 @@ impl FileWriter<'_> {
                             &mut w,
                             &mut reader,
                             &h,
-                            &self.strtabs[strtab_index].bytes,
+                            &self.strtabs[strtab_index],
                         )?;
                         strtab_index += 1;
                     }
@@ -662,23 +693,14 @@ impl FileWriter<'_> {
         let st = &self.file.symtabs[ti];
         let table = st.table.as_ref()?;
         let mut blob = self.data[st.blob.clone()].to_vec();
-        for (fi, f) in table.str_fields().iter().enumerate() {
-            let Some(r) = self.strtabs.iter().find_map(|s| {
-                s.refs.get(&key(Target::Symtab {
-                    symtab: ti,
-                    field: fi,
-                }))
-            }) else {
-                continue;
-            };
-            blob[f.at..f.at + 4].copy_from_slice(&r.offset.to_le_bytes());
-            blob[f.at + 4..f.at + 8].copy_from_slice(&r.size.to_le_bytes());
+        let new = &self.refs.symtab_fields[ti];
+        for (f, r) in table.str_fields().iter().zip(new) {
+            if let Some(r) = r {
+                blob[f.at..f.at + 4].copy_from_slice(&r.offset.to_le_bytes());
+                blob[f.at + 4..f.at + 8].copy_from_slice(&r.size.to_le_bytes());
+            }
         }
         Some(blob)
-    }
-
-    fn new_ref(&self, m: &Module, t: Target) -> StrRef {
-        self.strtabs[m.strtab.expect("names need a STRTAB")].refs[&key(t)]
     }
 
     fn write_module(
@@ -705,23 +727,12 @@ impl FileWriter<'_> {
                         mo.global += 1;
                         let g = &m.globals[gi];
                         let mut ops = r.ops.clone();
-                        let name = self.new_ref(
-                            m,
-                            Target::Global {
-                                module: mo.index,
-                                global: gi,
-                            },
-                        );
+                        let name = self.refs.globals[mo.index][gi];
                         ops[0] = u64::from(name.offset);
                         ops[1] = u64::from(name.size);
                         if let Some((at, _)) = g.partition {
-                            let p = self.new_ref(
-                                m,
-                                Target::Partition {
-                                    module: mo.index,
-                                    global: gi,
-                                },
-                            );
+                            let p = self.refs.partitions[mo.index][gi]
+                                .expect("every partition has a new reference");
                             ops[at] = u64::from(p.offset);
                             ops[at + 1] = u64::from(p.size);
                         }
@@ -731,13 +742,7 @@ impl FileWriter<'_> {
                         let ci = mo.comdat;
                         mo.comdat += 1;
                         let mut ops = r.ops.clone();
-                        let name = self.new_ref(
-                            m,
-                            Target::Comdat {
-                                module: mo.index,
-                                comdat: ci,
-                            },
-                        );
+                        let name = self.refs.comdats[mo.index][ci];
                         ops[0] = u64::from(name.offset);
                         ops[1] = u64::from(name.size);
                         self.emit_changed(w, reader, width, &r, &ops)?;
@@ -844,9 +849,9 @@ impl FileWriter<'_> {
     fn module_hash(&self, w: &BitWriter, m: &Module, mo: &ModuleOut) -> Result<Vec<u64>> {
         let mut hasher = Sha1::new();
         if let Some(si) = m.strtab {
-            let st = &self.strtabs[si];
+            let end_of = |r: &StrRef| (r.offset + r.size) as usize;
             let mut end = 0usize;
-            for (mi, mm) in self
+            for (mi, _) in self
                 .file
                 .modules
                 .iter()
@@ -854,29 +859,12 @@ impl FileWriter<'_> {
                 .take(mo.index + 1)
                 .filter(|(_, mm)| mm.strtab == Some(si))
             {
-                for gi in 0..mm.globals.len() {
-                    let r = st.refs[&key(Target::Global {
-                        module: mi,
-                        global: gi,
-                    })];
-                    end = end.max((r.offset + r.size) as usize);
-                    if mm.globals[gi].partition.is_some() {
-                        let r = st.refs[&key(Target::Partition {
-                            module: mi,
-                            global: gi,
-                        })];
-                        end = end.max((r.offset + r.size) as usize);
-                    }
-                }
-                for ci in 0..mm.comdats.len() {
-                    let r = st.refs[&key(Target::Comdat {
-                        module: mi,
-                        comdat: ci,
-                    })];
-                    end = end.max((r.offset + r.size) as usize);
-                }
+                let r = &self.refs;
+                let names = r.globals[mi].iter().chain(&r.comdats[mi]);
+                let partitions = r.partitions[mi].iter().flatten();
+                end = names.chain(partitions).map(end_of).fold(end, usize::max);
             }
-            hasher.update(&st.bytes[..end]);
+            hasher.update(&self.strtabs[si][..end]);
         }
         hasher.update(&w.bytes()[mo.body_start_byte..]);
         let digest = hasher.finalize();
@@ -960,7 +948,7 @@ impl FileWriter<'_> {
             }
         }
         let mut out: Vec<(Record, Vec<u64>)> = Vec::with_capacity(records.len());
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = FxHashSet::default();
         for r in records {
             let mut ops = r.ops.clone();
             if (r.code == vst::ENTRY || r.code == vst::BBENTRY) && !ops.is_empty() {
@@ -1045,10 +1033,10 @@ fn emit_record(
 mod tests {
     use super::*;
 
-    fn use_(offset: u32, size: u32, new: &str, n: usize) -> StrUse {
+    fn use_(offset: u32, size: u32, new: &str, n: usize) -> StrUse<'_> {
         StrUse {
             old: StrRef { offset, size },
-            new: new.as_bytes().to_vec(),
+            new: Cow::Borrowed(new.as_bytes()),
             target: Target::Global {
                 module: 0,
                 global: n,
@@ -1062,7 +1050,7 @@ mod tests {
         let old = b"abcde";
         let t = build_strtab(
             old,
-            vec![
+            &[
                 use_(3, 2, "de", 0),
                 use_(0, 3, "XYZW", 1),
                 use_(3, 0, "", 2),
@@ -1071,28 +1059,22 @@ mod tests {
         );
         assert!(!t.appended);
         assert_eq!(t.bytes, b"XYZWde");
-        assert_eq!(t.refs[&(0, 0, 1)], StrRef { offset: 0, size: 4 });
-        assert_eq!(t.refs[&(0, 0, 3)], StrRef { offset: 0, size: 4 });
-        assert_eq!(t.refs[&(0, 0, 2)], StrRef { offset: 4, size: 0 });
-        assert_eq!(t.refs[&(0, 0, 0)], StrRef { offset: 4, size: 2 });
+        assert_eq!(t.refs[1], StrRef { offset: 0, size: 4 });
+        assert_eq!(t.refs[3], StrRef { offset: 0, size: 4 });
+        assert_eq!(t.refs[2], StrRef { offset: 4, size: 0 });
+        assert_eq!(t.refs[0], StrRef { offset: 4, size: 2 });
         // Two old strings renamed to one new string share it, at the first place.
-        let t = build_strtab(b"abcd", vec![use_(0, 2, "zz", 0), use_(2, 2, "zz", 1)]);
-        assert_eq!(
-            (t.bytes.as_slice(), t.refs[&(0, 0, 1)].offset),
-            (&b"zz"[..], 0)
-        );
+        let t = build_strtab(b"abcd", &[use_(0, 2, "zz", 0), use_(2, 2, "zz", 1)]);
+        assert_eq!((t.bytes.as_slice(), t.refs[1].offset), (&b"zz"[..], 0));
     }
 
     #[test]
     fn strtab_with_unaccounted_bytes_is_kept_and_appended_to() {
         // Bytes 3..6 are referenced by nothing bcrename knows.
-        let t = build_strtab(
-            b"abc???de",
-            vec![use_(0, 3, "abc", 0), use_(6, 2, "DEE", 1)],
-        );
+        let t = build_strtab(b"abc???de", &[use_(0, 3, "abc", 0), use_(6, 2, "DEE", 1)]);
         assert!(t.appended);
         assert_eq!(t.bytes, b"abc???deDEE");
-        assert_eq!(t.refs[&(0, 0, 0)], StrRef { offset: 0, size: 3 });
-        assert_eq!(t.refs[&(0, 0, 1)], StrRef { offset: 8, size: 3 });
+        assert_eq!(t.refs[0], StrRef { offset: 0, size: 3 });
+        assert_eq!(t.refs[1], StrRef { offset: 8, size: 3 });
     }
 }
