@@ -110,3 +110,115 @@ fn command_line_reports_file_and_offset_with_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not LLVM bitcode"));
 }
+
+/// A block boundary met by a walk (kind, bit, block id), and the error a
+/// walk stopped at (bit, message).
+type Walk = (Vec<(char, u64, u32)>, Option<(u64, String)>);
+
+/// What a walk of the whole stream meets.
+fn walk(data: &[u8], fast: bool) -> Walk {
+    use bcrename::bitstream::reader::{Entry, Operands, Reader};
+    let mut seen = Vec::new();
+    let Ok((_, stream)) = bcrename::bitstream::wrapper::locate(data) else {
+        return (seen, Some((0, "no stream".into())));
+    };
+    let namer = bcrename::bitcode::codes::block_name;
+    let mut r = match Reader::new(data, stream.start, stream.end, 4, namer) {
+        Ok(r) => r,
+        Err(e) => {
+            return (
+                seen,
+                Some((e.location().map_or(0, |l| l.bit), e.to_string())),
+            )
+        }
+    };
+    // Constants keep only inline asm operands in the fast walk, as the
+    // parser reads them.
+    const ASM: &[u32] = &[30, 18, 23, 28];
+    loop {
+        let in_function = r.current_block() == Some(12);
+        let in_constants = r.current_block() == Some(11);
+        r.set_operands(if fast && in_constants {
+            Operands::Of(ASM)
+        } else {
+            Operands::All
+        });
+        let next = if fast && in_function {
+            r.next_block_boundary()
+        } else {
+            r.next_entry()
+        };
+        match next {
+            Ok(None) => return (seen, None),
+            Ok(Some(Entry::SubBlock(h))) => {
+                seen.push(('{', h.start_bit, h.id));
+                if let Err(e) = r.enter() {
+                    return (
+                        seen,
+                        Some((e.location().map_or(0, |l| l.bit), e.to_string())),
+                    );
+                }
+            }
+            Ok(Some(Entry::BlockInfo(h))) => seen.push(('i', h.start_bit, h.id)),
+            Ok(Some(Entry::EndBlock { start_bit, .. })) => seen.push(('}', start_bit, 0)),
+            Ok(Some(Entry::Record(rec))) => {
+                if in_constants && ASM.contains(&rec.code) {
+                    seen.push(('a', rec.start_bit, rec.ops.len() as u32));
+                }
+            }
+            Ok(Some(Entry::DefineAbbrev { .. })) => {}
+            Err(e) => {
+                return (
+                    seen,
+                    Some((e.location().map_or(0, |l| l.bit), e.to_string())),
+                )
+            }
+        }
+    }
+}
+
+/// The fast path over instructions (`Reader::next_block_boundary`, and
+/// `Operands::Of` in constants) meets the same blocks and fails at the same
+/// bit with the same message as the record-by-record walk: on every test
+/// file, every truncation of a sample, and thousands of bit flips.
+#[test]
+fn fast_walk_agrees_with_the_full_walk() {
+    let mut files = files_under(&testdata());
+    files.retain(|f| bcrename::bitstream::wrapper::looks_like_bitcode(&std::fs::read(f).unwrap()));
+    assert!(files.len() > 100, "{}", files.len());
+    let mut compared = 0;
+    let mut failures = 0;
+    let mut check = |data: &[u8], what: &str| {
+        let full = walk(data, false);
+        let fast = walk(data, true);
+        assert_eq!(full, fast, "{what}");
+        compared += 1;
+        failures += usize::from(full.1.is_some());
+    };
+    let mut with_functions = 0;
+    for f in &files {
+        let data = std::fs::read(f).unwrap();
+        let (seen, err) = walk(&data, false);
+        assert!(err.is_none(), "{}: {err:?}", f.display());
+        with_functions += usize::from(seen.iter().any(|s| s == &('{', s.1, 12)));
+        check(&data, &f.display().to_string());
+    }
+    assert!(
+        with_functions > 100,
+        "{with_functions} files with function blocks"
+    );
+    let mut rng = Rng(0x51f0_77ed_a11c_e5e5);
+    for f in samples() {
+        let data = std::fs::read(&f).unwrap();
+        for len in (0..data.len()).step_by(7) {
+            check(&data[..len], &format!("{} cut at {len}", f.display()));
+        }
+        for i in 0..1000 {
+            let mut d = data.clone();
+            let bit = rng.next() as usize % (d.len() * 8);
+            d[bit / 8] ^= 1 << (bit % 8);
+            check(&d, &format!("{} flip {i} at bit {bit}", f.display()));
+        }
+    }
+    assert!(failures > 1000, "{failures} of {compared} walks failed");
+}

@@ -13,7 +13,7 @@ use super::codes::{
     self, block, identification as ident_code, module as mod_code, module_strtab, vst,
 };
 use super::symtab::{self, StrRef, Symtab};
-use crate::bitstream::reader::{BlockHeader, Entry, Reader, Record};
+use crate::bitstream::reader::{BlockHeader, Entry, Operands, Reader, Record};
 use crate::bitstream::wrapper::{self, Wrapper};
 use crate::error::{Error, Result};
 
@@ -817,6 +817,14 @@ fn partition(r: &Record, at: usize, reader: &Reader<'_>) -> Result<Option<(usize
     }
 }
 
+/// The CONSTANTS_BLOCK record codes that carry inline asm text.
+const INLINE_ASM_CODES: [u32; 4] = [
+    codes::constants::INLINEASM,
+    codes::constants::INLINEASM_OLD,
+    codes::constants::INLINEASM_OLD2,
+    codes::constants::INLINEASM_OLD3,
+];
+
 /// The asm text of an inline asm constant: `CST_CODE_INLINEASM` (30) has the
 /// function type first; the older forms (18, 23, 28) start with the flags.
 fn inline_asm_text(r: &Record) -> Option<Vec<u8>> {
@@ -841,12 +849,13 @@ fn read_function_block(
     let mut names = Vec::new();
     let mut asm = Vec::new();
     // Instruction records are only stepped over.
-    reader.set_keep_operands(false);
-    while let Some(entry) = reader.next_entry()? {
+    while let Some(entry) = reader.next_block_boundary()? {
         match entry {
             Entry::SubBlock(h) if h.id == block::CONSTANTS => {
                 reader.enter()?;
-                reader.set_keep_operands(true);
+                // Only inline asm is of interest among the constants.
+                // (An error ends the parse, so the mode need not be restored.)
+                reader.set_operands(Operands::Of(&INLINE_ASM_CODES));
                 while let Some(e) = reader.next_entry()? {
                     match e {
                         Entry::Record(r) => asm.extend(inline_asm_text(&r)),
@@ -855,11 +864,10 @@ fn read_function_block(
                         _ => {}
                     }
                 }
-                reader.set_keep_operands(false);
+                reader.set_operands(Operands::All);
             }
             Entry::SubBlock(h) if h.id == block::VALUE_SYMTAB => {
                 reader.enter()?;
-                reader.set_keep_operands(true);
                 while let Some(e) = reader.next_entry()? {
                     match e {
                         Entry::Record(r) if r.code == vst::ENTRY || r.code == vst::BBENTRY => {
@@ -883,14 +891,12 @@ fn read_function_block(
                         _ => {}
                     }
                 }
-                reader.set_keep_operands(false);
             }
             Entry::SubBlock(_) => reader.skip()?,
             Entry::EndBlock { .. } => break,
             _ => {}
         }
     }
-    reader.set_keep_operands(true);
     Ok((names, asm))
 }
 

@@ -906,20 +906,30 @@ impl FileWriter<'_> {
         h: &BlockHeader,
         parent: u32,
     ) -> Result<()> {
-        // Instructions are copied bit for bit: their operands are not needed.
-        reader.set_keep_operands(false);
-        let written = self.write_block(w, reader, h, parent, |w, reader, entry| match entry {
-            Entry::SubBlock(sub) if sub.id == block::VALUE_SYMTAB => {
-                reader.enter()?;
-                reader.set_keep_operands(true);
-                self.write_function_vst(w, reader, &sub, h.abbrev_width)?;
-                reader.set_keep_operands(false);
-                Ok(None)
+        // Everything but the symbol table is copied as it is: instructions
+        // are only stepped over, and copied as bit ranges between the
+        // sub-blocks that change. Both sides start the body on a 32-bit
+        // boundary and each rewritten block ends on one, so nested blocks
+        // in a copied range stay aligned.
+        let open = w.enter_block(parent, h.id, h.abbrev_width);
+        let mut copied_to = h.body_start_bit;
+        while let Some(entry) = reader.next_block_boundary()? {
+            match entry {
+                Entry::SubBlock(sub) if sub.id == block::VALUE_SYMTAB => {
+                    w.copy_bits(self.data, copied_to, sub.start_bit);
+                    reader.enter()?;
+                    self.write_function_vst(w, reader, &sub, h.abbrev_width)?;
+                    copied_to = reader.position();
+                }
+                Entry::EndBlock { start_bit, .. } => {
+                    w.copy_bits(self.data, copied_to, start_bit);
+                    break;
+                }
+                _ => {}
             }
-            other => Ok(Some(other)),
-        });
-        reader.set_keep_operands(true);
-        written
+        }
+        w.end_block(open);
+        Ok(())
     }
 
     /// A function-level symbol table with renamed entries, in canonical order.

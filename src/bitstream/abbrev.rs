@@ -1,6 +1,8 @@
 //! Abbreviations: how DEFINE_ABBREV describes a record's layout, and how an
 //! abbreviated record is read with one.
 
+use std::ops::Range;
+
 use super::cursor::BitCursor;
 use crate::error::{Error, Result};
 
@@ -170,18 +172,45 @@ impl Abbrev {
         }
     }
 
-    /// Reads a record with this abbreviation: returns `(code, operands,
-    /// blob byte range)`. Array elements are appended to the operands.
+    /// Reads the record code (the first operand) of a record with this
+    /// abbreviation.
+    ///
+    /// # Errors
+    /// Parse errors for truncated data.
+    pub fn read_code(&self, cursor: &mut BitCursor<'_>) -> Result<u64> {
+        Self::read_scalar(&self.ops[0], cursor)
+    }
+
+    /// Reads the operands after the code (see [`Abbrev::read_code`]),
+    /// appending them to `ops` (array elements included) and returning the
+    /// blob's byte range.
     ///
     /// # Errors
     /// Parse errors for truncated data and for array or blob lengths the
     /// remaining data cannot hold (checked before allocating).
-    pub fn read_record(
+    pub fn read_operands(
         &self,
         cursor: &mut BitCursor<'_>,
         ops: &mut Vec<u64>,
-    ) -> Result<(u64, Option<std::ops::Range<usize>>)> {
-        let code = Self::read_scalar(&self.ops[0], cursor)?;
+    ) -> Result<Option<Range<usize>>> {
+        self.walk_operands(cursor, Some(ops))
+    }
+
+    /// Steps over the operands after the code, checking them as
+    /// [`Abbrev::read_operands`] does; arrays of fixed-width elements are
+    /// stepped over in one move. Returns the blob's byte range.
+    ///
+    /// # Errors
+    /// As [`Abbrev::read_operands`].
+    pub fn skip_operands(&self, cursor: &mut BitCursor<'_>) -> Result<Option<Range<usize>>> {
+        self.walk_operands(cursor, None)
+    }
+
+    fn walk_operands(
+        &self,
+        cursor: &mut BitCursor<'_>,
+        mut ops: Option<&mut Vec<u64>>,
+    ) -> Result<Option<Range<usize>>> {
         let mut blob = None;
         for op in &self.ops[1..] {
             match op {
@@ -195,9 +224,22 @@ impl Abbrev {
                             format!("array of {n} elements runs past the end of the data"),
                         ));
                     }
-                    ops.reserve(n as usize);
-                    for _ in 0..n {
-                        ops.push(Self::read_scalar(elem, cursor)?);
+                    match (&mut ops, &**elem) {
+                        (Some(ops), elem) => {
+                            ops.reserve(n as usize);
+                            for _ in 0..n {
+                                ops.push(Self::read_scalar(elem, cursor)?);
+                            }
+                        }
+                        // `need` is exactly their size, and it fits.
+                        (None, AbbrevOp::Fixed(_) | AbbrevOp::Char6) => {
+                            cursor.seek(cursor.position() + need)?;
+                        }
+                        (None, elem) => {
+                            for _ in 0..n {
+                                Self::read_scalar(elem, cursor)?;
+                            }
+                        }
                     }
                 }
                 AbbrevOp::Blob => {
@@ -215,10 +257,15 @@ impl Abbrev {
                     cursor.align32()?;
                     blob = Some(start..start + n as usize);
                 }
-                scalar => ops.push(Self::read_scalar(scalar, cursor)?),
+                scalar => {
+                    let v = Self::read_scalar(scalar, cursor)?;
+                    if let Some(ops) = &mut ops {
+                        ops.push(v);
+                    }
+                }
             }
         }
-        Ok((code, blob))
+        Ok(blob)
     }
 }
 

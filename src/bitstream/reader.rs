@@ -130,10 +130,19 @@ pub struct Reader<'a> {
     /// A sub-block announced but not yet entered or skipped, with its ordinal.
     pending: Option<(BlockHeader, u32)>,
     namer: BlockNamer,
-    /// Whether records keep their operands (see [`Reader::set_keep_operands`]).
-    keep_operands: bool,
-    /// Reused operand buffer for records whose operands are not kept.
-    scratch: Vec<u64>,
+    /// Which records keep their operands (see [`Reader::set_operands`]).
+    operands: Operands,
+}
+
+/// Which records [`Reader::next_entry`] returns with their operands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operands {
+    /// Every record (the default).
+    All,
+    /// Records with one of these codes; the others come back with their
+    /// code and bit range but no operands (they are still read and checked
+    /// in full).
+    Of(&'static [u32]),
 }
 
 fn bump(counts: &mut Vec<(u32, u32)>, id: u32) -> u32 {
@@ -169,8 +178,7 @@ impl<'a> Reader<'a> {
             top_counts: Vec::new(),
             pending: None,
             namer,
-            keep_operands: true,
-            scratch: Vec::new(),
+            operands: Operands::All,
         })
     }
 
@@ -254,6 +262,87 @@ impl<'a> Reader<'a> {
     pub fn next_entry(&mut self) -> Result<Option<Entry>> {
         self.skip()?;
         self.next_inner().map_err(|e| self.located(e))
+    }
+
+    /// Like [`Reader::next_entry`], but steps over records and abbreviation
+    /// definitions (which take effect) without returning them: the next
+    /// entry returned is a sub-block, a BLOCKINFO block or the end of the
+    /// current block. Records are checked as `next_entry` checks them. For
+    /// blocks whose records are copied as one bit range, not interpreted
+    /// (instructions), this is the fast path.
+    ///
+    /// # Errors
+    /// As [`Reader::next_entry`].
+    pub fn next_block_boundary(&mut self) -> Result<Option<Entry>> {
+        self.skip()?;
+        match self.step_over_records() {
+            Ok(()) => self.next_inner(),
+            Err(e) => Err(e),
+        }
+        .map_err(|e| self.located(e))
+    }
+
+    /// Steps over records and definitions until the next entry is END_BLOCK
+    /// or ENTER_SUBBLOCK (left unread), or the stream's top level.
+    fn step_over_records(&mut self) -> Result<()> {
+        let Some(scope) = self.scopes.last() else {
+            return Ok(());
+        };
+        let width = scope.header.abbrev_width;
+        let block_end = scope.header.end_bit;
+        loop {
+            let start = self.cursor.position();
+            if start >= block_end {
+                return Err(Error::parse(start, "block ends without END_BLOCK"));
+            }
+            let id = self.cursor.read(width)? as u32;
+            let code = match id {
+                END_BLOCK | ENTER_SUBBLOCK => {
+                    self.cursor.seek(start)?;
+                    return Ok(());
+                }
+                DEFINE_ABBREV => {
+                    let abbrev = Rc::new(Abbrev::read_definition(&mut self.cursor)?);
+                    self.scopes.last_mut().unwrap().abbrevs.push(abbrev);
+                    0
+                }
+                UNABBREV_RECORD => {
+                    let code = self.cursor.read_vbr(6)?;
+                    let n = self.cursor.read_vbr(6)?;
+                    if n.saturating_mul(6) > self.cursor.bits_left() {
+                        return Err(Error::parse(
+                            start,
+                            format!("record with {n} operands runs past the end of the data"),
+                        ));
+                    }
+                    for _ in 0..n {
+                        self.cursor.read_vbr(6)?;
+                    }
+                    code
+                }
+                _ => {
+                    let abbrevs = &self.scopes.last().expect("inside a block").abbrevs;
+                    let Some(abbrev) = abbrevs.get((id - 4) as usize) else {
+                        return Err(Error::parse(
+                            start,
+                            format!("unknown abbreviation id {id} ({} defined)", abbrevs.len()),
+                        ));
+                    };
+                    let code = abbrev.read_code(&mut self.cursor)?;
+                    abbrev.skip_operands(&mut self.cursor)?;
+                    code
+                }
+            };
+            if code > u64::from(u32::MAX) {
+                return Err(Error::parse(
+                    start,
+                    format!("record code {code} out of range"),
+                ));
+            }
+            if self.cursor.position() > block_end {
+                return Err(Error::parse(start, "entry runs past the end of its block"));
+            }
+        }
     }
 
     fn next_inner(&mut self) -> Result<Option<Entry>> {
@@ -415,20 +504,22 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
-    /// When `false`, records are still read and checked in full but come
-    /// back with no operands (their bit range and code are kept): for blocks
-    /// whose records are copied, not interpreted, this saves an allocation
-    /// per record.
-    pub fn set_keep_operands(&mut self, keep: bool) {
-        self.keep_operands = keep;
+    /// Chooses which records keep their operands: for blocks whose records
+    /// are copied, not interpreted, this saves an allocation per record.
+    /// It stays in effect, in every block, until changed.
+    pub fn set_operands(&mut self, operands: Operands) {
+        self.operands = operands;
+    }
+
+    fn keeps(&self, code: u64) -> bool {
+        match self.operands {
+            Operands::All => true,
+            Operands::Of(codes) => codes.iter().any(|&c| u64::from(c) == code),
+        }
     }
 
     fn read_record(&mut self, start: u64, abbrev_id: u32) -> Result<Record> {
-        let mut ops = if self.keep_operands {
-            Vec::new()
-        } else {
-            std::mem::take(&mut self.scratch)
-        };
+        let mut ops = Vec::new();
         let (code, blob) = if abbrev_id == UNABBREV_RECORD {
             let code = self.cursor.read_vbr(6)?;
             let n = self.cursor.read_vbr(6)?;
@@ -438,14 +529,20 @@ impl<'a> Reader<'a> {
                     format!("record with {n} operands runs past the end of the data"),
                 ));
             }
-            ops.reserve(n as usize);
-            for _ in 0..n {
-                ops.push(self.cursor.read_vbr(6)?);
+            if self.keeps(code) {
+                ops.reserve(n as usize);
+                for _ in 0..n {
+                    ops.push(self.cursor.read_vbr(6)?);
+                }
+            } else {
+                for _ in 0..n {
+                    self.cursor.read_vbr(6)?;
+                }
             }
             (code, None)
         } else {
             let scope = self.scopes.last().expect("records are read inside blocks");
-            let Some(abbrev) = scope.abbrevs.get((abbrev_id - 4) as usize).cloned() else {
+            let Some(abbrev) = scope.abbrevs.get((abbrev_id - 4) as usize) else {
                 return Err(Error::parse(
                     start,
                     format!(
@@ -454,17 +551,19 @@ impl<'a> Reader<'a> {
                     ),
                 ));
             };
-            abbrev.read_record(&mut self.cursor, &mut ops)?
+            let code = abbrev.read_code(&mut self.cursor)?;
+            let blob = if self.keeps(code) {
+                abbrev.read_operands(&mut self.cursor, &mut ops)?
+            } else {
+                abbrev.skip_operands(&mut self.cursor)?
+            };
+            (code, blob)
         };
         if code > u64::from(u32::MAX) {
             return Err(Error::parse(
                 start,
                 format!("record code {code} out of range"),
             ));
-        }
-        if !self.keep_operands {
-            ops.clear();
-            self.scratch = std::mem::take(&mut ops);
         }
         Ok(Record {
             code: code as u32,
@@ -477,9 +576,9 @@ impl<'a> Reader<'a> {
     }
 
     fn read_blockinfo(&mut self, h: &BlockHeader) -> Result<()> {
-        let keep = std::mem::replace(&mut self.keep_operands, true);
+        let operands = std::mem::replace(&mut self.operands, Operands::All);
         let r = self.read_blockinfo_body(h);
-        self.keep_operands = keep;
+        self.operands = operands;
         r
     }
 
