@@ -1,12 +1,21 @@
 //! Writing a batch of outputs all or nothing.
 //!
 //! Each output is written to a temporary file in its destination directory
-//! and synced ([`Batch::stage`], safe to call from several threads); only
-//! when every output of the batch is staged are the temporaries renamed over
-//! their destinations and the directories synced ([`Batch::commit`]). A
-//! failure before that removes every temporary and every directory the batch
-//! created ([`Batch::abort`], also run when a batch is dropped unfinished),
-//! so the destinations are either all replaced or all untouched.
+//! ([`Batch::stage`], safe to call from several threads); only when every
+//! output of the batch is staged are the temporaries renamed over their
+//! destinations ([`Batch::commit`]), so no reader ever sees a partial file.
+//! A failure before that removes every temporary and every directory the
+//! batch created ([`Batch::abort`], also run when a batch is dropped
+//! unfinished), so the destinations are either all replaced or all
+//! untouched.
+//!
+//! A *durable* batch (`--in-place`, which replaces the inputs themselves)
+//! also puts every temporary on disk before the first rename and syncs each
+//! directory after the last, so a crash can never leave an input replaced
+//! by a file whose content was not yet written. On Linux that is one
+//! `syncfs` per filesystem rather than one `fsync` per file. Other outputs
+//! are not synced, as a compiler or `cp` does not sync what it writes: they
+//! are derived files that a rerun makes again.
 //!
 //! A destination that is a device or a pipe (`-o /dev/null`) is written
 //! through at commit, before any file is replaced, and is never replaced
@@ -26,16 +35,20 @@ use crate::error::{Error, ErrorKind, Result};
 
 /// An output ready to be put in place.
 enum Staged {
-    /// A synced temporary next to the destination, renamed over it on commit.
+    /// A temporary next to the destination, renamed over it on commit.
     Temp { temp: PathBuf, dest: PathBuf },
     /// A destination that is not a regular file: written on commit.
     Direct { dest: PathBuf, bytes: Vec<u8> },
+    /// A file written in its place inside the staging copy of a new
+    /// directory (see [`Batch::set_new_directory`]).
+    InNewDirectory { file: PathBuf },
 }
 
 fn io_error(e: std::io::Error, p: &Path) -> Error {
     Error::new(ErrorKind::Io, format!("{}: {e}", p.display()))
 }
 
+/// The name a temporary for `dest` takes, next to it.
 fn temp_path(dest: &Path) -> PathBuf {
     let name = dest
         .file_name()
@@ -44,25 +57,131 @@ fn temp_path(dest: &Path) -> PathBuf {
     dest.with_file_name(format!(".{name}.bcrename-{}.tmp", std::process::id()))
 }
 
+/// Writes `bytes` to a new file `path`, with the permissions of `mode_from`.
+fn write_new(path: &Path, bytes: &[u8], mode_from: Option<&Path>) -> std::io::Result<()> {
+    let mut f = fs::File::create(path)?;
+    f.write_all(bytes)?;
+    if let Some(src) = mode_from {
+        f.set_permissions(fs::metadata(src)?.permissions())?;
+    }
+    Ok(())
+}
+
 /// True for the temporaries this module writes (for tests and cleanup checks).
 pub fn is_temporary(path: &Path) -> bool {
     path.file_name()
         .is_some_and(|n| n.to_string_lossy().contains(".bcrename-"))
 }
 
-/// A set of outputs written together.
+/// The directories a batch made or found in place.
 #[derive(Default)]
-pub struct Batch {
+struct Directories {
     /// Directories this batch created (outermost of each chain).
-    created: Mutex<Vec<PathBuf>>,
+    created: Vec<PathBuf>,
+    /// Directories known to exist: checked or made once per batch.
+    ready: BTreeSet<PathBuf>,
+}
+
+/// A directory that did not exist, built under another name and renamed
+/// into place at commit.
+struct NewDirectory {
+    path: PathBuf,
+    staging: PathBuf,
+}
+
+/// A set of outputs written together.
+pub struct Batch {
+    durable: bool,
+    new_directory: Option<NewDirectory>,
+    dirs: Mutex<Directories>,
     /// Staged outputs with the order they are committed in.
     staged: Mutex<Vec<(usize, Staged)>>,
     done: bool,
 }
 
+/// What a batch leaves to undo when it does not complete.
+struct Leftovers {
+    staged: Vec<(usize, Staged)>,
+    created: Vec<PathBuf>,
+    staging: Option<PathBuf>,
+}
+
+impl Leftovers {
+    /// Removes the temporaries from `from` on, and, when `everything`, the
+    /// staging directory and the directories the batch made.
+    fn remove(&self, from: usize, everything: bool) {
+        for (_, s) in &self.staged[from..] {
+            if let Staged::Temp { temp, .. } = s {
+                let _ = fs::remove_file(temp);
+            }
+        }
+        if everything {
+            if let Some(staging) = &self.staging {
+                let _ = fs::remove_dir_all(staging);
+            }
+            // Directories made for this batch held only its temporaries.
+            for dir in self.created.iter().rev() {
+                let _ = fs::remove_dir_all(dir);
+            }
+        }
+    }
+}
+
 impl Batch {
-    pub fn new() -> Self {
-        Self::default()
+    /// A batch; a `durable` one has every new content on disk before it
+    /// replaces anything (see the module documentation).
+    pub fn new(durable: bool) -> Self {
+        Batch {
+            durable,
+            new_directory: None,
+            dirs: Mutex::default(),
+            staged: Mutex::default(),
+            done: false,
+        }
+    }
+
+    /// Outputs under `dir`, when it does not exist yet, are written straight
+    /// into a staging directory next to it, which is renamed to `dir` at
+    /// commit: the whole tree appears at once, with one rename instead of
+    /// one per file. When `dir` exists this does nothing.
+    pub fn set_new_directory(&mut self, dir: &Path) {
+        let exists = fs::symlink_metadata(dir).is_ok();
+        let Some(name) = dir.file_name().filter(|_| !exists) else {
+            return;
+        };
+        let staging = dir.with_file_name(format!(
+            ".{}.bcrename-{}.tmp",
+            name.to_string_lossy(),
+            std::process::id()
+        ));
+        self.new_directory = Some(NewDirectory {
+            path: dir.to_path_buf(),
+            staging,
+        });
+    }
+
+    /// Makes sure `dir` exists, remembering what was made for [`Batch::abort`].
+    fn ensure_dir(&self, dir: &Path) -> Result<()> {
+        if dir.as_os_str().is_empty() {
+            return Ok(());
+        }
+        let mut dirs = self.dirs.lock().unwrap();
+        if dirs.ready.contains(dir) {
+            return Ok(());
+        }
+        let mut outermost = None;
+        let mut missing = dir;
+        while !missing.as_os_str().is_empty() && !missing.exists() {
+            outermost = Some(missing.to_path_buf());
+            missing = missing.parent().unwrap_or(Path::new(""));
+        }
+        let made = fs::create_dir_all(dir);
+        if let Some(o) = outermost.filter(|o| o.is_dir()) {
+            dirs.created.push(o);
+        }
+        made.map_err(|e| io_error(e, dir))?;
+        dirs.ready.insert(dir.to_path_buf());
+        Ok(())
     }
 
     /// Stages `bytes` for `dest`; outputs are committed in `order` order.
@@ -77,6 +196,19 @@ impl Batch {
         bytes: &[u8],
         mode_from: Option<&Path>,
     ) -> Result<()> {
+        if let Some(nd) = &self.new_directory {
+            if let Ok(rel) = dest.strip_prefix(&nd.path) {
+                let file = nd.staging.join(rel);
+                self.ensure_dir(file.parent().unwrap_or(&nd.staging))?;
+                if let Err(e) = write_new(&file, bytes, mode_from) {
+                    let _ = fs::remove_file(&file);
+                    return Err(io_error(e, dest));
+                }
+                let s = Staged::InNewDirectory { file };
+                self.staged.lock().unwrap().push((order, s));
+                return Ok(());
+            }
+        }
         if let Ok(meta) = fs::metadata(dest) {
             if meta.is_dir() {
                 return Err(Error::new(
@@ -101,30 +233,11 @@ impl Batch {
         } else {
             dest.to_path_buf()
         };
-        if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
-            let mut created = self.created.lock().unwrap();
-            let mut outermost = None;
-            let mut missing = dir;
-            while !missing.as_os_str().is_empty() && !missing.exists() {
-                outermost = Some(missing.to_path_buf());
-                missing = missing.parent().unwrap_or(Path::new(""));
-            }
-            let made = fs::create_dir_all(dir);
-            if let Some(o) = outermost.filter(|o| o.is_dir()) {
-                created.push(o);
-            }
-            made.map_err(|e| io_error(e, dir))?;
+        if let Some(dir) = dest.parent() {
+            self.ensure_dir(dir)?;
         }
         let temp = temp_path(&dest);
-        let written = (|| {
-            let mut f = fs::File::create(&temp)?;
-            f.write_all(bytes)?;
-            if let Some(src) = mode_from {
-                f.set_permissions(fs::metadata(src)?.permissions())?;
-            }
-            f.sync_data()
-        })();
-        if let Err(e) = written {
+        if let Err(e) = write_new(&temp, bytes, mode_from) {
             let _ = fs::remove_file(&temp);
             return Err(io_error(e, &dest));
         }
@@ -135,84 +248,224 @@ impl Batch {
         Ok(())
     }
 
-    fn take(&mut self) -> (Vec<(usize, Staged)>, Vec<PathBuf>) {
+    fn take(&mut self) -> Leftovers {
         self.done = true;
-        (
-            std::mem::take(&mut *self.staged.lock().unwrap()),
-            std::mem::take(&mut *self.created.lock().unwrap()),
-        )
-    }
-
-    fn remove(staged: &[(usize, Staged)], created: &[PathBuf]) {
-        for (_, s) in staged {
-            if let Staged::Temp { temp, .. } = s {
-                let _ = fs::remove_file(temp);
-            }
-        }
-        // Directories made for this batch held only its temporaries.
-        for dir in created.iter().rev() {
-            let _ = fs::remove_dir_all(dir);
+        Leftovers {
+            staged: std::mem::take(&mut *self.staged.lock().unwrap()),
+            created: std::mem::take(&mut self.dirs.lock().unwrap().created),
+            staging: self.new_directory.as_ref().map(|nd| nd.staging.clone()),
         }
     }
 
     /// Removes everything staged and every directory the batch created.
     pub fn abort(mut self) {
-        let (staged, created) = self.take();
-        Self::remove(&staged, &created);
+        self.take().remove(0, true);
     }
 
-    /// Puts every staged output in place, in order, then syncs each
-    /// directory once.
+    /// Puts every staged output in place, in order; a durable batch first
+    /// puts the new content on disk and then syncs each directory once.
     ///
     /// # Errors
     /// I/O errors; temporaries not yet renamed are removed (and, when the
-    /// failure came before the first rename, the directories the batch made).
+    /// failure came before the first rename, everything the batch made).
     pub fn commit(mut self) -> Result<()> {
-        let (mut staged, created) = self.take();
+        let durable = self.durable;
+        let new_directory = self.new_directory.take();
+        let mut left = self.take();
         // Devices and pipes first: a write to them can fail (`/dev/full`)
-        // and cannot be undone, so it must happen before any file is replaced.
-        staged.sort_by_key(|(order, s)| (matches!(s, Staged::Temp { .. }), *order));
+        // and cannot be undone, so it must happen before any file is
+        // replaced. Then the new directory, then files replaced one by one.
+        left.staged.sort_by_key(|(order, s)| {
+            let rank = match s {
+                Staged::Direct { .. } => 0,
+                Staged::InNewDirectory { .. } => 1,
+                Staged::Temp { .. } => 2,
+            };
+            (rank, *order)
+        });
+        if durable {
+            let files: Vec<&Path> = left
+                .staged
+                .iter()
+                .filter_map(|(_, s)| match s {
+                    Staged::Temp { temp: f, .. } | Staged::InNewDirectory { file: f } => {
+                        Some(f.as_path())
+                    }
+                    Staged::Direct { .. } => None,
+                })
+                .collect();
+            if let Err(e) = sync_files(&files) {
+                left.remove(0, true);
+                return Err(e);
+            }
+        }
+        let parent_of = |p: &Path| {
+            p.parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."))
+                .to_path_buf()
+        };
         let mut dirs = BTreeSet::new();
-        for (i, (_, s)) in staged.iter().enumerate() {
-            let result = match s {
-                Staged::Temp { temp, dest } => {
-                    dirs.insert(
-                        dest.parent()
-                            .filter(|d| !d.as_os_str().is_empty())
-                            .unwrap_or(Path::new("."))
-                            .to_path_buf(),
-                    );
-                    fs::rename(temp, dest).map_err(|e| io_error(e, dest))
-                }
+        let mut renamed = false;
+        let mut new_directory_moved = false;
+        for i in 0..left.staged.len() {
+            let result = match &left.staged[i].1 {
                 Staged::Direct { dest, bytes } => fs::OpenOptions::new()
                     .write(true)
                     .open(dest)
                     .and_then(|mut f| f.write_all(bytes))
                     .map_err(|e| io_error(e, dest)),
+                Staged::InNewDirectory { .. } if new_directory_moved => continue,
+                Staged::InNewDirectory { .. } => {
+                    let nd = new_directory.as_ref().expect("staged in a new directory");
+                    dirs.insert(parent_of(&nd.path));
+                    new_directory_moved = true;
+                    fs::rename(&nd.staging, &nd.path).map_err(|e| io_error(e, &nd.path))
+                }
+                Staged::Temp { temp, dest } => {
+                    dirs.insert(parent_of(dest));
+                    fs::rename(temp, dest).map_err(|e| io_error(e, dest))
+                }
             };
-            if let Err(e) = result {
-                // Before the first rename nothing was replaced: undo it all.
-                let none_renamed = staged[..i]
-                    .iter()
-                    .all(|(_, s)| matches!(s, Staged::Direct { .. }));
-                Self::remove(&staged[i + 1..], if none_renamed { &created } else { &[] });
-                return Err(e);
+            match result {
+                Ok(()) => renamed |= !matches!(left.staged[i].1, Staged::Direct { .. }),
+                Err(e) => {
+                    // Before the first rename nothing was replaced: undo it all.
+                    left.remove(i + 1, !renamed);
+                    return Err(e);
+                }
             }
         }
-        for dir in dirs {
-            fs::File::open(&dir)
-                .and_then(|d| d.sync_all())
-                .map_err(|e| io_error(e, &dir))?;
+        if durable {
+            for dir in dirs {
+                fs::File::open(&dir)
+                    .and_then(|d| d.sync_all())
+                    .map_err(|e| io_error(e, &dir))?;
+            }
         }
         Ok(())
     }
 }
 
+/// Puts the content of `files` on disk. On Linux, one `syncfs` per
+/// filesystem they are on (what `sync -f` does): the writeback of many
+/// files is then one request, not one `fsync` each.
+#[cfg(target_os = "linux")]
+fn sync_files(files: &[&Path]) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let dirs: BTreeSet<&Path> = files
+        .iter()
+        .map(|f| {
+            f.parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."))
+        })
+        .collect();
+    let mut filesystems = BTreeSet::new();
+    for dir in dirs {
+        let handle = fs::File::open(dir).map_err(|e| io_error(e, dir))?;
+        let dev = handle.metadata().map_err(|e| io_error(e, dir))?.dev();
+        if filesystems.insert(dev) {
+            rustix::fs::syncfs(&handle).map_err(|e| io_error(e.into(), dir))?;
+        }
+    }
+    Ok(())
+}
+
+/// Puts the content of `files` on disk, one at a time.
+#[cfg(not(target_os = "linux"))]
+fn sync_files(files: &[&Path]) -> Result<()> {
+    for &f in files {
+        fs::OpenOptions::new()
+            .write(true)
+            .open(f)
+            .and_then(|file| file.sync_all())
+            .map_err(|e| io_error(e, f))?;
+    }
+    Ok(())
+}
+
 impl Drop for Batch {
     fn drop(&mut self) {
         if !self.done {
-            let (staged, created) = self.take();
-            Self::remove(&staged, &created);
+            self.take().remove(0, true);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn leftovers(dir: &Path) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for e in fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if is_temporary(&p) {
+                out.push(p.clone());
+            }
+            if p.is_dir() {
+                out.extend(leftovers(&p));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_new_directory_appears_whole_at_commit() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("a/b/out");
+        let mut batch = Batch::new(false);
+        batch.set_new_directory(&out);
+        batch.stage(0, &out.join("x.bc"), b"x", None).unwrap();
+        batch.stage(1, &out.join("sub/y.bc"), b"y", None).unwrap();
+        assert!(!out.exists(), "visible before commit");
+        batch.commit().unwrap();
+        assert_eq!(fs::read(out.join("x.bc")).unwrap(), b"x");
+        assert_eq!(fs::read(out.join("sub/y.bc")).unwrap(), b"y");
+        assert_eq!(leftovers(tmp.path()), Vec::<PathBuf>::new());
+    }
+
+    #[test]
+    fn an_aborted_new_directory_leaves_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("a/out");
+        let mut batch = Batch::new(false);
+        batch.set_new_directory(&out);
+        batch.stage(0, &out.join("x.bc"), b"x", None).unwrap();
+        batch.abort();
+        assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_directory_made_meanwhile_fails_the_commit_cleanly() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        let mut batch = Batch::new(true);
+        batch.set_new_directory(&out);
+        batch.stage(0, &out.join("x.bc"), b"new", None).unwrap();
+        // Someone else fills the directory before the commit.
+        fs::create_dir(&out).unwrap();
+        fs::write(out.join("x.bc"), b"theirs").unwrap();
+        assert!(batch.commit().is_err());
+        assert_eq!(fs::read(out.join("x.bc")).unwrap(), b"theirs");
+        assert_eq!(leftovers(tmp.path()), Vec::<PathBuf>::new());
+    }
+
+    #[test]
+    fn an_existing_directory_is_written_file_by_file_and_durably() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        fs::create_dir(&out).unwrap();
+        fs::write(out.join("keep.bc"), b"keep").unwrap();
+        fs::write(out.join("x.bc"), b"old").unwrap();
+        let mut batch = Batch::new(true);
+        batch.set_new_directory(&out);
+        batch.stage(0, &out.join("x.bc"), b"new", None).unwrap();
+        assert_eq!(fs::read(out.join("x.bc")).unwrap(), b"old");
+        batch.commit().unwrap();
+        assert_eq!(fs::read(out.join("x.bc")).unwrap(), b"new");
+        assert_eq!(fs::read(out.join("keep.bc")).unwrap(), b"keep");
+        assert_eq!(leftovers(tmp.path()), Vec::<PathBuf>::new());
     }
 }

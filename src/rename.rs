@@ -333,7 +333,12 @@ pub fn run(
     drop(refs);
     let files: Vec<FileHandle> = files.into_iter().map(LoadedFile::into_handle).collect();
 
-    let batch = Batch::new();
+    // Replacing the inputs themselves must survive a crash; other outputs
+    // are derived files (see `output`).
+    let mut batch = Batch::new(options.output == Output::InPlace);
+    if let Output::OutDir(dir) = &options.output {
+        batch.set_new_directory(dir);
+    }
     let progress = Progress::new(files.len(), options.progress && files.len() > 1);
     let indices: Vec<usize> = (0..files.len()).collect();
     let results = crate::parallel::map(&indices, options.jobs, |&i| {
