@@ -38,11 +38,12 @@ pub struct LoadedFile {
 }
 
 fn fingerprint(data: &[u8]) -> (usize, u64) {
-    use std::hash::{Hash, Hasher};
-    // SipHash with fixed keys: the same bytes give the same value in every run.
-    #[allow(deprecated)]
-    let mut h = std::hash::SipHasher::new();
-    data.hash(&mut h);
+    use std::hash::Hasher;
+    // A fast hash with a fixed seed: the same bytes give the same value in
+    // every run. It guards against a file changing between two reads, not
+    // against an adversary.
+    let mut h = rustc_hash::FxHasher::default();
+    h.write(data);
     (data.len(), h.finish())
 }
 
@@ -499,5 +500,29 @@ impl ScanReport {
         }
         out.push('\n');
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fingerprint;
+
+    /// A file changed between the two reads is caught: any single changed
+    /// byte, anywhere, changes the fingerprint.
+    #[test]
+    fn fingerprint_sees_every_changed_byte() {
+        let data: Vec<u8> = (0..4099u32)
+            .map(|i| (i * 2654435761u32 >> 13) as u8)
+            .collect();
+        let base = fingerprint(&data);
+        assert_eq!(base, fingerprint(&data.clone()));
+        for at in 0..data.len() {
+            for flip in [1u8, 0x80, 0xff] {
+                let mut d = data.clone();
+                d[at] ^= flip;
+                assert_ne!(fingerprint(&d), base, "byte {at} ^ {flip:#x}");
+            }
+        }
+        assert_ne!(fingerprint(&data[..4098]), base);
     }
 }
