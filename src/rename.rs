@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::bitcode::rewrite::{self, Change, Rewritten};
-use crate::bitcode::BitcodeFile;
+use crate::bitcode::{BitcodeFile, ParseOptions};
 use crate::error::{Error, ErrorKind, Result};
 use crate::input::{self, InputFile, Source};
 use crate::output::Batch;
@@ -296,6 +296,19 @@ impl Progress {
     }
 }
 
+/// How the plan is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Planning {
+    /// From the module-level names alone: no function body is read to plan.
+    /// Each file's bodies are checked against the plan when it is rewritten
+    /// ([`Plan::check_bodies`]); a local name with a suffix no global of
+    /// the set carries (rare: an inlined copy of a function the set no
+    /// longer has) sends the run back to plan with the bodies read.
+    NamesOnly,
+    /// From every name, function-local ones included, and every asm text.
+    WithBodies,
+}
+
 /// Runs `rename` over command-line inputs: plans, rewrites and (unless
 /// the output is [`Output::Nowhere`]) writes. `stdout` receives `-o -`.
 ///
@@ -315,7 +328,73 @@ pub fn run(
         )));
     }
     let outputs = output_paths(&expanded.files, &options.output)?;
-    let files = scan::load(&expanded.files, scan::scan_parse_options())?;
+    // Planning from names alone is the fast way. It is kept only when it
+    // succeeds: any failure, or a suffix it did not know, is run again the
+    // full way, so what is written and every error message are those of a
+    // plan made with the function bodies read.
+    let fast = prepare(&expanded.files, &outputs, options, Planning::NamesOnly);
+    let prepared = match fast {
+        Ok(Some(p)) => p,
+        Ok(None) | Err(_) => prepare(&expanded.files, &outputs, options, Planning::WithBodies)?
+            .expect("a plan made with the bodies knows every suffix"),
+    };
+    prepared.finish(options, stdout)
+}
+
+/// A rename planned, rewritten and staged, not yet committed.
+struct Prepared {
+    outcome: RenameOutcome,
+    batch: Batch,
+    to_stdout: Option<Vec<u8>>,
+    staged_files: usize,
+}
+
+impl Prepared {
+    /// Stages the map and the plan, commits, writes standard output.
+    fn finish(self, options: &RenameOptions, stdout: &mut dyn Write) -> Result<RenameOutcome> {
+        let Prepared {
+            outcome,
+            batch,
+            to_stdout,
+            staged_files,
+        } = self;
+        if options.output == Output::Nowhere {
+            return Ok(outcome);
+        }
+        let extra = [
+            (&options.map_out, outcome.map_json()),
+            (&options.plan_out, outcome.plan.to_manifest_json()),
+        ];
+        for (i, (path, text)) in extra.iter().enumerate() {
+            if let Some(p) = path {
+                if let Err(e) = batch.stage(staged_files + i, p, text.as_bytes(), None) {
+                    batch.abort();
+                    return Err(e);
+                }
+            }
+        }
+        batch.commit()?;
+        if let Some(bytes) = to_stdout {
+            stdout.write_all(&bytes)?;
+        }
+        Ok(outcome)
+    }
+}
+
+/// Plans, rewrites and stages every file; `None` when a plan made from
+/// names alone turned out not to know a suffix. On `None` or an error
+/// nothing is left staged.
+fn prepare(
+    inputs: &[InputFile],
+    outputs: &[Option<PathBuf>],
+    options: &RenameOptions,
+    planning: Planning,
+) -> Result<Option<Prepared>> {
+    let parse = match planning {
+        Planning::NamesOnly => ParseOptions { local_names: None },
+        Planning::WithBodies => scan::scan_parse_options(),
+    };
+    let files = scan::load(inputs, parse)?;
     for f in &files {
         if f.bitcode.modules.iter().all(|m| m.is_index()) {
             return Err(usage(format!(
@@ -342,56 +421,64 @@ pub fn run(
     let progress = Progress::new(files.len(), options.progress && files.len() > 1);
     let indices: Vec<usize> = (0..files.len()).collect();
     let results = crate::parallel::map(&indices, options.jobs, |&i| {
-        let r = process(&files[i], outputs[i].as_deref(), i, &plan, options, &batch);
+        let r = process(
+            &files[i],
+            outputs[i].as_deref(),
+            i,
+            &plan,
+            planning,
+            options,
+            &batch,
+        );
         progress.tick();
         r
     });
     let mut out_files = Vec::with_capacity(files.len());
     let mut to_stdout = None;
     let mut failure = None;
+    let mut plan_incomplete = false;
     for (r, (f, output)) in results.into_iter().zip(files.into_iter().zip(outputs)) {
         match r {
-            Ok((rewritten, stdout_bytes)) => {
+            Ok(Processed::Done(rewritten, stdout_bytes)) => {
                 to_stdout = to_stdout.or(stdout_bytes);
                 out_files.push(FileResult {
                     input: f.input,
-                    output,
+                    output: output.clone(),
                     changes: rewritten.changes,
                     warnings: rewritten.warnings,
                 });
             }
+            Ok(Processed::PlanIncomplete) => plan_incomplete = true,
             Err(e) => {
                 failure.get_or_insert(e);
             }
         }
     }
+    if plan_incomplete {
+        batch.abort();
+        return Ok(None);
+    }
     if let Some(e) = failure {
         batch.abort();
         return Err(e);
     }
-    let outcome = RenameOutcome {
-        plan,
-        files: out_files,
-    };
-    if options.output != Output::Nowhere {
-        let extra = [
-            (&options.map_out, outcome.map_json()),
-            (&options.plan_out, outcome.plan.to_manifest_json()),
-        ];
-        for (i, (path, text)) in extra.iter().enumerate() {
-            if let Some(p) = path {
-                if let Err(e) = batch.stage(indices.len() + i, p, text.as_bytes(), None) {
-                    batch.abort();
-                    return Err(e);
-                }
-            }
-        }
-        batch.commit()?;
-        if let Some(bytes) = to_stdout {
-            stdout.write_all(&bytes)?;
-        }
-    }
-    Ok(outcome)
+    Ok(Some(Prepared {
+        outcome: RenameOutcome {
+            plan,
+            files: out_files,
+        },
+        batch,
+        to_stdout,
+        staged_files: indices.len(),
+    }))
+}
+
+/// What became of one file.
+enum Processed {
+    /// Rewritten (and staged), with the bytes for standard output for `-o -`.
+    Done(Rewritten, Option<Vec<u8>>),
+    /// Its function bodies name a suffix the plan never met.
+    PlanIncomplete,
 }
 
 /// Reads one file again, rewrites it and stages its output. Returns the
@@ -401,12 +488,21 @@ fn process(
     output: Option<&Path>,
     order: usize,
     plan: &Plan,
+    planning: Planning,
     options: &RenameOptions,
     batch: &Batch,
-) -> Result<(Rewritten, Option<Vec<u8>>)> {
+) -> Result<Processed> {
     let data = f.reread()?;
     let bitcode = BitcodeFile::parse(&data, scan::scan_parse_options())
         .map_err(|e| e.in_file(&f.input.display))?;
+    if planning == Planning::NamesOnly {
+        for m in &bitcode.modules {
+            let allow_asm = options.plan.allow_asm_references;
+            if !plan.check_bodies(&f.input.display, m, allow_asm)? {
+                return Ok(Processed::PlanIncomplete);
+            }
+        }
+    }
     let mut rewritten = rewrite_one(&f.input.display, &bitcode, &data, plan, options.engine)
         .map_err(|e| e.in_file(&f.input.display))?;
     let bytes = rewritten.bytes.take();
@@ -415,7 +511,7 @@ fn process(
         Source::Stdin => None,
     };
     let staged = match (&options.output, output) {
-        (Output::Stdout, _) => return Ok((rewritten, Some(bytes.unwrap_or(data)))),
+        (Output::Stdout, _) => return Ok(Processed::Done(rewritten, Some(bytes.unwrap_or(data)))),
         // In place, an unchanged file stays as it is.
         (Output::InPlace, Some(dest)) => match &bytes {
             Some(b) => batch.stage(order, dest, b, Some(dest)),
@@ -425,5 +521,5 @@ fn process(
         (_, None) => Ok(()),
     };
     staged.map_err(|e| e.in_file(&f.input.display))?;
-    Ok((rewritten, None))
+    Ok(Processed::Done(rewritten, None))
 }

@@ -1135,3 +1135,105 @@ fn disk_full_and_hard_links() {
         "the other hard link changed"
     );
 }
+
+/// Renames suffix 3607746445660035257 to 1111 in global names only,
+/// leaving the local label `mix.llvm.3607746445660035257.exit`: a module
+/// whose only mention of a suffix is a function-local name, as when an
+/// imported function was inlined and its declaration dropped.
+fn module_with_a_local_only_suffix(dir: &Path) -> PathBuf {
+    use bcrename::bitcode::rewrite::{rewrite, Renamer};
+    use bcrename::bitcode::{BitcodeFile, ParseOptions};
+    struct GlobalsOnly;
+    impl Renamer for GlobalsOnly {
+        fn global(&self, name: &[u8]) -> Option<Vec<u8>> {
+            let s = std::str::from_utf8(name).ok()?;
+            s.contains(".llvm.3607746445660035257").then(|| {
+                s.replace(".llvm.3607746445660035257", ".llvm.1111")
+                    .into_bytes()
+            })
+        }
+        fn local(&self, _: &[u8]) -> Option<Vec<u8>> {
+            None
+        }
+        fn source_filename(&self, _: &[u8]) -> Option<Vec<u8>> {
+            None
+        }
+    }
+    let data = std::fs::read(testdata().join("clang-19/prog/distributed/main.bc")).unwrap();
+    let file = BitcodeFile::parse(&data, ParseOptions::default()).unwrap();
+    let out = rewrite(&data, &file, &GlobalsOnly).unwrap().bytes.unwrap();
+    let p = dir.join("main.bc");
+    std::fs::write(&p, out).unwrap();
+    p
+}
+
+/// A plan is made from module-level names first; a local name with a
+/// suffix no global carries sends the run back to plan with function
+/// bodies read, so the label is renamed (or reported) all the same.
+#[test]
+fn a_suffix_only_a_local_name_carries_is_planned_too() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let input = module_with_a_local_only_suffix(d);
+    let scan = bcrename(&["scan", "--json", input.to_str().unwrap()]);
+    ok(&scan);
+    let report: serde_json::Value = serde_json::from_slice(&scan.stdout).unwrap();
+    let suffixes: Vec<&str> = report["suffixes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["suffix"].as_str().unwrap())
+        .collect();
+    assert!(suffixes.contains(&"3607746445660035257"), "{suffixes:?}");
+
+    std::fs::write(
+        d.join("m.json"),
+        r#"{"version":1,"suffixes":{"3607746445660035257":"util_c","1111":"util_c","10920079240064154335":"asm_c","13056421603100244340":"scale_c"}}"#,
+    )
+    .unwrap();
+    let out = d.join("out.bc");
+    let map = d.join("map.json");
+    ok(&bcrename_in(
+        d,
+        &[
+            "rename",
+            "--manifest",
+            "m.json",
+            "--keep-unresolved",
+            "--map-out",
+            map.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            input.to_str().unwrap(),
+        ],
+    ));
+    let map = std::fs::read_to_string(&map).unwrap();
+    assert!(
+        map.contains(r#""old": "mix.llvm.3607746445660035257.exit""#)
+            && map.contains(r#""new": "mix.llvm.util_c.exit""#),
+        "{map}"
+    );
+    if let Some(tool) = llvm_tool("llvm-dis") {
+        let text = dis(&tool, &out);
+        assert!(text.contains("mix.llvm.util_c.exit:"), "label not renamed");
+        assert!(!text.contains("3607746445660035257"));
+    }
+
+    // With a policy and no owner for it, the suffix is reported.
+    let out = bcrename_in(
+        d,
+        &[
+            "rename",
+            "--policy",
+            "source-filename",
+            "--dry-run",
+            input.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(".llvm.3607746445660035257: no owner (mentioned by"),
+        "{err}"
+    );
+}

@@ -245,6 +245,13 @@ impl Module {
         if !self.asm.is_empty() {
             out.push(("module asm".to_string(), self.asm.as_slice()));
         }
+        out.extend(self.inline_asm_texts());
+        out
+    }
+
+    /// Each function's inline asm, with where it is (see [`Module::asm_texts`]).
+    pub fn inline_asm_texts(&self) -> Vec<(String, &[u8])> {
+        let mut out = Vec::new();
         for f in &self.functions {
             let name = f
                 .function

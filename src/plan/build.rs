@@ -4,6 +4,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use rustc_hash::FxHashSet;
+
 use super::names::{self, PromotedName};
 use super::owners::{
     self, HashedModule, IndexedModule, Problem, ResolvedBy, SuffixMentions, SuffixOwner,
@@ -89,12 +91,65 @@ pub struct Plan {
     pub unmatched: Vec<(Vec<u8>, Vec<u8>)>,
     /// Resolution problems that did not stop the plan.
     pub problems: Vec<Problem>,
+    /// Every name of the set that the plan renames (for asm references).
+    renamed_names: FxHashSet<Vec<u8>>,
+    /// Those of them that are not plain symbol tokens, in order: asm is
+    /// searched for them as text.
+    renamed_odd_names: Vec<Vec<u8>>,
 }
 
 impl Plan {
     fn rename_suffix(&self, name: &[u8]) -> Option<Vec<u8>> {
         let p = PromotedName::parse(name)?;
         self.suffixes.get(p.suffix_str()).map(|n| p.with_suffix(n))
+    }
+
+    /// True if `suffix` was met when the plan was made (renamed, left
+    /// alone or kept unresolved).
+    pub fn knows_suffix(&self, suffix: &str) -> bool {
+        self.owners
+            .binary_search_by(|o| o.suffix.as_str().cmp(suffix))
+            .is_ok()
+    }
+
+    /// The first renamed symbol `asm` names, if any: a renamed name that is
+    /// one of its symbol tokens, else one that occurs in it as text.
+    pub fn asm_reference(&self, asm: &[u8]) -> Option<&[u8]> {
+        names::symbol_tokens(asm)
+            .find_map(|t| self.renamed_names.get(t).map(Vec::as_slice))
+            .or_else(|| {
+                self.renamed_odd_names
+                    .iter()
+                    .map(Vec::as_slice)
+                    .find(|n| names::contains_token(asm, n))
+            })
+    }
+
+    /// The checks that need function bodies, for a plan made from the set's
+    /// module-level names alone (`rename` makes such a plan first, as it
+    /// needs no function body read): `Ok(false)` when a local name of `m`
+    /// carries a suffix the plan never met (the plan must then be made with
+    /// the bodies read), and an error for inline asm naming a renamed
+    /// symbol (unless `allow_asm`). `m` must be parsed with local names.
+    ///
+    /// # Errors
+    /// A Policy error for a stale asm reference.
+    pub fn check_bodies(&self, path: &str, m: &Module, allow_asm: bool) -> Result<bool> {
+        for l in m.functions.iter().flat_map(|f| &f.local_names) {
+            if let Some(p) = PromotedName::parse(&l.name) {
+                if !self.knows_suffix(p.suffix_str()) {
+                    return Ok(false);
+                }
+            }
+        }
+        if !allow_asm {
+            for (place, text) in m.inline_asm_texts() {
+                if let Some(old) = self.asm_reference(text) {
+                    return Err(stale_asm(&place, path, old));
+                }
+            }
+        }
+        Ok(true)
     }
 
     /// True if the plan renames nothing.
@@ -153,6 +208,13 @@ impl Renamer for Plan {
 
 fn policy_error(m: impl Into<String>) -> Error {
     Error::new(ErrorKind::Policy, m)
+}
+
+fn stale_asm(place: &str, path: &str, name: &[u8]) -> Error {
+    policy_error(format!(
+        "{place} in {path} names {}, which would be renamed and leave the asm stale (--allow-asm-references to rename anyway)",
+        show(name)
+    ))
 }
 
 fn join(v: &BTreeSet<String>) -> String {
@@ -354,25 +416,20 @@ fn check(mods: &[ModuleRef<'_>], plan: &mut Plan, opts: &PlanOptions) -> Result<
         targets.insert(new, old);
     }
 
+    plan.renamed_names = targets.values().map(|n| n.to_vec()).collect();
+    let mut odd: Vec<Vec<u8>> = plan
+        .renamed_names
+        .iter()
+        .filter(|n| !n.iter().all(|&b| names::is_symbol_byte(b)))
+        .cloned()
+        .collect();
+    odd.sort();
+    plan.renamed_odd_names = odd;
     if !opts.allow_asm_references {
-        let renamed = |n: &[u8]| names.contains(n) && plan.global(n).is_some();
-        // Names that are not plain symbol tokens are searched for as text.
-        let odd: Vec<&[u8]> = targets
-            .values()
-            .copied()
-            .filter(|n| !n.iter().all(|&b| names::is_symbol_byte(b)))
-            .collect();
         for r in mods {
             for (place, text) in r.module.asm_texts() {
-                let hit = names::symbol_tokens(text)
-                    .find(|t| renamed(t))
-                    .or_else(|| odd.iter().copied().find(|n| names::contains_token(text, n)));
-                if let Some(old) = hit {
-                    return Err(policy_error(format!(
-                        "{place} in {} names {}, which would be renamed and leave the asm stale (--allow-asm-references to rename anyway)",
-                        r.path,
-                        show(old)
-                    )));
+                if let Some(old) = plan.asm_reference(text) {
+                    return Err(stale_asm(&place, r.path, old));
                 }
             }
         }
