@@ -512,7 +512,7 @@ mod tests {
     #[test]
     fn fingerprint_sees_every_changed_byte() {
         let data: Vec<u8> = (0..4099u32)
-            .map(|i| (i * 2654435761u32 >> 13) as u8)
+            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
             .collect();
         let base = fingerprint(&data);
         assert_eq!(base, fingerprint(&data.clone()));
