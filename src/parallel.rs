@@ -35,6 +35,22 @@ pub fn map<T: Sync, R: Send>(items: &[T], jobs: usize, f: impl Fn(&T) -> R + Syn
         .collect()
 }
 
+/// Like [`map`], but `f` takes each item by value.
+pub fn map_owned<T: Send, R: Send>(
+    items: Vec<T>,
+    jobs: usize,
+    f: impl Fn(T) -> R + Sync,
+) -> Vec<R> {
+    let slots: Vec<Mutex<Option<T>>> = items.into_iter().map(|t| Mutex::new(Some(t))).collect();
+    map(&slots, jobs, |slot| {
+        f(slot
+            .lock()
+            .unwrap()
+            .take()
+            .expect("each item is taken once"))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -43,6 +59,10 @@ mod tests {
         for jobs in [1, 2, 7, 64] {
             assert_eq!(
                 super::map(&items, jobs, |x| x * 2),
+                items.iter().map(|x| x * 2).collect::<Vec<_>>()
+            );
+            assert_eq!(
+                super::map_owned(items.clone(), jobs, |x| x * 2),
                 items.iter().map(|x| x * 2).collect::<Vec<_>>()
             );
         }

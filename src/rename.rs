@@ -407,10 +407,12 @@ fn prepare(
     let index = scan::load_index(&options.index)?;
     let refs = scan::module_refs(&files);
     let plan = build::build(&refs, &prelink, &index, &options.plan)?;
-    // From here on each file is read and parsed again when its turn comes:
-    // the set's parses are not kept.
+    // From here on each file is read again when its turn comes, and its
+    // parse is dropped once it is rewritten: bitcode is held for one file
+    // per job, never for the set.
     drop(refs);
-    let files: Vec<FileHandle> = files.into_iter().map(LoadedFile::into_handle).collect();
+    let (files, parses): (Vec<FileHandle>, Vec<BitcodeFile>) =
+        files.into_iter().map(LoadedFile::into_handle).unzip();
 
     // Replacing the inputs themselves must survive a crash; other outputs
     // are derived files (see `output`).
@@ -419,10 +421,11 @@ fn prepare(
         batch.set_new_directory(dir);
     }
     let progress = Progress::new(files.len(), options.progress && files.len() > 1);
-    let indices: Vec<usize> = (0..files.len()).collect();
-    let results = crate::parallel::map(&indices, options.jobs, |&i| {
+    let work: Vec<(usize, BitcodeFile)> = parses.into_iter().enumerate().collect();
+    let results = crate::parallel::map_owned(work, options.jobs, |(i, bitcode)| {
         let r = process(
             &files[i],
+            bitcode,
             outputs[i].as_deref(),
             i,
             &plan,
@@ -433,7 +436,8 @@ fn prepare(
         progress.tick();
         r
     });
-    let mut out_files = Vec::with_capacity(files.len());
+    let files_len = files.len();
+    let mut out_files = Vec::with_capacity(files_len);
     let mut to_stdout = None;
     let mut failure = None;
     let mut plan_incomplete = false;
@@ -469,7 +473,7 @@ fn prepare(
         },
         batch,
         to_stdout,
-        staged_files: indices.len(),
+        staged_files: files_len,
     }))
 }
 
@@ -481,10 +485,12 @@ enum Processed {
     PlanIncomplete,
 }
 
-/// Reads one file again, rewrites it and stages its output. Returns the
-/// rewrite and, for `-o -`, the bytes for standard output.
+/// Reads one file again (its module-level parse is the one planned with),
+/// rewrites it and stages its output.
+#[allow(clippy::too_many_arguments)]
 fn process(
     f: &FileHandle,
+    mut bitcode: BitcodeFile,
     output: Option<&Path>,
     order: usize,
     plan: &Plan,
@@ -493,9 +499,13 @@ fn process(
     batch: &Batch,
 ) -> Result<Processed> {
     let data = f.reread()?;
-    let bitcode = BitcodeFile::parse(&data, scan::scan_parse_options())
-        .map_err(|e| e.in_file(&f.input.display))?;
     if planning == Planning::NamesOnly {
+        let keep = scan::scan_parse_options()
+            .local_names
+            .expect("scan reads local names");
+        bitcode
+            .read_function_bodies(&data, keep)
+            .map_err(|e| e.in_file(&f.input.display))?;
         for m in &bitcode.modules {
             let allow_asm = options.plan.allow_asm_references;
             if !plan.check_bodies(&f.input.display, m, allow_asm)? {

@@ -48,13 +48,16 @@ fn fingerprint(data: &[u8]) -> (usize, u64) {
 }
 
 impl LoadedFile {
-    /// Forgets the parse, keeping what is needed to read the file again.
-    pub fn into_handle(self) -> FileHandle {
-        FileHandle {
-            input: self.input,
-            fingerprint: self.fingerprint,
-            kept: self.kept,
-        }
+    /// Splits into the parse and what is needed to read the file again.
+    pub fn into_handle(self) -> (FileHandle, BitcodeFile) {
+        (
+            FileHandle {
+                input: self.input,
+                fingerprint: self.fingerprint,
+                kept: self.kept,
+            },
+            self.bitcode,
+        )
     }
 
     /// The file's bytes again, checked to be the bytes that were parsed.

@@ -2,9 +2,9 @@
 //! resolved mapping (old suffix -> new suffix, old symbol -> new symbol),
 //! checked before anything is written.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
-use rustc_hash::FxHashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::names::{self, PromotedName};
 use super::owners::{
@@ -37,12 +37,21 @@ pub fn collect_mentions(
             .entry(path.to_string())
             .or_insert_with(|| m.source_filename.clone());
         let mut mention = |name: &[u8], owning: bool| {
-            if let Some(p) = PromotedName::parse(name) {
-                let e = mentions.entry(p.suffix_str().to_string()).or_default();
+            let Some(p) = PromotedName::parse(name) else {
+                return;
+            };
+            // Most names repeat a suffix and a module already met: look up
+            // before allocating.
+            let suffix = p.suffix_str();
+            let e = match mentions.get_mut(suffix) {
+                Some(e) => e,
+                None => mentions.entry(suffix.to_string()).or_default(),
+            };
+            if !e.mentioned_by.contains(path) {
                 e.mentioned_by.insert(path.to_string());
-                if owning {
-                    e.definers.insert(path.to_string());
-                }
+            }
+            if owning && !e.definers.contains(path) {
+                e.definers.insert(path.to_string());
             }
         };
         for g in &m.globals {
@@ -360,13 +369,16 @@ pub fn build(
 
 /// The collision and asm checks, run on every name of the set.
 fn check(mods: &[ModuleRef<'_>], plan: &mut Plan, opts: &PlanOptions) -> Result<()> {
-    // Every distinct global and comdat name (the module lists for messages
-    // are gathered only when there is something to say).
-    let mut names: BTreeSet<&[u8]> = BTreeSet::new();
+    // Every distinct global and comdat name, in order (the module lists
+    // for messages are gathered only when there is something to say).
+    let mut sorted: Vec<&[u8]> = Vec::new();
     for r in mods {
-        names.extend(r.module.globals.iter().map(|g| g.name.as_slice()));
-        names.extend(r.module.comdats.iter().map(|c| c.name.as_slice()));
+        sorted.extend(r.module.globals.iter().map(|g| g.name.as_slice()));
+        sorted.extend(r.module.comdats.iter().map(|c| c.name.as_slice()));
     }
+    sorted.sort_unstable();
+    sorted.dedup();
+    let names: FxHashSet<&[u8]> = sorted.iter().copied().collect();
     let users = |n: &[u8]| -> String {
         let ms: BTreeSet<&str> = mods
             .iter()
@@ -392,8 +404,8 @@ fn check(mods: &[ModuleRef<'_>], plan: &mut Plan, opts: &PlanOptions) -> Result<
     // Only a renamed name can collide: with another renamed one, or with a
     // name that stays. Names are visited in order, so the error reported is
     // the same in every run.
-    let mut targets: HashMap<Vec<u8>, &[u8]> = HashMap::new();
-    for &old in &names {
+    let mut targets: FxHashMap<Vec<u8>, &[u8]> = FxHashMap::default();
+    for &old in &sorted {
         let Some(new) = plan.global(old) else {
             continue;
         };
