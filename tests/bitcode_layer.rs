@@ -172,5 +172,8 @@ fn function_bodies_read_later_equal_a_full_parse() {
                 .any(|b| !b.local_names.is_empty() || !b.inline_asm.is_empty())
         }));
     }
-    assert!(compared >= 6, "{compared} files with local names or inline asm");
+    assert!(
+        compared >= 6,
+        "{compared} files with local names or inline asm"
+    );
 }

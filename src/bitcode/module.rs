@@ -639,7 +639,8 @@ fn read_module(
                         reader.error(r.start_bit, "module records before MODULE_CODE_VERSION")
                     );
                 }
-                read_module_record(reader, &mut m, r, &mut saw_version)?;
+                let ops = read_module_record(reader, &mut m, r, &mut saw_version)?;
+                reader.recycle(ops);
             }
             Entry::SubBlock(sub) => match sub.id {
                 block::FUNCTION if options.local_names.is_some() => {
@@ -709,12 +710,13 @@ fn read_module(
     Ok(m)
 }
 
+/// Reads one module-level record; hands back its operand buffer.
 fn read_module_record(
     reader: &Reader<'_>,
     m: &mut Module,
     r: Record,
     saw_version: &mut bool,
-) -> Result<()> {
+) -> Result<Vec<u64>> {
     match r.code {
         mod_code::VERSION => {
             need(&r, 1, "VERSION", reader)?;
@@ -825,7 +827,7 @@ fn read_module_record(
         }
         _ => {}
     }
-    Ok(())
+    Ok(r.ops)
 }
 
 /// The comdat operand at `at` (1-based, 0 = none). Old linkage values with
@@ -899,6 +901,7 @@ fn read_function_block(
 ) -> Result<(Vec<LocalName>, Vec<Vec<u8>>)> {
     let mut names = Vec::new();
     let mut asm = Vec::new();
+    let mut name = Vec::new();
     // Instruction records are only stepped over.
     while let Some(entry) = reader.next_block_boundary()? {
         match entry {
@@ -923,7 +926,16 @@ fn read_function_block(
                     match e {
                         Entry::Record(r) if r.code == vst::ENTRY || r.code == vst::BBENTRY => {
                             need(&r, 1, "VST_ENTRY", reader)?;
-                            let name = chars(&r, 1, reader)?;
+                            // Most names are not kept: build each in one buffer.
+                            name.clear();
+                            for &c in &r.ops[1..] {
+                                name.push(u8::try_from(c).map_err(|_| {
+                                    reader.error(
+                                        r.start_bit,
+                                        format!("character value {c} out of range"),
+                                    )
+                                })?);
+                            }
                             if keep(&name) {
                                 names.push(LocalName {
                                     kind: if r.code == vst::ENTRY {
@@ -932,10 +944,11 @@ fn read_function_block(
                                         LocalKind::Block
                                     },
                                     id: r.ops[0],
-                                    name,
+                                    name: name.clone(),
                                     record_bit: r.start_bit,
                                 });
                             }
+                            reader.recycle(r.ops);
                         }
                         Entry::EndBlock { .. } => break,
                         Entry::SubBlock(_) => reader.skip()?,

@@ -718,73 +718,76 @@ impl FileWriter<'_> {
         let plan = &self.plans[mo.index];
         while let Some(entry) = reader.next_entry()? {
             match entry {
-                Entry::Record(r) => match r.code {
-                    mod_code::GLOBALVAR
-                    | mod_code::FUNCTION
-                    | mod_code::ALIAS
-                    | mod_code::IFUNC => {
-                        let gi = mo.global;
-                        mo.global += 1;
-                        let g = &m.globals[gi];
-                        let mut ops = r.ops.clone();
-                        let name = self.refs.globals[mo.index][gi];
-                        ops[0] = u64::from(name.offset);
-                        ops[1] = u64::from(name.size);
-                        if let Some((at, _)) = g.partition {
-                            let p = self.refs.partitions[mo.index][gi]
-                                .expect("every partition has a new reference");
-                            ops[at] = u64::from(p.offset);
-                            ops[at + 1] = u64::from(p.size);
+                Entry::Record(r) => {
+                    match r.code {
+                        mod_code::GLOBALVAR
+                        | mod_code::FUNCTION
+                        | mod_code::ALIAS
+                        | mod_code::IFUNC => {
+                            let gi = mo.global;
+                            mo.global += 1;
+                            let g = &m.globals[gi];
+                            let mut ops = r.ops.clone();
+                            let name = self.refs.globals[mo.index][gi];
+                            ops[0] = u64::from(name.offset);
+                            ops[1] = u64::from(name.size);
+                            if let Some((at, _)) = g.partition {
+                                let p = self.refs.partitions[mo.index][gi]
+                                    .expect("every partition has a new reference");
+                                ops[at] = u64::from(p.offset);
+                                ops[at + 1] = u64::from(p.size);
+                            }
+                            self.emit_changed(w, reader, width, &r, &ops)?;
                         }
-                        self.emit_changed(w, reader, width, &r, &ops)?;
-                    }
-                    mod_code::COMDAT => {
-                        let ci = mo.comdat;
-                        mo.comdat += 1;
-                        let mut ops = r.ops.clone();
-                        let name = self.refs.comdats[mo.index][ci];
-                        ops[0] = u64::from(name.offset);
-                        ops[1] = u64::from(name.size);
-                        self.emit_changed(w, reader, width, &r, &ops)?;
-                    }
-                    mod_code::SOURCE_FILENAME if plan.source_filename.is_some() => {
-                        let ops: Vec<u64> = plan
-                            .source_filename
-                            .as_ref()
-                            .unwrap()
-                            .iter()
-                            .map(|&b| u64::from(b))
-                            .collect();
-                        self.emit_changed(w, reader, width, &r, &ops)?;
-                    }
-                    mod_code::VSTOFFSET => {
-                        let abbrevs = reader.current_abbrevs();
-                        let fixed = r.abbrev_id != UNABBREV_RECORD
-                            && abbrevs.get((r.abbrev_id - 4) as usize).is_some_and(|a| {
-                                a.ops
-                                    == [
-                                        crate::bitstream::AbbrevOp::Literal(u64::from(
-                                            mod_code::VSTOFFSET,
-                                        )),
-                                        crate::bitstream::AbbrevOp::Fixed(32),
-                                    ]
-                            });
-                        if !fixed {
-                            return Err(Error::unsupported(
-                                r.start_bit,
-                                "VSTOFFSET record not in LLVM's fixed 32-bit form",
-                            )
-                            .with_path(|| reader.path()));
+                        mod_code::COMDAT => {
+                            let ci = mo.comdat;
+                            mo.comdat += 1;
+                            let mut ops = r.ops.clone();
+                            let name = self.refs.comdats[mo.index][ci];
+                            ops[0] = u64::from(name.offset);
+                            ops[1] = u64::from(name.size);
+                            self.emit_changed(w, reader, width, &r, &ops)?;
                         }
-                        mo.vst_offset_at = Some(w.position() + u64::from(width));
-                        w.copy_bits(self.data, r.start_bit, r.end_bit);
+                        mod_code::SOURCE_FILENAME if plan.source_filename.is_some() => {
+                            let ops: Vec<u64> = plan
+                                .source_filename
+                                .as_ref()
+                                .unwrap()
+                                .iter()
+                                .map(|&b| u64::from(b))
+                                .collect();
+                            self.emit_changed(w, reader, width, &r, &ops)?;
+                        }
+                        mod_code::VSTOFFSET => {
+                            let abbrevs = reader.current_abbrevs();
+                            let fixed = r.abbrev_id != UNABBREV_RECORD
+                                && abbrevs.get((r.abbrev_id - 4) as usize).is_some_and(|a| {
+                                    a.ops
+                                        == [
+                                            crate::bitstream::AbbrevOp::Literal(u64::from(
+                                                mod_code::VSTOFFSET,
+                                            )),
+                                            crate::bitstream::AbbrevOp::Fixed(32),
+                                        ]
+                                });
+                            if !fixed {
+                                return Err(Error::unsupported(
+                                    r.start_bit,
+                                    "VSTOFFSET record not in LLVM's fixed 32-bit form",
+                                )
+                                .with_path(|| reader.path()));
+                            }
+                            mo.vst_offset_at = Some(w.position() + u64::from(width));
+                            w.copy_bits(self.data, r.start_bit, r.end_bit);
+                        }
+                        mod_code::HASH => {
+                            let ops = self.module_hash(w, m, mo)?;
+                            self.emit_changed(w, reader, width, &r, &ops)?;
+                        }
+                        _ => w.copy_bits(self.data, r.start_bit, r.end_bit),
                     }
-                    mod_code::HASH => {
-                        let ops = self.module_hash(w, m, mo)?;
-                        self.emit_changed(w, reader, width, &r, &ops)?;
-                    }
-                    _ => w.copy_bits(self.data, r.start_bit, r.end_bit),
-                },
+                    reader.recycle(r.ops);
+                }
                 Entry::SubBlock(sub) if sub.id == block::FUNCTION => {
                     let bi = mo.body;
                     mo.body += 1;

@@ -82,7 +82,7 @@ impl<'a> BitCursor<'a> {
     ///
     /// # Errors
     /// A parse error when fewer than `width` bits are left.
-    #[inline]
+    #[inline(always)]
     pub fn read(&mut self, width: u32) -> Result<u64> {
         debug_assert!(width <= 64);
         if self.bits_left() < u64::from(width) {
@@ -133,9 +133,33 @@ impl<'a> BitCursor<'a> {
     /// # Errors
     /// A parse error at the start of the value when the data ends inside it or
     /// its value does not fit in 64 bits.
-    #[inline]
+    #[inline(always)]
     pub fn read_vbr(&mut self, width: u32) -> Result<u64> {
         debug_assert!((2..=32).contains(&width));
+        // Fast path: every chunk of the value within one 64-bit load (56
+        // usable bits after the sub-byte shift). At most 56 payload bits
+        // can come out of it, so it cannot overflow.
+        let byte = (self.pos / 8) as usize;
+        let shift = (self.pos % 8) as u32;
+        if self.pos + 56 <= self.end {
+            if let Some(b) = self.data.get(byte..byte + 8) {
+                let word =
+                    u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) >> shift;
+                let hi = 1u64 << (width - 1);
+                let chunk_mask = (1u64 << width) - 1;
+                let mut value = 0u64;
+                let mut i = 0;
+                while (i + 1) * width <= 56 {
+                    let chunk = (word >> (i * width)) & chunk_mask;
+                    value |= (chunk & (hi - 1)) << (i * (width - 1));
+                    if chunk & hi == 0 {
+                        self.pos += u64::from((i + 1) * width);
+                        return Ok(value);
+                    }
+                    i += 1;
+                }
+            }
+        }
         let chunk = self.read(width)?;
         if chunk & (1u64 << (width - 1)) == 0 {
             return Ok(chunk);
@@ -238,6 +262,55 @@ mod tests {
         let mut c = BitCursor::new(&data, 0, 4);
         assert_eq!(c.read_vbr(6).unwrap(), 100);
         assert_eq!(c.position(), 12);
+    }
+
+    /// The one-load fast path and the chunk-by-chunk path read the same
+    /// values, at every alignment, near the end of the data and with values
+    /// from one chunk to the most a 64-bit value takes.
+    #[test]
+    fn vbr_fast_and_chunked_paths_agree() {
+        use crate::bitstream::writer::BitWriter;
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for width in 2..=32u32 {
+            let mut w = BitWriter::new();
+            let mut values = Vec::new();
+            for i in 0..400 {
+                let bits = next() % 65;
+                let v = if bits == 64 {
+                    next()
+                } else {
+                    next() & ((1u64 << bits) - 1)
+                };
+                values.push(v);
+                w.emit_vbr(v, width);
+                w.emit(i % 2, (i % 7) as u32); // shift the alignment
+            }
+            let data = w.into_bytes();
+            // Read whole (fast path) and through a cursor whose end leaves
+            // less than 56 bits after each value (chunked path).
+            let mut c = BitCursor::new(&data, 0, data.len());
+            for (i, v) in values.iter().enumerate() {
+                let at = c.position();
+                assert_eq!(c.read_vbr(width).unwrap(), *v, "width {width} value {i}");
+                let after = c.position();
+                let mut slow = BitCursor::new(&data, 0, data.len());
+                slow.pos = at;
+                slow.end = (after + 7) / 8 * 8;
+                assert_eq!(
+                    slow.read_vbr(width).unwrap(),
+                    *v,
+                    "width {width} value {i} near the end"
+                );
+                assert_eq!(slow.position(), after);
+                c.read((i % 7) as u32).unwrap();
+            }
+        }
     }
 
     #[test]

@@ -132,6 +132,8 @@ pub struct Reader<'a> {
     namer: BlockNamer,
     /// Which records keep their operands (see [`Reader::set_operands`]).
     operands: Operands,
+    /// An operand buffer handed back by [`Reader::recycle`].
+    spare: Vec<u64>,
 }
 
 /// Which records [`Reader::next_entry`] returns with their operands.
@@ -179,6 +181,7 @@ impl<'a> Reader<'a> {
             pending: None,
             namer,
             operands: Operands::All,
+            spare: Vec::new(),
         })
     }
 
@@ -518,8 +521,17 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Hands back a record's operand buffer once the record is used: the
+    /// next record read fills it instead of a new allocation.
+    pub fn recycle(&mut self, mut ops: Vec<u64>) {
+        if ops.capacity() > self.spare.capacity() {
+            ops.clear();
+            self.spare = ops;
+        }
+    }
+
     fn read_record(&mut self, start: u64, abbrev_id: u32) -> Result<Record> {
-        let mut ops = Vec::new();
+        let mut ops = std::mem::take(&mut self.spare);
         let (code, blob) = if abbrev_id == UNABBREV_RECORD {
             let code = self.cursor.read_vbr(6)?;
             let n = self.cursor.read_vbr(6)?;
