@@ -301,7 +301,7 @@ mod tests {
                 let after = c.position();
                 let mut slow = BitCursor::new(&data, 0, data.len());
                 slow.pos = at;
-                slow.end = (after + 7) / 8 * 8;
+                slow.end = after.div_ceil(8) * 8;
                 assert_eq!(
                     slow.read_vbr(width).unwrap(),
                     *v,
