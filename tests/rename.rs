@@ -701,6 +701,21 @@ fn every_error_exits_2_and_writes_nothing() {
     for (args, message) in cases {
         fails_and_writes_nothing(d, &args, message);
     }
+    // Which collision is reported does not depend on the order of inputs.
+    let mut listed: Vec<String> = files_under(&d.join("in"))
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    let mut errors = Vec::new();
+    for _ in 0..2 {
+        let mut args = vec!["rename", "--manifest", "clash.json", "--dry-run"];
+        args.extend(listed.iter().map(String::as_str));
+        let out = bcrename_in(d, &args);
+        assert_eq!(out.status.code(), Some(2));
+        errors.push(String::from_utf8_lossy(&out.stderr).into_owned());
+        listed.reverse();
+    }
+    assert_eq!(errors[0], errors[1]);
     // Inline asm in a function names a global too.
     let asmref = testdata().join("clang-19/asmref/asmref.bc");
     fails_and_writes_nothing(

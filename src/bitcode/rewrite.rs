@@ -168,9 +168,9 @@ struct BuiltStrtab {
 /// Lays out a string table: replaying the original insertion order when the
 /// known references account for every byte, else appending to the original.
 fn build_strtab(old: &[u8], uses: &[StrUse<'_>]) -> BuiltStrtab {
-    // A stable sort: uses of one old string keep the order they were given.
+    // Uses of one old string keep the order they were given.
     let mut order: Vec<usize> = (0..uses.len()).collect();
-    order.sort_by_key(|&i| (uses[i].old.offset, uses[i].old.size));
+    order.sort_unstable_by_key(|&i| (uses[i].old.offset, uses[i].old.size, i));
     let mut covered = 0usize;
     let mut exact = true;
     for &i in &order {

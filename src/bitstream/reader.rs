@@ -134,6 +134,8 @@ pub struct Reader<'a> {
     operands: Operands,
     /// An operand buffer handed back by [`Reader::recycle`].
     spare: Vec<u64>,
+    /// Scopes of blocks that ended, whose buffers the next blocks reuse.
+    spare_scopes: Vec<Scope>,
 }
 
 /// Which records [`Reader::next_entry`] returns with their operands.
@@ -182,6 +184,7 @@ impl<'a> Reader<'a> {
             namer,
             operands: Operands::All,
             spare: Vec::new(),
+            spare_scopes: Vec::new(),
         })
     }
 
@@ -369,7 +372,9 @@ impl<'a> Reader<'a> {
                         format!("END_BLOCK at bit {end}, but the block header says the block ends at bit {block_end}"),
                     ));
                 }
-                self.scopes.pop();
+                if let Some(done) = self.scopes.pop() {
+                    self.spare_scopes.push(done);
+                }
                 Entry::EndBlock {
                     start_bit: start,
                     end_bit: end,
@@ -489,13 +494,25 @@ impl<'a> Reader<'a> {
                 format!("blocks nested deeper than {MAX_DEPTH}"),
             ));
         }
-        let abbrevs = self.blockinfo.abbrevs(h.id).to_vec();
-        self.scopes.push(Scope {
-            header: h,
-            abbrevs,
-            ordinal,
-            child_counts: Vec::new(),
-        });
+        // A scope left earlier lends its buffers: no allocation per block.
+        let scope = match self.spare_scopes.pop() {
+            Some(mut s) => {
+                s.header = h;
+                s.abbrevs.clear();
+                s.abbrevs
+                    .extend_from_slice(self.blockinfo.abbrevs(s.header.id));
+                s.ordinal = ordinal;
+                s.child_counts.clear();
+                s
+            }
+            None => Scope {
+                abbrevs: self.blockinfo.abbrevs(h.id).to_vec(),
+                header: h,
+                ordinal,
+                child_counts: Vec::new(),
+            },
+        };
+        self.scopes.push(scope);
         Ok(())
     }
 

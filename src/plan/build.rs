@@ -26,8 +26,8 @@ pub struct ModuleRef<'a> {
 pub type SourceFilenames = BTreeMap<String, Option<Vec<u8>>>;
 
 /// What the set says about each suffix, and each path's source file name.
-pub fn collect_mentions(
-    mods: &[ModuleRef<'_>],
+pub fn collect_mentions<'a>(
+    mods: &[ModuleRef<'a>],
 ) -> (BTreeMap<String, SuffixMentions>, SourceFilenames) {
     let mut mentions: BTreeMap<String, SuffixMentions> = BTreeMap::new();
     let mut sources = BTreeMap::new();
@@ -36,22 +36,12 @@ pub fn collect_mentions(
         sources
             .entry(path.to_string())
             .or_insert_with(|| m.source_filename.clone());
-        let mut mention = |name: &[u8], owning: bool| {
-            let Some(p) = PromotedName::parse(name) else {
-                return;
-            };
-            // Most names repeat a suffix and a module already met: look up
-            // before allocating.
-            let suffix = p.suffix_str();
-            let e = match mentions.get_mut(suffix) {
-                Some(e) => e,
-                None => mentions.entry(suffix.to_string()).or_default(),
-            };
-            if !e.mentioned_by.contains(path) {
-                e.mentioned_by.insert(path.to_string());
-            }
-            if owning && !e.definers.contains(path) {
-                e.definers.insert(path.to_string());
+        // A module's names repeat its suffixes: gather them per module
+        // first, then record each (suffix, module) pair once.
+        let mut here: FxHashMap<&str, bool> = FxHashMap::default();
+        let mut mention = |name: &'a [u8], owning: bool| {
+            if let Some(p) = PromotedName::parse(name) {
+                *here.entry(p.suffix_str()).or_insert(false) |= owning;
             }
         };
         for g in &m.globals {
@@ -62,6 +52,18 @@ pub fn collect_mentions(
         }
         for l in m.functions.iter().flat_map(|f| &f.local_names) {
             mention(&l.name, false);
+        }
+        for (suffix, owning) in here {
+            let e = match mentions.get_mut(suffix) {
+                Some(e) => e,
+                None => mentions.entry(suffix.to_string()).or_default(),
+            };
+            if !e.mentioned_by.contains(path) {
+                e.mentioned_by.insert(path.to_string());
+            }
+            if owning && !e.definers.contains(path) {
+                e.definers.insert(path.to_string());
+            }
         }
     }
     (mentions, sources)
@@ -368,17 +370,14 @@ pub fn build(
 }
 
 /// The collision and asm checks, run on every name of the set.
-fn check(mods: &[ModuleRef<'_>], plan: &mut Plan, opts: &PlanOptions) -> Result<()> {
+fn check<'m>(mods: &[ModuleRef<'m>], plan: &mut Plan, opts: &PlanOptions) -> Result<()> {
     // Every distinct global and comdat name, in order (the module lists
     // for messages are gathered only when there is something to say).
-    let mut sorted: Vec<&[u8]> = Vec::new();
+    let mut names: FxHashSet<&'m [u8]> = FxHashSet::default();
     for r in mods {
-        sorted.extend(r.module.globals.iter().map(|g| g.name.as_slice()));
-        sorted.extend(r.module.comdats.iter().map(|c| c.name.as_slice()));
+        names.extend(r.module.globals.iter().map(|g| g.name.as_slice()));
+        names.extend(r.module.comdats.iter().map(|c| c.name.as_slice()));
     }
-    sorted.sort_unstable();
-    sorted.dedup();
-    let names: FxHashSet<&[u8]> = sorted.iter().copied().collect();
     let users = |n: &[u8]| -> String {
         let ms: BTreeSet<&str> = mods
             .iter()
@@ -402,31 +401,44 @@ fn check(mods: &[ModuleRef<'_>], plan: &mut Plan, opts: &PlanOptions) -> Result<
         .collect();
 
     // Only a renamed name can collide: with another renamed one, or with a
-    // name that stays. Names are visited in order, so the error reported is
-    // the same in every run.
-    let mut targets: FxHashMap<Vec<u8>, &[u8]> = FxHashMap::default();
-    for &old in &sorted {
-        let Some(new) = plan.global(old) else {
-            continue;
-        };
-        if let Some(&prev) = targets.get(&new) {
-            return Err(policy_error(format!(
-                "{} and {} would both be renamed to {}",
-                users(prev),
-                users(old),
-                show(&new)
-            )));
+    // name that stays. Whether there is a collision does not depend on the
+    // order names are visited in; which one is reported does, so on a
+    // collision the names are visited again in order, and the error is the
+    // same in every run.
+    let renames = |order: &mut dyn Iterator<Item = &'m [u8]>| {
+        let mut targets: FxHashMap<Vec<u8>, &[u8]> = FxHashMap::default();
+        for old in order {
+            let Some(new) = plan.global(old) else {
+                continue;
+            };
+            if let Some(&prev) = targets.get(&new) {
+                return Err(policy_error(format!(
+                    "{} and {} would both be renamed to {}",
+                    users(prev),
+                    users(old),
+                    show(&new)
+                )));
+            }
+            if names.contains(new.as_slice()) && plan.global(&new).is_none() {
+                return Err(policy_error(format!(
+                    "renaming {} to {} collides with the existing {}",
+                    users(old),
+                    show(&new),
+                    users(&new)
+                )));
+            }
+            targets.insert(new, old);
         }
-        if names.contains(new.as_slice()) && plan.global(&new).is_none() {
-            return Err(policy_error(format!(
-                "renaming {} to {} collides with the existing {}",
-                users(old),
-                show(&new),
-                users(&new)
-            )));
+        Ok(targets)
+    };
+    let targets = match renames(&mut names.iter().copied()) {
+        Ok(t) => t,
+        Err(_) => {
+            let mut sorted: Vec<&[u8]> = names.iter().copied().collect();
+            sorted.sort_unstable();
+            return Err(renames(&mut sorted.into_iter()).expect_err("a collision in any order"));
         }
-        targets.insert(new, old);
-    }
+    };
 
     plan.renamed_names = targets.values().map(|n| n.to_vec()).collect();
     let mut odd: Vec<Vec<u8>> = plan
