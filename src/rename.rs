@@ -394,7 +394,7 @@ fn prepare(
         Planning::NamesOnly => ParseOptions { local_names: None },
         Planning::WithBodies => scan::scan_parse_options(),
     };
-    let files = scan::load(inputs, parse)?;
+    let files = scan::load_with_jobs(inputs, parse, options.jobs)?;
     for f in &files {
         if f.bitcode.modules.iter().all(|m| m.is_index()) {
             return Err(usage(format!(

@@ -154,12 +154,24 @@ pub fn scan_parse_options() -> ParseOptions {
     }
 }
 
-/// Reads and parses every input.
+/// Reads and parses every input, on all cores.
 ///
 /// # Errors
 /// The first unreadable or malformed file, named in the error.
 pub fn load(inputs: &[InputFile], options: ParseOptions) -> Result<Vec<LoadedFile>> {
-    crate::parallel::map(inputs, crate::parallel::default_jobs(), |input| {
+    load_with_jobs(inputs, options, crate::parallel::default_jobs())
+}
+
+/// [`load`] on up to `jobs` threads.
+///
+/// # Errors
+/// As [`load`].
+pub fn load_with_jobs(
+    inputs: &[InputFile],
+    options: ParseOptions,
+    jobs: usize,
+) -> Result<Vec<LoadedFile>> {
+    crate::parallel::map(inputs, jobs, |input| {
         let data = input.read().map_err(|e| e.in_file(&input.display))?;
         let bitcode = BitcodeFile::parse(&data, options).map_err(|e| e.in_file(&input.display))?;
         let kept = matches!(input.source, crate::input::Source::Stdin).then(|| data.clone());
