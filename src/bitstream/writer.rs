@@ -134,19 +134,20 @@ impl BitWriter {
             self.out.extend_from_slice(&src[start..start + whole]);
             pos += whole as u64 * 8;
         }
+        // Otherwise up to 56 bits at a time, from one 64-bit load where the
+        // source has 8 bytes left.
         while pos < to {
-            let n = (to - pos).min(56 - (pos % 8)) as u32;
-            let n = n.min(32);
-            let byte = (pos / 8) as usize;
             let shift = (pos % 8) as u32;
-            let mut word = 0u64;
-            for (i, b) in src[byte..]
-                .iter()
-                .take((shift + n).div_ceil(8) as usize)
-                .enumerate()
-            {
-                word |= u64::from(*b) << (8 * i);
-            }
+            let n = (to - pos).min(u64::from(56 - shift)) as u32;
+            let byte = (pos / 8) as usize;
+            let word = match src.get(byte..byte + 8) {
+                Some(b) => u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
+                None => src[byte..]
+                    .iter()
+                    .take((shift + n).div_ceil(8) as usize)
+                    .enumerate()
+                    .fold(0u64, |w, (i, b)| w | u64::from(*b) << (8 * i)),
+            };
             self.emit((word >> shift) & ((1u64 << n) - 1), n);
             pos += u64::from(n);
         }
@@ -362,9 +363,10 @@ mod tests {
     #[test]
     fn copy_bits_at_any_alignment() {
         let src: Vec<u8> = (0..40u32).map(|i| (i * 73 + 5) as u8).collect();
-        for lead in 0..9 {
-            for from in [0u64, 3, 8, 13, 32] {
-                let to = 250u64;
+        // Up to the last bit of the source too, where fewer than 8 bytes
+        // are left to load.
+        for (lead, to) in (0..9).flat_map(|l| [(l, 250u64), (l, 317), (l, 320)]) {
+            for from in [0u64, 3, 8, 13, 32, 290, 316] {
                 let mut w = BitWriter::new();
                 w.emit(0, lead);
                 w.copy_bits(&src, from, to);
