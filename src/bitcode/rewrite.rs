@@ -297,7 +297,7 @@ fn module_plans(file: &BitcodeFile, renamer: &dyn Renamer) -> (Vec<ModulePlan>, 
         }
         plans.push(p);
     }
-    changes.sort();
+    changes.sort_unstable();
     changes.dedup();
     (plans, changes)
 }

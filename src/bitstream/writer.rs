@@ -99,13 +99,26 @@ impl BitWriter {
     }
 
     /// Appends a VBR field with `width`-bit chunks.
+    #[inline]
     pub fn emit_vbr(&mut self, mut value: u64, width: u32) {
         let hi = 1u64 << (width - 1);
+        // Chunks are gathered and appended up to 56 bits at a time.
+        let mut acc = 0u64;
+        let mut bits = 0u32;
         while value >= hi {
-            self.emit((value & (hi - 1)) | hi, width);
+            if bits + width > 56 {
+                self.emit(acc, bits);
+                (acc, bits) = (0, 0);
+            }
+            acc |= ((value & (hi - 1)) | hi) << bits;
+            bits += width;
             value >>= width - 1;
         }
-        self.emit(value, width);
+        if bits + width > 56 {
+            self.emit(acc, bits);
+            (acc, bits) = (0, 0);
+        }
+        self.emit(acc | value << bits, bits + width);
     }
 
     /// Pads with zero bits to a multiple of 32 (from the buffer start).

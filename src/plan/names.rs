@@ -64,9 +64,12 @@ fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
     if hay.len() < needle.len() {
         return None;
     }
+    // The first byte is compared on its own: most positions fail there,
+    // without a call to compare the whole window.
+    let first = needle[0];
     (0..=hay.len() - needle.len())
         .rev()
-        .find(|&i| &hay[i..i + needle.len()] == needle)
+        .find(|&i| hay[i] == first && &hay[i..i + needle.len()] == needle)
 }
 
 /// True if `name` carries a promotion suffix.
