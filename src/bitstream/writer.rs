@@ -312,21 +312,21 @@ fn scalar_bits(op: &AbbrevOp, v: u64) -> Option<u64> {
 /// `None` if it cannot encode it. The blob's alignment padding is counted as
 /// its worst case.
 pub fn encoded_size(abbrev: &Abbrev, code: u32, ops: &[u64], blob: Option<&[u8]>) -> Option<u64> {
-    let values: Vec<u64> = std::iter::once(u64::from(code))
-        .chain(ops.iter().copied())
-        .collect();
+    // The values are the code, then the operands: value `i` is `at(i)`.
+    let count = ops.len() + 1;
+    let at = |i: usize| if i == 0 { u64::from(code) } else { ops[i - 1] };
     let mut i = 0;
     let mut bits = 0u64;
     let mut used_blob = false;
     for op in &abbrev.ops {
         match op {
             AbbrevOp::Array(elem) => {
-                let rest = &values[i.min(values.len())..];
-                bits += vbr_bits(rest.len() as u64, 6);
-                for &v in rest {
-                    bits += scalar_bits(elem, v)?;
+                let from = i.min(count);
+                bits += vbr_bits((count - from) as u64, 6);
+                for j in from..count {
+                    bits += scalar_bits(elem, at(j))?;
                 }
-                i = values.len();
+                i = count;
             }
             AbbrevOp::Blob => {
                 let b = blob?;
@@ -334,12 +334,15 @@ pub fn encoded_size(abbrev: &Abbrev, code: u32, ops: &[u64], blob: Option<&[u8]>
                 bits += vbr_bits(b.len() as u64, 6) + 31 + b.len() as u64 * 8 + 31;
             }
             scalar => {
-                bits += scalar_bits(scalar, *values.get(i)?)?;
+                if i >= count {
+                    return None;
+                }
+                bits += scalar_bits(scalar, at(i))?;
                 i += 1;
             }
         }
     }
-    (i == values.len() && used_blob == blob.is_some()).then_some(bits)
+    (i == count && used_blob == blob.is_some()).then_some(bits)
 }
 
 /// Bits an unabbreviated record takes (after the abbreviation id).
