@@ -849,7 +849,7 @@ impl FileWriter<'_> {
 
     /// The module HASH over the new bytes: SHA-1 of the module's part of the
     /// new STRTAB, then the module block body up to the HASH record.
-    fn module_hash(&self, w: &BitWriter, m: &Module, mo: &ModuleOut) -> Result<Vec<u64>> {
+    fn module_hash(&self, w: &mut BitWriter, m: &Module, mo: &ModuleOut) -> Result<Vec<u64>> {
         let mut hasher = Sha1::new();
         if let Some(si) = m.strtab {
             let end_of = |r: &StrRef| (r.offset + r.size) as usize;

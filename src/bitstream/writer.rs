@@ -9,8 +9,10 @@
 use super::abbrev::{encode_char6, Abbrev, AbbrevOp};
 use super::reader::{BlockHeader, END_BLOCK, ENTER_SUBBLOCK, UNABBREV_RECORD};
 
-/// An append-only bit buffer. Whole bytes are kept in `out`; fewer than 8
-/// pending bits wait in `cur`.
+/// An append-only bit buffer. Bits wait in `cur` until 32 have gathered
+/// and go to `out` as one 32-bit word (as LLVM's writer does); whatever
+/// looks at `out` first moves the whole bytes pending there
+/// ([`BitWriter::flush_bytes`]).
 #[derive(Debug, Default, Clone)]
 pub struct BitWriter {
     out: Vec<u8>,
@@ -60,12 +62,23 @@ impl BitWriter {
     }
 
     /// The whole bytes written so far (all of them when the position is byte aligned).
-    pub fn bytes(&self) -> &[u8] {
+    pub fn bytes(&mut self) -> &[u8] {
+        self.flush_bytes();
         &self.out
+    }
+
+    /// Moves the whole bytes of the pending bits to `out`.
+    fn flush_bytes(&mut self) {
+        while self.nbits >= 8 {
+            self.out.push(self.cur as u8);
+            self.cur >>= 8;
+            self.nbits -= 8;
+        }
     }
 
     /// Finishes, padding the last byte with zero bits.
     pub fn into_bytes(mut self) -> Vec<u8> {
+        self.flush_bytes();
         if self.nbits > 0 {
             self.out.push(self.cur as u8);
         }
@@ -83,18 +96,19 @@ impl BitWriter {
         if width == 0 {
             return;
         }
-        // Split so the pending word never exceeds 64 bits.
-        if width > 56 {
-            self.emit(value & 0xff_ffff, 24);
-            self.emit(value >> 24, width - 24);
+        // At most 32 bits at a time: fewer than 32 pend, so `cur` never
+        // holds more than 64.
+        if width > 32 {
+            self.emit(value & 0xffff_ffff, 32);
+            self.emit(value >> 32, width - 32);
             return;
         }
         self.cur |= value << self.nbits;
         self.nbits += width;
-        while self.nbits >= 8 {
-            self.out.push(self.cur as u8);
-            self.cur >>= 8;
-            self.nbits -= 8;
+        if self.nbits >= 32 {
+            self.out.extend_from_slice(&(self.cur as u32).to_le_bytes());
+            self.cur >>= 32;
+            self.nbits -= 32;
         }
     }
 
@@ -125,6 +139,7 @@ impl BitWriter {
     pub fn align32(&mut self) {
         let pad = (32 - (self.position() % 32) as u32) % 32;
         self.emit(0, pad);
+        self.flush_bytes();
     }
 
     /// Appends raw bytes at a byte-aligned position.
@@ -132,6 +147,7 @@ impl BitWriter {
     /// # Panics
     /// If the position is not byte aligned.
     pub fn emit_bytes(&mut self, bytes: &[u8]) {
+        self.flush_bytes();
         assert_eq!(self.nbits, 0, "emit_bytes at an unaligned position");
         self.out.extend_from_slice(bytes);
     }
@@ -140,6 +156,7 @@ impl BitWriter {
     pub fn copy_bits(&mut self, src: &[u8], from: u64, to: u64) {
         debug_assert!(from <= to && to <= src.len() as u64 * 8);
         let mut pos = from;
+        self.flush_bytes();
         // Fast path: both sides byte aligned.
         if self.nbits == 0 && pos % 8 == 0 {
             let whole = ((to - pos) / 8) as usize;
@@ -169,6 +186,7 @@ impl BitWriter {
     /// Overwrites `width` bits at bit position `at` (which must lie in whole
     /// bytes already written).
     pub fn patch_bits(&mut self, at: u64, value: u64, width: u32) {
+        self.flush_bytes();
         debug_assert!(at + u64::from(width) <= self.out.len() as u64 * 8);
         for i in 0..u64::from(width) {
             let bit = at + i;
