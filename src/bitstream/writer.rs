@@ -116,6 +116,10 @@ impl BitWriter {
     #[inline]
     pub fn emit_vbr(&mut self, mut value: u64, width: u32) {
         let hi = 1u64 << (width - 1);
+        if value < hi {
+            self.emit(value, width);
+            return;
+        }
         // Chunks are gathered and appended up to 56 bits at a time.
         let mut acc = 0u64;
         let mut bits = 0u32;
