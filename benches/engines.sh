@@ -32,23 +32,26 @@ files=$(ls corpus | wc -l)
 bytes=$(du -sb corpus | cut -f1)
 promoted=$("$bin" scan corpus | tail -1)
 
-t() { # seconds for a command, best of 3
-  local best=""
-  for _ in 1 2 3; do
-    rm -rf out; local s e
-    s=$(date +%s.%N); "$@" >/dev/null 2>&1; e=$(date +%s.%N)
-    local d; d=$(echo "$e - $s" | bc)
-    if [ -z "$best" ] || [ "$(echo "$d < $best" | bc)" = 1 ]; then best=$d; fi
-  done
-  printf '%.3f' "$best"
+once() { # seconds for one run of a command, into a fresh out/
+  rm -rf out; local s e
+  s=$(date +%s.%N); "$@" >/dev/null 2>&1; e=$(date +%s.%N)
+  echo "$e - $s" | bc
 }
+min() { if [ -z "$1" ] || [ "$(echo "$2 < $1" | bc)" = 1 ]; then echo "$2"; else echo "$1"; fi; }
 dis_as() { mkdir -p out; for f in corpus/*.bc; do llvm-dis-19 "$f" -o - | llvm-as-19 -o "out/$(basename "$f")"; done; }
 
-cp_s=$(t cp -r corpus out)
-native_s=$(t "$bin" rename --policy source-filename --out-dir out corpus)
-native1_s=$(t "$bin" rename --policy source-filename --jobs 1 --out-dir out corpus)
-llvm_s=$(t "$bin" rename --engine llvm --policy source-filename --out-dir out corpus)
-disas_s=$(t dis_as)
+# The fast commands are timed in interleaved rounds, best of 5 each, so a
+# change in the machine's state (writeback of earlier runs) weighs on all
+# of them alike; the slow round trip through text is timed once.
+cp_s=""; native_s=""; native1_s=""; llvm_s=""
+for _ in 1 2 3 4 5; do
+  cp_s=$(min "$cp_s" "$(once cp -r corpus out)")
+  native_s=$(min "$native_s" "$(once "$bin" rename --policy source-filename --out-dir out corpus)")
+  native1_s=$(min "$native1_s" "$(once "$bin" rename --policy source-filename --jobs 1 --out-dir out corpus)")
+  llvm_s=$(min "$llvm_s" "$(once "$bin" rename --engine llvm --policy source-filename --out-dir out corpus)")
+done
+disas_s=$(once dis_as)
+for v in cp_s native_s native1_s llvm_s disas_s; do printf -v "$v" '%.3f' "${!v}"; done
 
 rss() { # peak resident set of one native rename, in MiB
   rm -rf out
