@@ -361,13 +361,14 @@ impl Prepared {
         if options.output == Output::Nowhere {
             return Ok(outcome);
         }
-        let extra = [
-            (&options.map_out, outcome.map_json()),
-            (&options.plan_out, outcome.plan.to_manifest_json()),
+        // Each made only when asked for: the map of a large set is large.
+        let extra: [(&Option<PathBuf>, &dyn Fn() -> String); 2] = [
+            (&options.map_out, &|| outcome.map_json()),
+            (&options.plan_out, &|| outcome.plan.to_manifest_json()),
         ];
         for (i, (path, text)) in extra.iter().enumerate() {
             if let Some(p) = path {
-                if let Err(e) = batch.stage(staged_files + i, p, text.as_bytes(), None) {
+                if let Err(e) = batch.stage(staged_files + i, p, text().as_bytes(), None) {
                     batch.abort();
                     return Err(e);
                 }
