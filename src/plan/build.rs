@@ -31,6 +31,7 @@ pub fn collect_mentions<'a>(
 ) -> (BTreeMap<String, SuffixMentions>, SourceFilenames) {
     let mut mentions: BTreeMap<String, SuffixMentions> = BTreeMap::new();
     let mut sources = BTreeMap::new();
+    let mut here: FxHashMap<&'a str, bool> = FxHashMap::default();
     for r in mods {
         let (path, m) = (r.path, r.module);
         sources
@@ -38,7 +39,7 @@ pub fn collect_mentions<'a>(
             .or_insert_with(|| m.source_filename.clone());
         // A module's names repeat its suffixes: gather them per module
         // first, then record each (suffix, module) pair once.
-        let mut here: FxHashMap<&str, bool> = FxHashMap::default();
+        here.clear();
         let mut mention = |name: &'a [u8], owning: bool| {
             if let Some(p) = PromotedName::parse(name) {
                 *here.entry(p.suffix_str()).or_insert(false) |= owning;
@@ -53,7 +54,7 @@ pub fn collect_mentions<'a>(
         for l in m.functions.iter().flat_map(|f| &f.local_names) {
             mention(&l.name, false);
         }
-        for (suffix, owning) in here {
+        for (&suffix, &owning) in &here {
             let e = match mentions.get_mut(suffix) {
                 Some(e) => e,
                 None => mentions.entry(suffix.to_string()).or_default(),
@@ -102,10 +103,8 @@ pub struct Plan {
     pub unmatched: Vec<(Vec<u8>, Vec<u8>)>,
     /// Resolution problems that did not stop the plan.
     pub problems: Vec<Problem>,
-    /// Every name of the set that the plan renames (for asm references).
-    renamed_names: FxHashSet<Vec<u8>>,
-    /// Those of them that are not plain symbol tokens, in order: asm is
-    /// searched for them as text.
+    /// The names of the set that the plan renames and that are not plain
+    /// symbol tokens, in order: asm is searched for them as text.
     renamed_odd_names: Vec<Vec<u8>>,
 }
 
@@ -116,18 +115,24 @@ impl Plan {
     }
 
     /// True if `suffix` was met when the plan was made (renamed, left
-    /// alone or kept unresolved).
+    /// alone or kept unresolved). The owners are sorted by suffix.
     pub fn knows_suffix(&self, suffix: &str) -> bool {
+        debug_assert!(self.owners.windows(2).all(|w| w[0].suffix < w[1].suffix));
         self.owners
             .binary_search_by(|o| o.suffix.as_str().cmp(suffix))
             .is_ok()
     }
 
-    /// The first renamed symbol `asm` names, if any: a renamed name that is
-    /// one of its symbol tokens, else one that occurs in it as text.
-    pub fn asm_reference(&self, asm: &[u8]) -> Option<&[u8]> {
+    /// The first renamed symbol `asm` names, if any: one of its symbol
+    /// tokens that `is_name` accepts (a name of the set) and the plan
+    /// renames, else a renamed name that occurs in it as text.
+    fn asm_reference<'t>(
+        &'t self,
+        asm: &'t [u8],
+        is_name: impl Fn(&[u8]) -> bool,
+    ) -> Option<&'t [u8]> {
         names::symbol_tokens(asm)
-            .find_map(|t| self.renamed_names.get(t).map(Vec::as_slice))
+            .find(|t| is_name(t) && self.global(t).is_some())
             .or_else(|| {
                 self.renamed_odd_names
                     .iter()
@@ -140,8 +145,12 @@ impl Plan {
     /// module-level names alone (`rename` makes such a plan first, as it
     /// needs no function body read): `Ok(false)` when a local name of `m`
     /// carries a suffix the plan never met (the plan must then be made with
-    /// the bodies read), and an error for inline asm naming a renamed
-    /// symbol (unless `allow_asm`). `m` must be parsed with local names.
+    /// the bodies read), and an error for inline asm naming a symbol the
+    /// plan would rename (unless `allow_asm`). The set's names are no
+    /// longer at hand here, so any token the plan would rename counts: a
+    /// stricter check than [`build`]'s, whose errors the caller confirms by
+    /// planning again with the bodies read. `m` must be parsed with local
+    /// names.
     ///
     /// # Errors
     /// A Policy error for a stale asm reference.
@@ -155,7 +164,7 @@ impl Plan {
         }
         if !allow_asm {
             for (place, text) in m.inline_asm_texts() {
-                if let Some(old) = self.asm_reference(text) {
+                if let Some(old) = self.asm_reference(text, |_| true) {
                     return Err(stale_asm(&place, path, old));
                 }
             }
@@ -374,6 +383,11 @@ fn check<'m>(mods: &[ModuleRef<'m>], plan: &mut Plan, opts: &PlanOptions) -> Res
     // Every distinct global and comdat name, in order (the module lists
     // for messages are gathered only when there is something to say).
     let mut names: FxHashSet<&'m [u8]> = FxHashSet::default();
+    names.reserve(
+        mods.iter()
+            .map(|r| r.module.globals.len() + r.module.comdats.len())
+            .sum(),
+    );
     for r in mods {
         names.extend(r.module.globals.iter().map(|g| g.name.as_slice()));
         names.extend(r.module.comdats.iter().map(|c| c.name.as_slice()));
@@ -440,19 +454,17 @@ fn check<'m>(mods: &[ModuleRef<'m>], plan: &mut Plan, opts: &PlanOptions) -> Res
         }
     };
 
-    plan.renamed_names = targets.values().map(|n| n.to_vec()).collect();
-    let mut odd: Vec<Vec<u8>> = plan
-        .renamed_names
-        .iter()
+    let mut odd: Vec<Vec<u8>> = targets
+        .values()
         .filter(|n| !n.iter().all(|&b| names::is_symbol_byte(b)))
-        .cloned()
+        .map(|n| n.to_vec())
         .collect();
     odd.sort();
     plan.renamed_odd_names = odd;
     if !opts.allow_asm_references {
         for r in mods {
             for (place, text) in r.module.asm_texts() {
-                if let Some(old) = plan.asm_reference(text) {
+                if let Some(old) = plan.asm_reference(text, |t| names.contains(t)) {
                     return Err(stale_asm(&place, r.path, old));
                 }
             }
