@@ -270,8 +270,8 @@ impl Batch {
     /// failure came before the first rename, everything the batch made).
     pub fn commit(mut self) -> Result<()> {
         let durable = self.durable;
-        let new_directory = self.new_directory.take();
         let mut left = self.take();
+        let new_directory = self.new_directory.take();
         // Devices and pipes first: a write to them can fail (`/dev/full`)
         // and cannot be undone, so it must happen before any file is
         // replaced. Then the new directory, then files replaced one by one.
