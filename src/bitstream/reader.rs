@@ -149,6 +149,38 @@ pub enum Operands {
     Of(&'static [u32]),
 }
 
+/// Reads an unabbreviated record's code and operand count, checking that
+/// the operands can fit in what is left.
+fn unabbreviated_header(cursor: &mut BitCursor<'_>, start: u64) -> Result<(u64, u64)> {
+    let code = cursor.read_vbr(6)?;
+    let n = cursor.read_vbr(6)?;
+    if n.saturating_mul(6) > cursor.bits_left() {
+        return Err(Error::parse(
+            start,
+            format!("record with {n} operands runs past the end of the data"),
+        ));
+    }
+    Ok((code, n))
+}
+
+/// The abbreviation a record's id names.
+fn abbreviation(abbrevs: &[Rc<Abbrev>], start: u64, id: u32) -> Result<&Abbrev> {
+    abbrevs
+        .get((id - 4) as usize)
+        .map(|a| a.as_ref())
+        .ok_or_else(|| {
+            Error::parse(
+                start,
+                format!("unknown abbreviation id {id} ({} defined)", abbrevs.len()),
+            )
+        })
+}
+
+/// A record code, which must fit in 32 bits.
+fn record_code(start: u64, code: u64) -> Result<u32> {
+    u32::try_from(code).map_err(|_| Error::parse(start, format!("record code {code} out of range")))
+}
+
 fn bump(counts: &mut Vec<(u32, u32)>, id: u32) -> u32 {
     match counts.iter_mut().find(|(k, _)| *k == id) {
         Some((_, n)) => {
@@ -312,39 +344,23 @@ impl<'a> Reader<'a> {
                     self.scopes.last_mut().unwrap().abbrevs.push(abbrev);
                     0
                 }
+                // Records are checked as `read_record` checks them.
                 UNABBREV_RECORD => {
-                    let code = self.cursor.read_vbr(6)?;
-                    let n = self.cursor.read_vbr(6)?;
-                    if n.saturating_mul(6) > self.cursor.bits_left() {
-                        return Err(Error::parse(
-                            start,
-                            format!("record with {n} operands runs past the end of the data"),
-                        ));
-                    }
+                    let (code, n) = unabbreviated_header(&mut self.cursor, start)?;
                     for _ in 0..n {
                         self.cursor.read_vbr(6)?;
                     }
                     code
                 }
                 _ => {
-                    let abbrevs = &self.scopes.last().expect("inside a block").abbrevs;
-                    let Some(abbrev) = abbrevs.get((id - 4) as usize) else {
-                        return Err(Error::parse(
-                            start,
-                            format!("unknown abbreviation id {id} ({} defined)", abbrevs.len()),
-                        ));
-                    };
+                    let scope = self.scopes.last().expect("inside a block");
+                    let abbrev = abbreviation(&scope.abbrevs, start, id)?;
                     let code = abbrev.read_code(&mut self.cursor)?;
                     abbrev.skip_operands(&mut self.cursor)?;
                     code
                 }
             };
-            if code > u64::from(u32::MAX) {
-                return Err(Error::parse(
-                    start,
-                    format!("record code {code} out of range"),
-                ));
-            }
+            record_code(start, code)?;
             if self.cursor.position() > block_end {
                 return Err(Error::parse(start, "entry runs past the end of its block"));
             }
@@ -550,14 +566,7 @@ impl<'a> Reader<'a> {
     fn read_record(&mut self, start: u64, abbrev_id: u32) -> Result<Record> {
         let mut ops = std::mem::take(&mut self.spare);
         let (code, blob) = if abbrev_id == UNABBREV_RECORD {
-            let code = self.cursor.read_vbr(6)?;
-            let n = self.cursor.read_vbr(6)?;
-            if n.saturating_mul(6) > self.cursor.bits_left() {
-                return Err(Error::parse(
-                    start,
-                    format!("record with {n} operands runs past the end of the data"),
-                ));
-            }
+            let (code, n) = unabbreviated_header(&mut self.cursor, start)?;
             if self.keeps(code) {
                 ops.reserve(n as usize);
                 for _ in 0..n {
@@ -571,15 +580,7 @@ impl<'a> Reader<'a> {
             (code, None)
         } else {
             let scope = self.scopes.last().expect("records are read inside blocks");
-            let Some(abbrev) = scope.abbrevs.get((abbrev_id - 4) as usize) else {
-                return Err(Error::parse(
-                    start,
-                    format!(
-                        "unknown abbreviation id {abbrev_id} ({} defined)",
-                        scope.abbrevs.len()
-                    ),
-                ));
-            };
+            let abbrev = abbreviation(&scope.abbrevs, start, abbrev_id)?;
             let code = abbrev.read_code(&mut self.cursor)?;
             let blob = if self.keeps(code) {
                 abbrev.read_operands(&mut self.cursor, &mut ops)?
@@ -588,14 +589,8 @@ impl<'a> Reader<'a> {
             };
             (code, blob)
         };
-        if code > u64::from(u32::MAX) {
-            return Err(Error::parse(
-                start,
-                format!("record code {code} out of range"),
-            ));
-        }
         Ok(Record {
-            code: code as u32,
+            code: record_code(start, code)?,
             abbrev_id,
             ops,
             blob,
