@@ -311,15 +311,22 @@ pub struct ParseOptions {
 }
 
 fn chars(r: &Record, from: usize, reader: &Reader<'_>) -> Result<Vec<u8>> {
-    r.ops
-        .get(from..)
-        .unwrap_or(&[])
-        .iter()
-        .map(|&c| {
-            u8::try_from(c)
-                .map_err(|_| reader.error(r.start_bit, format!("character value {c} out of range")))
-        })
-        .collect()
+    let mut out = Vec::new();
+    chars_into(r, from, reader, &mut out)?;
+    Ok(out)
+}
+
+/// The operands from `from` on as bytes, into `out` (cleared first).
+fn chars_into(r: &Record, from: usize, reader: &Reader<'_>, out: &mut Vec<u8>) -> Result<()> {
+    out.clear();
+    for &c in r.ops.get(from..).unwrap_or(&[]) {
+        out.push(
+            u8::try_from(c).map_err(|_| {
+                reader.error(r.start_bit, format!("character value {c} out of range"))
+            })?,
+        );
+    }
+    Ok(())
 }
 
 fn op(r: &Record, i: usize) -> u64 {
@@ -927,15 +934,7 @@ fn read_function_block(
                         Entry::Record(r) if r.code == vst::ENTRY || r.code == vst::BBENTRY => {
                             need(&r, 1, "VST_ENTRY", reader)?;
                             // Most names are not kept: build each in one buffer.
-                            name.clear();
-                            for &c in &r.ops[1..] {
-                                name.push(u8::try_from(c).map_err(|_| {
-                                    reader.error(
-                                        r.start_bit,
-                                        format!("character value {c} out of range"),
-                                    )
-                                })?);
-                            }
+                            chars_into(&r, 1, reader, &mut name)?;
                             if keep(&name) {
                                 names.push(LocalName {
                                     kind: if r.code == vst::ENTRY {
