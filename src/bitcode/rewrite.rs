@@ -92,10 +92,23 @@ pub struct Rewritten {
 /// Where a STRTAB reference lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Target {
-    Global { module: usize, global: usize },
-    Partition { module: usize, global: usize },
-    Comdat { module: usize, comdat: usize },
-    Symtab { symtab: usize, field: usize },
+    Global {
+        module: usize,
+        global: usize,
+    },
+    Partition {
+        module: usize,
+        global: usize,
+    },
+    Comdat {
+        module: usize,
+        comdat: usize,
+    },
+    /// A string field of a symbol table, by its byte position in the blob.
+    Symtab {
+        symtab: usize,
+        at: usize,
+    },
 }
 
 /// One reference into a STRTAB: what it pointed at, and the string it must
@@ -108,7 +121,6 @@ struct StrUse<'a> {
 
 /// The new STRTAB references of a file, by what holds them (dense tables:
 /// every module has one per global and comdat).
-#[derive(Default)]
 struct NewRefs {
     /// `[module][global]`.
     globals: Vec<Vec<StrRef>>,
@@ -116,8 +128,9 @@ struct NewRefs {
     partitions: Vec<Vec<Option<StrRef>>>,
     /// `[module][comdat]`.
     comdats: Vec<Vec<StrRef>>,
-    /// `[symtab][string field]`; empty for a table no STRTAB covers.
-    symtab_fields: Vec<Vec<Option<StrRef>>>,
+    /// `[symtab]`: (byte position of a string field in the blob, its new
+    /// reference); empty for a table no STRTAB covers.
+    symtab_fields: Vec<Vec<(usize, StrRef)>>,
 }
 
 impl NewRefs {
@@ -147,13 +160,7 @@ impl NewRefs {
             Target::Global { module, global } => self.globals[module][global] = r,
             Target::Partition { module, global } => self.partitions[module][global] = Some(r),
             Target::Comdat { module, comdat } => self.comdats[module][comdat] = r,
-            Target::Symtab { symtab, field } => {
-                let fields = &mut self.symtab_fields[symtab];
-                if fields.len() <= field {
-                    fields.resize(field + 1, None);
-                }
-                fields[field] = Some(r);
-            }
+            Target::Symtab { symtab, at } => self.symtab_fields[symtab].push((at, r)),
         }
     }
 }
@@ -412,14 +419,14 @@ fn new_strtabs(
                 .iter()
                 .position(|m| m.symtab == Some(ti))
                 .and_then(|mi| plans[mi].source_filename.as_deref());
-            for (fi, f) in table.str_fields().iter().enumerate() {
+            for f in table.str_fields() {
                 let old_bytes = f.value.get(old).unwrap_or_default();
                 uses.push(StrUse {
                     old: f.value,
-                    new: symtab_string(f, old_bytes, table, old, &renamed, source, renamer),
+                    new: symtab_string(&f, old_bytes, table, old, &renamed, source, renamer),
                     target: Target::Symtab {
                         symtab: ti,
-                        field: fi,
+                        at: f.at,
                     },
                 });
             }
@@ -691,14 +698,14 @@ impl FileWriter<'_> {
 
     fn new_symtab(&self, ti: usize) -> Option<Vec<u8>> {
         let st = &self.file.symtabs[ti];
-        let table = st.table.as_ref()?;
+        // A table of unknown version is not rewritten (it is dropped).
+        if st.table.is_none() {
+            return None;
+        }
         let mut blob = self.data[st.blob.clone()].to_vec();
-        let new = &self.refs.symtab_fields[ti];
-        for (f, r) in table.str_fields().iter().zip(new) {
-            if let Some(r) = r {
-                blob[f.at..f.at + 4].copy_from_slice(&r.offset.to_le_bytes());
-                blob[f.at + 4..f.at + 8].copy_from_slice(&r.size.to_le_bytes());
-            }
+        for &(at, r) in &self.refs.symtab_fields[ti] {
+            blob[at..at + 4].copy_from_slice(&r.offset.to_le_bytes());
+            blob[at + 4..at + 8].copy_from_slice(&r.size.to_le_bytes());
         }
         Some(blob)
     }
