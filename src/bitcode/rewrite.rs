@@ -699,9 +699,7 @@ impl FileWriter<'_> {
     fn new_symtab(&self, ti: usize) -> Option<Vec<u8>> {
         let st = &self.file.symtabs[ti];
         // A table of unknown version is not rewritten (it is dropped).
-        if st.table.is_none() {
-            return None;
-        }
+        st.table.as_ref()?;
         let mut blob = self.data[st.blob.clone()].to_vec();
         for &(at, r) in &self.refs.symtab_fields[ti] {
             blob[at..at + 4].copy_from_slice(&r.offset.to_le_bytes());
