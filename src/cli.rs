@@ -390,6 +390,7 @@ fn run_rename(a: RenameArgs, out: &mut dyn Write) -> Result<i32> {
     let jobs = a
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let record_changes = a.map_out.is_some() || a.verbose || a.dry_run;
     let options = RenameOptions {
         plan,
         prelink: a.resolution.prelink,
@@ -399,6 +400,8 @@ fn run_rename(a: RenameArgs, out: &mut dyn Write) -> Result<i32> {
         plan_out: a.plan_out.filter(|_| !a.check).map(Into::into),
         jobs,
         progress: std::io::stderr().is_terminal(),
+        record_changes,
+        exact_plan: false,
         engine: match a.engine {
             Engine::Native => rename::EngineKind::Native,
             Engine::Llvm => rename::EngineKind::Llvm,
@@ -410,6 +413,12 @@ fn run_rename(a: RenameArgs, out: &mut dyn Write) -> Result<i32> {
         for w in &f.warnings {
             let _ = writeln!(err, "bcrename: warning: {}: {w}", f.input.display);
         }
+    }
+    if a.verbose {
+        let _ = match outcome.planned_exactly {
+            None => writeln!(err, "bcrename: planned from module summaries"),
+            Some(why) => writeln!(err, "bcrename: planned from every name of the set: {why}"),
+        };
     }
     if a.verbose || a.dry_run {
         let text = describe(&outcome, a.dry_run);

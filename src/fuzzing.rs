@@ -119,7 +119,8 @@ pub fn scan(data: &[u8]) {
             module: m,
         })
         .collect();
-    let (mentions, sources) = crate::plan::build::collect_mentions(&refs);
+    let (mentions, sources) =
+        crate::plan::build::collect_mentions(&crate::plan::build::summaries(&refs));
     let _ = crate::plan::owners::resolve(&mentions, &sources, &[], &[]);
     let _ = crate::plan::build::build(
         &refs,

@@ -2,9 +2,13 @@
 //!
 //! Every usage error is found before a byte of input is read; every plan
 //! error before a byte of output is written. The set-wide part (the plan)
-//! needs only names, so files are read once to plan and their bytes
-//! dropped; each is then read again, rewritten and staged on its own, so
-//! memory holds one file per job, not the set. A file that changed between
+//! needs little of each module: its source file name and the promotion
+//! suffixes its names carry ([`ModuleSummary`]). So each file is read
+//! once to plan, summarised and dropped; it is then read again, parsed,
+//! checked, rewritten and staged on its own, so memory holds one file per
+//! job, not the set, and the name checks keep a fingerprint per distinct
+//! name. A check the summaries cannot decide sends the run back to plan
+//! the exact way, from every name of the set. A file that changed between
 //! the two reads is an error. Outputs are written as a [`Batch`]: all or
 //! nothing.
 
@@ -20,8 +24,9 @@ use crate::bitcode::{BitcodeFile, ParseOptions};
 use crate::error::{Error, ErrorKind, Result};
 use crate::input::{self, InputFile, Source};
 use crate::output::Batch;
-use crate::plan::build::{self, Plan, PlanOptions};
-use crate::scan::{self, FileHandle, LoadedFile};
+use crate::plan::build::{self, ModuleSummary, Plan, PlanOptions};
+use crate::plan::{NameCheck, NameFacts};
+use crate::scan::{self, FileHandle};
 
 /// Where outputs go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +57,14 @@ pub struct RenameOptions {
     pub engine: EngineKind,
     /// Show progress on standard error (for long runs on a terminal).
     pub progress: bool,
+    /// Keep every rename made ([`FileResult::changes`], for the map and
+    /// listings); without it only their number is kept, so memory does not
+    /// grow with the set.
+    pub record_changes: bool,
+    /// Plan the exact way from the start, as a plan from summaries falls
+    /// back to (every name of the set held in memory): for comparing the
+    /// two ways.
+    pub exact_plan: bool,
 }
 
 /// Which implementation rewrites the files.
@@ -89,8 +102,10 @@ fn rewrite_one(
 pub struct FileResult {
     pub input: InputFile,
     pub output: Option<PathBuf>,
-    /// Every rename made in the file.
+    /// Every rename made in the file, if [`RenameOptions::record_changes`].
     pub changes: Vec<Change>,
+    /// How many renames were made in the file.
+    pub renamed: usize,
     pub warnings: Vec<String>,
 }
 
@@ -99,17 +114,21 @@ pub struct FileResult {
 pub struct RenameOutcome {
     pub plan: Plan,
     pub files: Vec<FileResult>,
+    /// Why the plan was made the exact way (from every name of the set,
+    /// held in memory) rather than from module summaries; `None` when the
+    /// summaries sufficed.
+    pub planned_exactly: Option<&'static str>,
 }
 
 impl RenameOutcome {
     /// Number of names changed over all files.
     pub fn change_count(&self) -> usize {
-        self.files.iter().map(|f| f.changes.len()).sum()
+        self.files.iter().map(|f| f.renamed).sum()
     }
 
     /// Files that change.
     pub fn changed_files(&self) -> usize {
-        self.files.iter().filter(|f| !f.changes.is_empty()).count()
+        self.files.iter().filter(|f| f.renamed > 0).count()
     }
 
     /// The `--map-out` JSON.
@@ -299,14 +318,17 @@ impl Progress {
 /// How the plan is made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Planning {
-    /// From the module-level names alone: no function body is read to plan.
-    /// Each file's bodies are checked against the plan when it is rewritten
-    /// ([`Plan::check_bodies`]); a local name with a suffix no global of
-    /// the set carries (rare: an inlined copy of a function the set no
-    /// longer has) sends the run back to plan with the bodies read.
-    NamesOnly,
-    /// From every name, function-local ones included, and every asm text.
-    WithBodies,
+    /// From summaries of the module-level names ([`ModuleSummary`]): no
+    /// function body is read to plan and no module is held. The checks
+    /// that need names are made as each file is rewritten
+    /// ([`Plan::check_bodies`], [`NameFacts`]); when one cannot decide
+    /// (a local name with a suffix no global of the set carries, a possible
+    /// collision, a possibly stale asm reference) the run goes back to plan
+    /// the exact way.
+    Summaries,
+    /// From every name of the set, function-local ones included, and every
+    /// asm text, held in memory until the set is rewritten.
+    Exact,
 }
 
 /// Runs `rename` over command-line inputs: plans, rewrites and (unless
@@ -328,17 +350,33 @@ pub fn run(
         )));
     }
     let outputs = output_paths(&expanded.files, &options.output)?;
-    // Planning from names alone is the fast way. It is kept only when it
-    // succeeds: any failure, or a suffix it did not know, is run again the
-    // full way, so what is written and every error message are those of a
-    // plan made with the function bodies read.
-    let fast = prepare(&expanded.files, &outputs, options, Planning::NamesOnly);
-    let prepared = match fast {
-        Ok(Some(p)) => p,
-        Ok(None) | Err(_) => prepare(&expanded.files, &outputs, options, Planning::WithBodies)?
-            .expect("a plan made with the bodies knows every suffix"),
+    // Planning from summaries is the fast way, in memory bounded by a file
+    // per job. It is kept only when it succeeds: any failure, or a check it
+    // cannot decide, is run again the exact way, so what is written and
+    // every error message are those of the exact way.
+    let undecided = if options.exact_plan {
+        "asked for"
+    } else {
+        match prepare(&expanded.files, &outputs, options, Planning::Summaries) {
+            Ok(Attempt::Done(p)) => return p.finish(options, stdout),
+            Ok(Attempt::Undecided(why)) => why,
+            Err(_) => "a check failed, and is made again to be reported exactly",
+        }
     };
-    prepared.finish(options, stdout)
+    match prepare(&expanded.files, &outputs, options, Planning::Exact)? {
+        Attempt::Done(mut p) => {
+            p.outcome.planned_exactly = Some(undecided);
+            p.finish(options, stdout)
+        }
+        Attempt::Undecided(why) => unreachable!("the exact plan decides every check ({why})"),
+    }
+}
+
+/// What came of one way of planning.
+enum Attempt {
+    Done(Box<Prepared>),
+    /// A plan made from summaries met a check it cannot decide (why).
+    Undecided(&'static str),
 }
 
 /// A rename planned, rewritten and staged, not yet committed.
@@ -382,38 +420,90 @@ impl Prepared {
     }
 }
 
-/// Plans, rewrites and stages every file; `None` when a plan made from
-/// names alone turned out not to know a suffix. On `None` or an error
-/// nothing is left staged.
+fn not_an_index(input: &InputFile, bitcode: &BitcodeFile) -> Result<()> {
+    if bitcode.modules.iter().all(|m| m.is_index()) {
+        return Err(usage(format!(
+            "{} is a ThinLTO index, not a module; pass it with --index",
+            input.display
+        )));
+    }
+    Ok(())
+}
+
+/// A set read and planned.
+struct PlannedSet {
+    /// Each file to rewrite, with its parse when the plan was made from it
+    /// (exact planning).
+    files: Vec<(FileHandle, Option<BitcodeFile>)>,
+    plan: Plan,
+}
+
+/// Reads the set and makes its plan.
+fn plan_set(
+    inputs: &[InputFile],
+    options: &RenameOptions,
+    planning: Planning,
+) -> Result<PlannedSet> {
+    match planning {
+        Planning::Summaries => {
+            let names_only = ParseOptions { local_names: None };
+            let loaded = scan::load_kept(inputs, names_only, options.jobs, |input, bitcode| {
+                not_an_index(input, &bitcode)?;
+                Ok::<_, Error>(
+                    bitcode
+                        .modules
+                        .iter()
+                        .filter(|m| !m.is_index())
+                        .map(|m| ModuleSummary::of(&input.display, m))
+                        .collect::<Vec<_>>(),
+                )
+            })?;
+            let mut files = Vec::with_capacity(loaded.len());
+            let mut summaries = Vec::new();
+            for (handle, s) in loaded {
+                summaries.extend(s?);
+                files.push((handle, None));
+            }
+            let prelink = scan::load_prelink(&options.prelink)?;
+            let index = scan::load_index(&options.index)?;
+            let plan = build::unchecked(&summaries, &prelink, &index, &options.plan)?;
+            Ok(PlannedSet { files, plan })
+        }
+        Planning::Exact => {
+            let files = scan::load_with_jobs(inputs, scan::scan_parse_options(), options.jobs)?;
+            for f in &files {
+                not_an_index(&f.input, &f.bitcode)?;
+            }
+            let prelink = scan::load_prelink(&options.prelink)?;
+            let index = scan::load_index(&options.index)?;
+            let refs = scan::module_refs(&files);
+            let plan = build::build(&refs, &prelink, &index, &options.plan)?;
+            drop(refs);
+            let files = files
+                .into_iter()
+                .map(|f| {
+                    let (handle, bitcode) = f.into_handle();
+                    (handle, Some(bitcode))
+                })
+                .collect();
+            Ok(PlannedSet { files, plan })
+        }
+    }
+}
+
+/// Plans, rewrites and stages every file, unless a plan made from
+/// summaries meets a check it cannot decide. Unless it is done, nothing is
+/// left staged.
 fn prepare(
     inputs: &[InputFile],
     outputs: &[Option<PathBuf>],
     options: &RenameOptions,
     planning: Planning,
-) -> Result<Option<Prepared>> {
-    let parse = match planning {
-        Planning::NamesOnly => ParseOptions { local_names: None },
-        Planning::WithBodies => scan::scan_parse_options(),
-    };
-    let files = scan::load_with_jobs(inputs, parse, options.jobs)?;
-    for f in &files {
-        if f.bitcode.modules.iter().all(|m| m.is_index()) {
-            return Err(usage(format!(
-                "{} is a ThinLTO index, not a module; pass it with --index",
-                f.input.display
-            )));
-        }
-    }
-    let prelink = scan::load_prelink(&options.prelink)?;
-    let index = scan::load_index(&options.index)?;
-    let refs = scan::module_refs(&files);
-    let plan = build::build(&refs, &prelink, &index, &options.plan)?;
-    // From here on each file is read again when its turn comes, and its
-    // parse is dropped once it is rewritten: bitcode is held for one file
-    // per job, never for the set.
-    drop(refs);
-    let (files, parses): (Vec<FileHandle>, Vec<BitcodeFile>) =
-        files.into_iter().map(LoadedFile::into_handle).unzip();
+) -> Result<Attempt> {
+    let PlannedSet { files, mut plan } = plan_set(inputs, options, planning)?;
+    // From here on each file is read again when its turn comes and dropped
+    // once it is rewritten.
+    let (files, parses): (Vec<FileHandle>, Vec<Option<BitcodeFile>>) = files.into_iter().unzip();
 
     // Replacing the inputs themselves must survive a crash; other outputs
     // are derived files (see `output`).
@@ -422,7 +512,7 @@ fn prepare(
         batch.set_new_directory(dir);
     }
     let progress = Progress::new(files.len(), options.progress && files.len() > 1);
-    let work: Vec<(usize, BitcodeFile)> = parses.into_iter().enumerate().collect();
+    let work: Vec<(usize, Option<BitcodeFile>)> = parses.into_iter().enumerate().collect();
     let results = crate::parallel::map_owned(work, options.jobs, |(i, bitcode)| {
         let r = process(
             &files[i],
@@ -430,7 +520,6 @@ fn prepare(
             outputs[i].as_deref(),
             i,
             &plan,
-            planning,
             options,
             &batch,
         );
@@ -442,15 +531,20 @@ fn prepare(
     let mut to_stdout = None;
     let mut failure = None;
     let mut plan_incomplete = false;
+    let mut names = NameCheck::default();
     for (r, (f, output)) in results.into_iter().zip(files.into_iter().zip(outputs)) {
         match r {
-            Ok(Processed::Done(rewritten, stdout_bytes)) => {
-                to_stdout = to_stdout.or(stdout_bytes);
+            Ok(Processed::Done(done)) => {
+                to_stdout = to_stdout.or(done.stdout);
+                if let Some(facts) = done.facts {
+                    names.add(facts);
+                }
                 out_files.push(FileResult {
                     input: f.input,
                     output: output.clone(),
-                    changes: rewritten.changes,
-                    warnings: rewritten.warnings,
+                    changes: done.changes,
+                    renamed: done.renamed,
+                    warnings: done.warnings,
                 });
             }
             Ok(Processed::PlanIncomplete) => plan_incomplete = true,
@@ -459,70 +553,104 @@ fn prepare(
             }
         }
     }
-    if plan_incomplete {
-        batch.abort();
-        return Ok(None);
-    }
     if let Some(e) = failure {
         batch.abort();
         return Err(e);
     }
-    Ok(Some(Prepared {
+    let undecided = if plan_incomplete {
+        Some("a function-local name carries a suffix no global of the set carries")
+    } else if planning == Planning::Summaries
+        && !names.finish(&mut plan, options.plan.allow_asm_references)
+    {
+        Some("the name checks could not be decided from fingerprints")
+    } else {
+        None
+    };
+    if let Some(why) = undecided {
+        batch.abort();
+        return Ok(Attempt::Undecided(why));
+    }
+    Ok(Attempt::Done(Box::new(Prepared {
         outcome: RenameOutcome {
             plan,
             files: out_files,
+            planned_exactly: None,
         },
         batch,
         to_stdout,
         staged_files: files_len,
-    }))
+    })))
 }
 
 /// What became of one file.
 enum Processed {
-    /// Rewritten (and staged), with the bytes for standard output for `-o -`.
-    Done(Rewritten, Option<Vec<u8>>),
+    Done(Done),
     /// Its function bodies name a suffix the plan never met.
     PlanIncomplete,
 }
 
-/// Reads one file again (its module-level parse is the one planned with),
-/// rewrites it and stages its output.
-#[allow(clippy::too_many_arguments)]
+/// A file rewritten (and staged).
+struct Done {
+    /// The renames, if they are recorded.
+    changes: Vec<Change>,
+    renamed: usize,
+    warnings: Vec<String>,
+    /// The bytes for standard output, for `-o -`.
+    stdout: Option<Vec<u8>>,
+    /// For the name checks of a plan made from summaries.
+    facts: Option<NameFacts>,
+}
+
+/// Reads one file again, parses it unless its parse is at hand (`bitcode`,
+/// from exact planning), rewrites it and stages its output. A file parsed
+/// here is checked against the plan as [`Planning::Summaries`] describes.
 fn process(
     f: &FileHandle,
-    mut bitcode: BitcodeFile,
+    bitcode: Option<BitcodeFile>,
     output: Option<&Path>,
     order: usize,
     plan: &Plan,
-    planning: Planning,
     options: &RenameOptions,
     batch: &Batch,
 ) -> Result<Processed> {
     let data = f.reread()?;
-    if planning == Planning::NamesOnly {
-        let keep = scan::scan_parse_options()
-            .local_names
-            .expect("scan reads local names");
-        bitcode
-            .read_function_bodies(&data, keep)
-            .map_err(|e| e.in_file(&f.input.display))?;
-        for m in &bitcode.modules {
-            let allow_asm = options.plan.allow_asm_references;
-            if !plan.check_bodies(&f.input.display, m, allow_asm)? {
-                return Ok(Processed::PlanIncomplete);
+    let in_file = |e: Error| e.in_file(&f.input.display);
+    let (bitcode, summarized) = match bitcode {
+        Some(b) => (b, false),
+        None => {
+            let b = BitcodeFile::parse(&data, scan::scan_parse_options()).map_err(in_file)?;
+            for m in b.modules.iter().filter(|m| !m.is_index()) {
+                let allow_asm = options.plan.allow_asm_references;
+                if !plan.check_bodies(&f.input.display, m, allow_asm)? {
+                    return Ok(Processed::PlanIncomplete);
+                }
+            }
+            (b, true)
+        }
+    };
+    let mut rewritten =
+        rewrite_one(&f.input.display, &bitcode, &data, plan, options.engine).map_err(in_file)?;
+    let facts = summarized.then(|| {
+        let mut facts = NameFacts::default();
+        for (mi, m) in bitcode.modules.iter().enumerate() {
+            if !m.is_index() {
+                facts.add(plan, m, mi, &rewritten.changes);
             }
         }
-    }
-    let mut rewritten = rewrite_one(&f.input.display, &bitcode, &data, plan, options.engine)
-        .map_err(|e| e.in_file(&f.input.display))?;
+        facts
+    });
+    drop(bitcode);
     let bytes = rewritten.bytes.take();
     let src = match &f.input.source {
         Source::File(p) => Some(p.as_path()),
         Source::Stdin => None,
     };
+    let mut stdout = None;
     let staged = match (&options.output, output) {
-        (Output::Stdout, _) => return Ok(Processed::Done(rewritten, Some(bytes.unwrap_or(data)))),
+        (Output::Stdout, _) => {
+            stdout = Some(bytes.unwrap_or(data));
+            Ok(())
+        }
         // In place, an unchanged file stays as it is.
         (Output::InPlace, Some(dest)) => match &bytes {
             Some(b) => batch.stage(order, dest, b, Some(dest)),
@@ -531,6 +659,16 @@ fn process(
         (_, Some(dest)) => batch.stage(order, dest, bytes.as_deref().unwrap_or(&data), src),
         (_, None) => Ok(()),
     };
-    staged.map_err(|e| e.in_file(&f.input.display))?;
-    Ok(Processed::Done(rewritten, None))
+    staged.map_err(in_file)?;
+    let renamed = rewritten.changes.len();
+    if !options.record_changes {
+        rewritten.changes = Vec::new();
+    }
+    Ok(Processed::Done(Done {
+        changes: rewritten.changes,
+        renamed,
+        warnings: rewritten.warnings,
+        stdout,
+        facts,
+    }))
 }

@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::bitcode::{BitcodeFile, Module, ParseOptions};
 use crate::error::Result;
 use crate::input::{self, InputFile};
-use crate::plan::build::{collect_mentions, ModuleRef};
+use crate::plan::build::{collect_mentions, summaries, ModuleRef};
 use crate::plan::names::{self, PromotedName};
 use crate::plan::owners::{self, HashedModule, IndexedModule, Problem, ResolvedBy};
 
@@ -171,19 +171,50 @@ pub fn load_with_jobs(
     options: ParseOptions,
     jobs: usize,
 ) -> Result<Vec<LoadedFile>> {
+    load_each(inputs, options, jobs, |_, bitcode| bitcode)
+        .into_iter()
+        .map(|r| {
+            r.map(|(h, bitcode)| LoadedFile {
+                input: h.input,
+                bitcode,
+                fingerprint: h.fingerprint,
+                kept: h.kept,
+            })
+        })
+        .collect()
+}
+
+/// Reads and parses every input on up to `jobs` threads and keeps, of each,
+/// what `keep` makes of its parse and what it takes to read it again: the
+/// parse itself is dropped as soon as `keep` is done with it.
+///
+/// # Errors
+/// As [`load`].
+pub fn load_kept<T: Send>(
+    inputs: &[InputFile],
+    options: ParseOptions,
+    jobs: usize,
+    keep: impl Fn(&InputFile, BitcodeFile) -> T + Sync,
+) -> Result<Vec<(FileHandle, T)>> {
+    load_each(inputs, options, jobs, keep).into_iter().collect()
+}
+
+fn load_each<T: Send>(
+    inputs: &[InputFile],
+    options: ParseOptions,
+    jobs: usize,
+    keep: impl Fn(&InputFile, BitcodeFile) -> T + Sync,
+) -> Vec<Result<(FileHandle, T)>> {
     crate::parallel::map(inputs, jobs, |input| {
         let data = input.read().map_err(|e| e.in_file(&input.display))?;
         let bitcode = BitcodeFile::parse(&data, options).map_err(|e| e.in_file(&input.display))?;
-        let kept = matches!(input.source, crate::input::Source::Stdin).then(|| data.clone());
-        Ok(LoadedFile {
+        let handle = FileHandle {
             input: input.clone(),
-            bitcode,
             fingerprint: fingerprint(&data),
-            kept,
-        })
+            kept: matches!(input.source, crate::input::Source::Stdin).then(|| data.clone()),
+        };
+        Ok((handle, keep(input, bitcode)))
     })
-    .into_iter()
-    .collect()
 }
 
 /// The IR modules of loaded files (ThinLTO indexes left out), named by
@@ -371,7 +402,7 @@ pub fn report(
             refs.push(ModuleRef { path, module: m });
         }
     }
-    let (mentions, source_filenames) = collect_mentions(&refs);
+    let (mentions, source_filenames) = collect_mentions(&summaries(&refs));
     // Stable sort: two modules of one file keep their order.
     modules.sort_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
     let (owners, resolve_problems) = owners::resolve(&mentions, &source_filenames, prelink, index);

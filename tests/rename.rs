@@ -1208,10 +1208,11 @@ fn a_suffix_only_a_local_name_carries_is_planned_too() {
     .unwrap();
     let out = d.join("out.bc");
     let map = d.join("map.json");
-    ok(&bcrename_in(
+    let run = bcrename_in(
         d,
         &[
             "rename",
+            "--verbose",
             "--manifest",
             "m.json",
             "--keep-unresolved",
@@ -1221,7 +1222,13 @@ fn a_suffix_only_a_local_name_carries_is_planned_too() {
             out.to_str().unwrap(),
             input.to_str().unwrap(),
         ],
-    ));
+    );
+    ok(&run);
+    let said = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        said.contains("planned from every name of the set: a function-local name"),
+        "{said}"
+    );
     let map = std::fs::read_to_string(&map).unwrap();
     assert!(
         map.contains(r#""old": "mix.llvm.3607746445660035257.exit""#)
@@ -1250,5 +1257,123 @@ fn a_suffix_only_a_local_name_carries_is_planned_too() {
     assert!(
         err.contains(".llvm.3607746445660035257: no owner (mentioned by"),
         "{err}"
+    );
+}
+
+/// Runs `rename` through the library, planned from summaries (the
+/// default) or the exact way, into `out`.
+fn rename_lib(
+    inputs: &[PathBuf],
+    plan: &bcrename::plan::PlanOptions,
+    out: &Path,
+    exact: bool,
+) -> Result<bcrename::rename::RenameOutcome, String> {
+    use bcrename::rename::{run, EngineKind, Output, RenameOptions};
+    let options = RenameOptions {
+        plan: plan.clone(),
+        prelink: Vec::new(),
+        index: Vec::new(),
+        output: Output::OutDir(out.to_path_buf()),
+        map_out: None,
+        plan_out: None,
+        jobs: 2,
+        engine: EngineKind::Native,
+        progress: false,
+        record_changes: true,
+        exact_plan: exact,
+    };
+    let inputs: Vec<String> = inputs
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    run(&inputs, &options, &mut std::io::sink()).map_err(|e| e.to_string())
+}
+
+/// A plan made from module summaries (the default: no module is held while
+/// the set is planned) and the exact plan agree on every module set of the
+/// test data, with a policy and with exact renames: the same plan, the same
+/// renames, the same bytes, the same errors. Where the summaries cannot
+/// decide, the run says it planned the exact way.
+#[test]
+fn plans_from_summaries_and_exact_plans_agree() {
+    use bcrename::plan::policy::SuffixPolicy;
+    use bcrename::plan::PlanOptions;
+    let tmp = tempfile::tempdir().unwrap();
+    let policy = PlanOptions {
+        policy: Some(SuffixPolicy::SourceFilename),
+        keep_unresolved: true,
+        ..Default::default()
+    };
+    let mut cases: Vec<(String, Vec<PathBuf>, PlanOptions)> = module_sets()
+        .into_iter()
+        .map(|(_, name, files)| (name, files, policy.clone()))
+        .collect();
+    // Exact renames: into a fresh name, onto a name that stays (an error),
+    // and of a name module asm uses (an error).
+    let prelink = files_under(&testdata().join("clang-19/prog/prelink"));
+    for (old, new) in [
+        ("util_compute", "util_compute_v2"),
+        ("util_compute", "util_counter_value"),
+        ("asm_target", "asm_target2"),
+    ] {
+        let redefines = [(old.as_bytes().to_vec(), new.as_bytes().to_vec())].into();
+        let plan = PlanOptions {
+            redefines,
+            ..policy.clone()
+        };
+        cases.push((format!("prelink {old}={new}"), prelink.clone(), plan));
+    }
+    let mut from_summaries = 0;
+    for (i, (name, files, plan)) in cases.iter().enumerate() {
+        let input = tmp.path().join(format!("in{i}"));
+        copy_set(&common_base(files), files, &input);
+        let (a, b) = (
+            tmp.path().join(format!("s{i}")),
+            tmp.path().join(format!("e{i}")),
+        );
+        let summaries = rename_lib(std::slice::from_ref(&input), plan, &a, false);
+        let exact = rename_lib(&[input], plan, &b, true);
+        match (summaries, exact) {
+            (Ok(s), Ok(e)) => {
+                assert_eq!(s.plan, e.plan, "{name}: plans differ");
+                assert_eq!(e.planned_exactly, Some("asked for"));
+                from_summaries += usize::from(s.planned_exactly.is_none());
+                assert_eq!(s.files.len(), e.files.len());
+                for (fs, fe) in s.files.iter().zip(&e.files) {
+                    assert_eq!(fs.changes, fe.changes, "{name}: {}", fs.input.display);
+                    assert_eq!(fs.renamed, fs.changes.len());
+                    let (os, oe) = (fs.output.as_ref().unwrap(), fe.output.as_ref().unwrap());
+                    assert!(
+                        std::fs::read(os).unwrap() == std::fs::read(oe).unwrap(),
+                        "{name}: {} differs",
+                        fs.input.display
+                    );
+                }
+            }
+            (Err(s), Err(e)) => assert_eq!(s, e, "{name}"),
+            (s, e) => panic!("{name}: from summaries {:?}, exact {:?}", s.err(), e.err()),
+        }
+    }
+    // Every set but those whose checks fail is planned from summaries.
+    assert!(
+        from_summaries >= cases.len() - 2,
+        "{from_summaries} of {}",
+        cases.len()
+    );
+    let run = bcrename_in(
+        tmp.path(),
+        &[
+            "rename",
+            "--verbose",
+            "--policy",
+            "source-filename",
+            "--check",
+            "in0",
+        ],
+    );
+    let said = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        said.contains("bcrename: planned from module summaries"),
+        "{said}"
     );
 }

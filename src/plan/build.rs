@@ -25,22 +25,25 @@ pub struct ModuleRef<'a> {
 /// Each input path's source file name.
 pub type SourceFilenames = BTreeMap<String, Option<Vec<u8>>>;
 
-/// What the set says about each suffix, and each path's source file name.
-pub fn collect_mentions<'a>(
-    mods: &[ModuleRef<'a>],
-) -> (BTreeMap<String, SuffixMentions>, SourceFilenames) {
-    let mut mentions: BTreeMap<String, SuffixMentions> = BTreeMap::new();
-    let mut sources = BTreeMap::new();
-    let mut here: FxHashMap<&'a str, bool> = FxHashMap::default();
-    for r in mods {
-        let (path, m) = (r.path, r.module);
-        sources
-            .entry(path.to_string())
-            .or_insert_with(|| m.source_filename.clone());
-        // A module's names repeat its suffixes: gather them per module
-        // first, then record each (suffix, module) pair once.
-        here.clear();
-        let mut mention = |name: &'a [u8], owning: bool| {
+/// What a plan needs of one module beyond its names: its path, its source
+/// file name and each promotion suffix its names carry, once, with whether
+/// it holds an owning definition of a name with that suffix. Small next to
+/// the module, so a large set is planned from summaries without holding
+/// its modules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModuleSummary {
+    pub path: String,
+    pub source_filename: Option<Vec<u8>>,
+    /// (suffix, owned here), sorted by suffix.
+    pub suffixes: Vec<(Box<str>, bool)>,
+}
+
+impl ModuleSummary {
+    /// The summary of `m`, read from `path`. Function-local names count
+    /// when `m` was parsed with them.
+    pub fn of<'m>(path: &str, m: &'m Module) -> ModuleSummary {
+        let mut here: FxHashMap<&'m str, bool> = FxHashMap::default();
+        let mut mention = |name: &'m [u8], owning: bool| {
             if let Some(p) = PromotedName::parse(name) {
                 *here.entry(p.suffix_str()).or_insert(false) |= owning;
             }
@@ -54,15 +57,44 @@ pub fn collect_mentions<'a>(
         for l in m.functions.iter().flat_map(|f| &f.local_names) {
             mention(&l.name, false);
         }
-        for (&suffix, &owning) in &here {
-            let e = match mentions.get_mut(suffix) {
+        let mut suffixes: Vec<(Box<str>, bool)> =
+            here.into_iter().map(|(s, o)| (s.into(), o)).collect();
+        suffixes.sort_unstable();
+        ModuleSummary {
+            path: path.to_string(),
+            source_filename: m.source_filename.clone(),
+            suffixes,
+        }
+    }
+}
+
+/// The summaries of `mods`, in order.
+pub fn summaries(mods: &[ModuleRef<'_>]) -> Vec<ModuleSummary> {
+    mods.iter()
+        .map(|r| ModuleSummary::of(r.path, r.module))
+        .collect()
+}
+
+/// What the set says about each suffix, and each path's source file name.
+pub fn collect_mentions(
+    mods: &[ModuleSummary],
+) -> (BTreeMap<String, SuffixMentions>, SourceFilenames) {
+    let mut mentions: BTreeMap<String, SuffixMentions> = BTreeMap::new();
+    let mut sources = BTreeMap::new();
+    for m in mods {
+        let path = m.path.as_str();
+        if !sources.contains_key(path) {
+            sources.insert(path.to_string(), m.source_filename.clone());
+        }
+        for (suffix, owning) in &m.suffixes {
+            let e = match mentions.get_mut(&**suffix) {
                 Some(e) => e,
                 None => mentions.entry(suffix.to_string()).or_default(),
             };
             if !e.mentioned_by.contains(path) {
                 e.mentioned_by.insert(path.to_string());
             }
-            if owning && !e.definers.contains(path) {
+            if *owning && !e.definers.contains(path) {
                 e.definers.insert(path.to_string());
             }
         }
@@ -141,16 +173,16 @@ impl Plan {
             })
     }
 
-    /// The checks that need function bodies, for a plan made from the set's
-    /// module-level names alone (`rename` makes such a plan first, as it
+    /// The checks that need function bodies, for a plan made from
+    /// summaries ([`unchecked`]; `rename` makes such a plan first, as it
     /// needs no function body read): `Ok(false)` when a local name of `m`
     /// carries a suffix the plan never met (the plan must then be made with
-    /// the bodies read), and an error for inline asm naming a symbol the
-    /// plan would rename (unless `allow_asm`). The set's names are no
-    /// longer at hand here, so any token the plan would rename counts: a
-    /// stricter check than [`build`]'s, whose errors the caller confirms by
-    /// planning again with the bodies read. `m` must be parsed with local
-    /// names.
+    /// the bodies read), and an error for asm, module-level or inline,
+    /// naming a symbol the plan would rename (unless `allow_asm`). The
+    /// set's names are not at hand here, so any token the plan would rename
+    /// counts: a stricter check than [`build`]'s, whose errors the caller
+    /// confirms by planning again the exact way. `m` must be parsed with
+    /// local names.
     ///
     /// # Errors
     /// A Policy error for a stale asm reference.
@@ -163,7 +195,7 @@ impl Plan {
             }
         }
         if !allow_asm {
-            for (place, text) in m.inline_asm_texts() {
+            for (place, text) in m.asm_texts() {
                 if let Some(old) = self.asm_reference(text, |_| true) {
                     return Err(stale_asm(&place, path, old));
                 }
@@ -249,6 +281,25 @@ fn join(v: &BTreeSet<String>) -> String {
 /// module asm (unless allowed), a manifest and a redefine disagreeing.
 pub fn build(
     mods: &[ModuleRef<'_>],
+    prelink: &[HashedModule],
+    index: &[IndexedModule],
+    opts: &PlanOptions,
+) -> Result<Plan> {
+    let mut plan = unchecked(&summaries(mods), prelink, index, opts)?;
+    check(mods, &mut plan, opts)?;
+    Ok(plan)
+}
+
+/// The plan for a set known by its summaries: every suffix resolved and
+/// given its new name, the exact renames checked against each other, but
+/// no name of the set checked (for collisions, asm references or unmatched
+/// renames): the caller checks them, with [`NameCheck`] and
+/// [`Plan::check_bodies`] as each module is rewritten.
+///
+/// # Errors
+/// As [`build`], but for the name checks.
+pub fn unchecked(
+    mods: &[ModuleSummary],
     prelink: &[HashedModule],
     index: &[IndexedModule],
     opts: &PlanOptions,
@@ -373,8 +424,6 @@ pub fn build(
     }
     symbols.retain(|o, n| o != n);
     plan.symbols = symbols;
-
-    check(mods, &mut plan, opts)?;
     Ok(plan)
 }
 

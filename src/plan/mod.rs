@@ -4,10 +4,12 @@
 //! [`crate::bitcode`] layer.
 
 pub mod build;
+pub mod namecheck;
 pub mod names;
 pub mod owners;
 pub mod policy;
 
-pub use build::{build, ModuleRef, Plan, PlanOptions};
+pub use build::{build, ModuleRef, ModuleSummary, Plan, PlanOptions};
+pub use namecheck::{NameCheck, NameFacts};
 pub use names::PromotedName;
 pub use owners::{HashedModule, IndexedModule, Problem, ResolvedBy, SuffixMentions, SuffixOwner};

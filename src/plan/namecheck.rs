@@ -1,0 +1,207 @@
+//! The name checks of a plan made from summaries, run as the set is
+//! rewritten: no set-wide list of names is kept, only a 64-bit fingerprint
+//! of each distinct name.
+//!
+//! Every real collision shows as equal fingerprints, so none is missed; two
+//! names that only share a fingerprint (or a rename the fingerprints cannot
+//! judge) make the check inconclusive, and the caller then checks the set
+//! the exact way ([`super::build::build`]), which also words the error.
+
+use std::collections::BTreeSet;
+use std::hash::{Hash, Hasher};
+
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use super::build::Plan;
+use super::names;
+use crate::bitcode::rewrite::{Change, ChangeKind};
+use crate::bitcode::Module;
+
+/// A 64-bit hash of a name (SipHash with the fixed keys of
+/// `DefaultHasher::new`: the same for every file of a run).
+fn fingerprint(name: &[u8]) -> u64 {
+    let mut h = std::hash::DefaultHasher::new();
+    name.hash(&mut h);
+    h.finish()
+}
+
+/// What the name checks need of one file, taken when it is rewritten.
+#[derive(Debug, Default)]
+pub struct NameFacts {
+    /// Every global and comdat name.
+    names: Vec<u64>,
+    /// Each renamed global or comdat name: (old, new).
+    renamed: Vec<(u64, u64)>,
+    /// The exact renames whose old name the file has.
+    matched: Vec<Vec<u8>>,
+    /// A renamed name that asm would have to be searched for as text.
+    odd_renamed: bool,
+    /// The file has asm (module-level or inline).
+    has_asm: bool,
+}
+
+impl NameFacts {
+    /// Adds a module of the file and the renames made in it (`changes`
+    /// may hold other modules' renames too: those of `module` count).
+    pub fn add(&mut self, plan: &Plan, m: &Module, module: usize, changes: &[Change]) {
+        let names = m
+            .globals
+            .iter()
+            .map(|g| &g.name)
+            .chain(m.comdats.iter().map(|c| &c.name));
+        for name in names {
+            self.names.push(fingerprint(name));
+            if plan.symbols.contains_key(name) {
+                self.matched.push(name.clone());
+            }
+        }
+        for c in changes.iter().filter(|c| c.module == module) {
+            if matches!(c.kind, ChangeKind::Local | ChangeKind::SourceFilename) {
+                continue;
+            }
+            self.renamed
+                .push((fingerprint(&c.old), fingerprint(&c.new)));
+            self.odd_renamed |= !c.old.iter().all(|&b| names::is_symbol_byte(b));
+        }
+        self.has_asm |= !m.asm.is_empty() || m.functions.iter().any(|f| !f.inline_asm.is_empty());
+    }
+}
+
+/// The name checks over the whole set, fed a file at a time.
+#[derive(Debug, Default)]
+pub struct NameCheck {
+    names: FxHashSet<u64>,
+    renamed: FxHashSet<u64>,
+    /// New name -> old name.
+    targets: FxHashMap<u64, u64>,
+    matched: BTreeSet<Vec<u8>>,
+    odd_renamed: bool,
+    has_asm: bool,
+    /// Two renames meet, or could.
+    clash: bool,
+}
+
+impl NameCheck {
+    pub fn add(&mut self, facts: NameFacts) {
+        self.names.extend(facts.names);
+        for (old, new) in facts.renamed {
+            self.renamed.insert(old);
+            if let Some(prev) = self.targets.insert(new, old) {
+                self.clash |= prev != old;
+            }
+        }
+        self.matched.extend(facts.matched);
+        self.odd_renamed |= facts.odd_renamed;
+        self.has_asm |= facts.has_asm;
+    }
+
+    /// True when the set passes every name check of
+    /// [`super::build::build`], and then records the exact renames that
+    /// matched no name in `plan`; false when only the exact check can tell
+    /// (a collision, a fingerprint shared by two names, or a renamed name
+    /// that asm would have to be searched for as text).
+    pub fn finish(self, plan: &mut Plan, allow_asm: bool) -> bool {
+        if self.clash || (self.odd_renamed && self.has_asm && !allow_asm) {
+            return false;
+        }
+        // A new name that is a name of the set which stays.
+        let taken = self
+            .targets
+            .keys()
+            .any(|n| self.names.contains(n) && !self.renamed.contains(n));
+        if taken {
+            return false;
+        }
+        plan.unmatched = plan
+            .symbols
+            .iter()
+            .filter(|(old, _)| !self.matched.contains(*old))
+            .map(|(o, n)| (o.clone(), n.clone()))
+            .collect();
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(names: &[&str], renamed: &[(&str, &str)]) -> NameFacts {
+        NameFacts {
+            names: names.iter().map(|n| fingerprint(n.as_bytes())).collect(),
+            renamed: renamed
+                .iter()
+                .map(|(o, n)| (fingerprint(o.as_bytes()), fingerprint(n.as_bytes())))
+                .collect(),
+            ..NameFacts::default()
+        }
+    }
+
+    fn decides(files: Vec<NameFacts>, allow_asm: bool) -> bool {
+        let mut check = NameCheck::default();
+        for f in files {
+            check.add(f);
+        }
+        check.finish(&mut Plan::default(), allow_asm)
+    }
+
+    #[test]
+    fn the_same_rename_in_many_files_is_no_collision() {
+        let r = [("f.llvm.1", "f.llvm.a_c")];
+        assert!(decides(
+            vec![facts(&["f.llvm.1", "g"], &r), facts(&["f.llvm.1"], &r)],
+            false
+        ));
+    }
+
+    #[test]
+    fn two_names_renamed_to_one_are_undecided() {
+        let one = facts(&["f.llvm.1"], &[("f.llvm.1", "f.llvm.x")]);
+        let two = facts(&["f.llvm.2"], &[("f.llvm.2", "f.llvm.x")]);
+        assert!(!decides(vec![one, two], false));
+    }
+
+    #[test]
+    fn a_new_name_that_stays_is_undecided_and_one_that_moves_is_not() {
+        let stays = facts(&["f.llvm.1", "f.llvm.2"], &[("f.llvm.1", "f.llvm.2")]);
+        assert!(!decides(vec![stays], false));
+        // A swap: each new name is an old name that is renamed too.
+        let swap = facts(
+            &["f.llvm.1", "f.llvm.2"],
+            &[("f.llvm.1", "f.llvm.2"), ("f.llvm.2", "f.llvm.1")],
+        );
+        assert!(decides(vec![swap], false));
+        // The name that is taken can come from another file.
+        let one = facts(&["f.llvm.1"], &[("f.llvm.1", "g")]);
+        assert!(!decides(vec![one, facts(&["g"], &[])], false));
+    }
+
+    #[test]
+    fn an_odd_renamed_name_with_asm_is_undecided_unless_asm_is_allowed() {
+        let odd = || NameFacts {
+            odd_renamed: true,
+            ..facts(&["f g.llvm.1"], &[("f g.llvm.1", "f g.llvm.x")])
+        };
+        let asm = || NameFacts {
+            has_asm: true,
+            ..NameFacts::default()
+        };
+        assert!(!decides(vec![odd(), asm()], false));
+        assert!(decides(vec![odd(), asm()], true));
+        assert!(decides(vec![odd()], false));
+        assert!(decides(vec![asm()], false));
+    }
+
+    #[test]
+    fn exact_renames_that_match_no_name_are_recorded() {
+        let mut plan = Plan::default();
+        plan.symbols.insert(b"a".to_vec(), b"b".to_vec());
+        plan.symbols.insert(b"c".to_vec(), b"d".to_vec());
+        let mut check = NameCheck::default();
+        let mut f = facts(&["a"], &[("a", "b")]);
+        f.matched.push(b"a".to_vec());
+        check.add(f);
+        assert!(check.finish(&mut plan, false));
+        assert_eq!(plan.unmatched, vec![(b"c".to_vec(), b"d".to_vec())]);
+    }
+}
