@@ -235,6 +235,7 @@ impl Abbrev {
                         (None, AbbrevOp::Fixed(_) | AbbrevOp::Char6) => {
                             cursor.seek(cursor.position() + need)?;
                         }
+                        (None, AbbrevOp::Vbr(6)) => cursor.skip_vbr6(n)?,
                         (None, elem) => {
                             for _ in 0..n {
                                 Self::read_scalar(elem, cursor)?;

@@ -347,9 +347,7 @@ impl<'a> Reader<'a> {
                 // Records are checked as `read_record` checks them.
                 UNABBREV_RECORD => {
                     let (code, n) = unabbreviated_header(&mut self.cursor, start)?;
-                    for _ in 0..n {
-                        self.cursor.read_vbr(6)?;
-                    }
+                    self.cursor.skip_vbr6(n)?;
                     code
                 }
                 _ => {
