@@ -149,31 +149,3 @@ fn function_bodies_and_local_names() {
         .iter()
         .any(|g| g.linkage == Linkage::AvailableExternally && g.name.starts_with(b"mix.llvm.")));
 }
-
-/// Reading the function bodies of a file parsed without them gives the
-/// parse that reads them in one go, on every test file.
-#[test]
-fn function_bodies_read_later_equal_a_full_parse() {
-    let keep = bcrename::scan::scan_parse_options();
-    let mut compared = 0;
-    for f in files_under(&testdata()) {
-        let data = std::fs::read(&f).unwrap();
-        let Ok(full) = BitcodeFile::parse(&data, keep) else {
-            continue;
-        };
-        let mut later = BitcodeFile::parse(&data, ParseOptions { local_names: None }).unwrap();
-        later
-            .read_function_bodies(&data, keep.local_names.unwrap())
-            .unwrap();
-        assert_eq!(later, full, "{}", f.display());
-        compared += usize::from(full.modules.iter().any(|m| {
-            m.functions
-                .iter()
-                .any(|b| !b.local_names.is_empty() || !b.inline_asm.is_empty())
-        }));
-    }
-    assert!(
-        compared >= 6,
-        "{compared} files with local names or inline asm"
-    );
-}

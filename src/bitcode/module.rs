@@ -451,50 +451,6 @@ impl BitcodeFile {
         Ok(file)
     }
 
-    /// Reads the function bodies of a file parsed with them skipped
-    /// (`local_names: None`): the local names `keep` accepts and the inline
-    /// asm of each, as [`BitcodeFile::parse`] reads them. Module-level
-    /// records are only stepped over. `data` must be the bytes that were
-    /// parsed.
-    ///
-    /// # Errors
-    /// Parse errors in the bodies, with bit offset and block path.
-    pub fn read_function_bodies(&mut self, data: &[u8], keep: fn(&[u8]) -> bool) -> Result<()> {
-        let stream = self.stream.clone();
-        let mut reader = Reader::new(data, stream.start, stream.end, 4, codes::block_name)?;
-        let mut module = 0;
-        while let Some(entry) = reader.next_entry()? {
-            let Entry::SubBlock(h) = entry else { continue };
-            if h.id != block::MODULE {
-                continue;
-            }
-            let Some(m) = self.modules.get_mut(module) else {
-                return Err(reader.error(h.start_bit, "a module the first parse did not see"));
-            };
-            module += 1;
-            reader.enter()?;
-            let mut body = 0;
-            while let Some(entry) = reader.next_block_boundary()? {
-                match entry {
-                    Entry::SubBlock(sub) if sub.id == block::FUNCTION => {
-                        let Some(f) = m.functions.get_mut(body).filter(|f| f.block == sub) else {
-                            return Err(reader.error(
-                                sub.start_bit,
-                                "a function block the first parse did not see",
-                            ));
-                        };
-                        body += 1;
-                        reader.enter()?;
-                        (f.local_names, f.inline_asm) = read_function_block(&mut reader, keep)?;
-                    }
-                    Entry::EndBlock { .. } => break,
-                    _ => {}
-                }
-            }
-        }
-        Ok(())
-    }
-
     /// The STRTAB bytes of module `m`.
     pub fn strtab<'d>(&self, data: &'d [u8], m: &Module) -> &'d [u8] {
         m.strtab

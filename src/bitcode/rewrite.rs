@@ -176,8 +176,14 @@ struct BuiltStrtab {
 /// known references account for every byte, else appending to the original.
 fn build_strtab(old: &[u8], uses: &[StrUse<'_>]) -> BuiltStrtab {
     // Uses of one old string keep the order they were given.
-    let mut order: Vec<usize> = (0..uses.len()).collect();
-    order.sort_unstable_by_key(|&i| (uses[i].old.offset, uses[i].old.size, i));
+    // Sorted by (offset, size, index), packed in one integer each.
+    let mut keys: Vec<u128> = uses
+        .iter()
+        .enumerate()
+        .map(|(i, u)| (u128::from(u.old.offset) << 96) | (u128::from(u.old.size) << 64) | i as u128)
+        .collect();
+    keys.sort_unstable();
+    let order: Vec<usize> = keys.iter().map(|&k| k as u64 as usize).collect();
     let mut covered = 0usize;
     let mut exact = true;
     for &i in &order {
