@@ -17,10 +17,11 @@ use super::names;
 use crate::bitcode::rewrite::{Change, ChangeKind};
 use crate::bitcode::Module;
 
-/// A 64-bit hash of a name (SipHash with the fixed keys of
-/// `DefaultHasher::new`: the same for every file of a run).
+/// A 64-bit hash of a name, the same for every file of a run. Not a
+/// cryptographic hash: names made to share one only send the run the
+/// exact way.
 fn fingerprint(name: &[u8]) -> u64 {
-    let mut h = std::hash::DefaultHasher::new();
+    let mut h = rustc_hash::FxHasher::default();
     name.hash(&mut h);
     h.finish()
 }
