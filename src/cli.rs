@@ -156,7 +156,8 @@ pub struct RenameArgs {
     /// Renaming engine.
     #[arg(long, value_enum, default_value_t = Engine::Native)]
     pub engine: Engine,
-    /// Also list suffixes and symbols left alone.
+    /// Also list suffixes and symbols left alone, and say how the plan was
+    /// made (from module summaries, or from every name of the set and why).
     #[arg(long, short = 'v')]
     pub verbose: bool,
     /// Bitcode files, directories, or @FILE response files.
