@@ -513,8 +513,11 @@ fn prepare(
     }
     let progress = Progress::new(files.len(), options.progress && files.len() > 1);
     let work: Vec<(usize, Option<BitcodeFile>)> = parses.into_iter().enumerate().collect();
+    // Each file's name facts join the check as soon as it is rewritten, so
+    // they are held once for the set, not once per file.
+    let names = std::sync::Mutex::new(NameCheck::default());
     let results = crate::parallel::map_owned(work, options.jobs, |(i, bitcode)| {
-        let r = process(
+        let mut r = process(
             &files[i],
             bitcode,
             outputs[i].as_deref(),
@@ -523,22 +526,24 @@ fn prepare(
             options,
             &batch,
         );
+        if let Ok(Processed::Done(done)) = &mut r {
+            if let Some(facts) = done.facts.take() {
+                names.lock().unwrap().add(facts);
+            }
+        }
         progress.tick();
         r
     });
+    let names = names.into_inner().unwrap();
     let files_len = files.len();
     let mut out_files = Vec::with_capacity(files_len);
     let mut to_stdout = None;
     let mut failure = None;
     let mut plan_incomplete = false;
-    let mut names = NameCheck::default();
     for (r, (f, output)) in results.into_iter().zip(files.into_iter().zip(outputs)) {
         match r {
             Ok(Processed::Done(done)) => {
                 to_stdout = to_stdout.or(done.stdout);
-                if let Some(facts) = done.facts {
-                    names.add(facts);
-                }
                 out_files.push(FileResult {
                     input: f.input,
                     output: output.clone(),
