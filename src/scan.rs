@@ -171,17 +171,16 @@ pub fn load_with_jobs(
     options: ParseOptions,
     jobs: usize,
 ) -> Result<Vec<LoadedFile>> {
-    load_each(inputs, options, jobs, |_, bitcode| bitcode)
+    let loaded = load_kept(inputs, options, jobs, |_, bitcode| bitcode)?;
+    Ok(loaded
         .into_iter()
-        .map(|r| {
-            r.map(|(h, bitcode)| LoadedFile {
-                input: h.input,
-                bitcode,
-                fingerprint: h.fingerprint,
-                kept: h.kept,
-            })
+        .map(|(h, bitcode)| LoadedFile {
+            input: h.input,
+            bitcode,
+            fingerprint: h.fingerprint,
+            kept: h.kept,
         })
-        .collect()
+        .collect())
 }
 
 /// Reads and parses every input on up to `jobs` threads and keeps, of each,
@@ -196,15 +195,6 @@ pub fn load_kept<T: Send>(
     jobs: usize,
     keep: impl Fn(&InputFile, BitcodeFile) -> T + Sync,
 ) -> Result<Vec<(FileHandle, T)>> {
-    load_each(inputs, options, jobs, keep).into_iter().collect()
-}
-
-fn load_each<T: Send>(
-    inputs: &[InputFile],
-    options: ParseOptions,
-    jobs: usize,
-    keep: impl Fn(&InputFile, BitcodeFile) -> T + Sync,
-) -> Vec<Result<(FileHandle, T)>> {
     crate::parallel::map(inputs, jobs, |input| {
         let data = input.read().map_err(|e| e.in_file(&input.display))?;
         let bitcode = BitcodeFile::parse(&data, options).map_err(|e| e.in_file(&input.display))?;
@@ -215,6 +205,8 @@ fn load_each<T: Send>(
         };
         Ok((handle, keep(input, bitcode)))
     })
+    .into_iter()
+    .collect()
 }
 
 /// The IR modules of loaded files (ThinLTO indexes left out), named by

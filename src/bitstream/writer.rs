@@ -12,7 +12,7 @@ use super::reader::{BlockHeader, END_BLOCK, ENTER_SUBBLOCK, UNABBREV_RECORD};
 /// An append-only bit buffer. Bits wait in `cur` until 32 have gathered
 /// and go to `out` as one 32-bit word (as LLVM's writer does); whatever
 /// looks at `out` first moves the whole bytes pending there
-/// ([`BitWriter::flush_bytes`]).
+/// (`flush_bytes`).
 #[derive(Debug, Default, Clone)]
 pub struct BitWriter {
     out: Vec<u8>,

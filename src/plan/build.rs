@@ -293,7 +293,7 @@ pub fn build(
 /// The plan for a set known by its summaries: every suffix resolved and
 /// given its new name, the exact renames checked against each other, but
 /// no name of the set checked (for collisions, asm references or unmatched
-/// renames): the caller checks them, with [`NameCheck`] and
+/// renames): the caller checks them, with [`super::NameCheck`] and
 /// [`Plan::check_bodies`] as each module is rewritten.
 ///
 /// # Errors
