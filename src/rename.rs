@@ -241,9 +241,10 @@ fn output_paths(files: &[InputFile], output: &Output) -> Result<Vec<Option<PathB
         )));
     }
     let mut seen: BTreeMap<PathBuf, &str> = BTreeMap::new();
+    let mut paths_of = Normaliser::default();
     for (f, p) in files.iter().zip(&paths) {
         let Some(p) = p else { continue };
-        let key = normalise(p);
+        let key = paths_of.normalise(p);
         if let Some(prev) = seen.insert(key.clone(), &f.display) {
             return Err(usage(format!(
                 "{} and {} would both be written to {}",
@@ -254,7 +255,7 @@ fn output_paths(files: &[InputFile], output: &Output) -> Result<Vec<Option<PathB
         }
         if *output != Output::InPlace {
             if let Source::File(src) = &f.source {
-                if normalise(src) == key {
+                if paths_of.normalise(src) == key {
                     return Err(usage(format!(
                         "output {} is the input itself; use --in-place",
                         p.display()
@@ -266,18 +267,39 @@ fn output_paths(files: &[InputFile], output: &Output) -> Result<Vec<Option<PathB
     Ok(paths)
 }
 
-/// An absolute, symlink-resolved form of a path that may not exist yet.
-fn normalise(p: &Path) -> PathBuf {
-    if let Ok(c) = fs::canonicalize(p) {
-        return c;
-    }
-    let parent = p
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    match (fs::canonicalize(parent), p.file_name()) {
-        (Ok(d), Some(n)) => d.join(n),
-        _ => p.to_path_buf(),
+/// Absolute, symlink-resolved forms of paths that may not exist yet, with
+/// each directory resolved once (a set of thousands of files in a few
+/// directories costs one `lstat` a file, not a `realpath` walk).
+#[derive(Default)]
+struct Normaliser {
+    dirs: std::collections::HashMap<PathBuf, Option<PathBuf>>,
+}
+
+impl Normaliser {
+    /// What `fs::canonicalize(p)` gives when `p` exists, else `p`'s
+    /// resolved directory joined with its name, else `p`.
+    fn normalise(&mut self, p: &Path) -> PathBuf {
+        let parent = p
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let name = p.file_name();
+        // A last component that is a symbolic link (or `..`) is resolved
+        // with the path.
+        let link = fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink());
+        if link || name.is_none() {
+            if let Ok(c) = fs::canonicalize(p) {
+                return c;
+            }
+        }
+        let dir = self
+            .dirs
+            .entry(parent.to_path_buf())
+            .or_insert_with(|| fs::canonicalize(parent).ok());
+        match (dir, name) {
+            (Some(d), Some(n)) => d.join(n),
+            _ => p.to_path_buf(),
+        }
     }
 }
 
@@ -676,4 +698,59 @@ fn process(
         stdout,
         facts,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `Normaliser` must give: the path resolved as a whole when it
+    /// exists, else its directory resolved and its name joined.
+    fn resolved_one_by_one(p: &Path) -> PathBuf {
+        if let Ok(c) = fs::canonicalize(p) {
+            return c;
+        }
+        let parent = p
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        match (fs::canonicalize(parent), p.file_name()) {
+            (Ok(d), Some(n)) => d.join(n),
+            _ => p.to_path_buf(),
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn normalised_paths_are_those_resolved_one_by_one() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        fs::create_dir_all(d.join("real/sub")).unwrap();
+        fs::write(d.join("real/a.bc"), b"x").unwrap();
+        std::os::unix::fs::symlink(d.join("real"), d.join("linkdir")).unwrap();
+        std::os::unix::fs::symlink(d.join("real/a.bc"), d.join("real/to-a.bc")).unwrap();
+        std::os::unix::fs::symlink(d.join("real/gone.bc"), d.join("real/dangling.bc")).unwrap();
+        let paths = [
+            "real/a.bc",
+            "linkdir/a.bc",
+            "real/to-a.bc",
+            "linkdir/to-a.bc",
+            "real/dangling.bc",
+            "real/new.bc",
+            "linkdir/new.bc",
+            "real/sub/../a.bc",
+            "real/sub/..",
+            "real/.",
+            "missing/new.bc",
+            "missing/deeper/new.bc",
+        ];
+        let mut n = Normaliser::default();
+        // Twice each, so that the second meets the resolved directory.
+        for p in paths.iter().chain(&paths) {
+            let p = d.join(p);
+            assert_eq!(n.normalise(&p), resolved_one_by_one(&p), "{}", p.display());
+        }
+        let cwd_relative = Path::new("Cargo.toml");
+        assert_eq!(n.normalise(cwd_relative), resolved_one_by_one(cwd_relative));
+    }
 }
