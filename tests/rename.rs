@@ -1377,3 +1377,54 @@ fn plans_from_summaries_and_exact_plans_agree() {
         "{said}"
     );
 }
+
+/// Names of the entries of `dir` that bcrename's staging left behind.
+fn staging_left_in(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".bcrename-"))
+        .collect()
+}
+
+/// When the plan from summaries cannot decide, what it staged is undone
+/// and the run is made again the exact way: into a new --out-dir (staged
+/// as a whole directory) and in place, with nothing left behind and the
+/// same bytes either way.
+#[test]
+fn a_run_made_again_the_exact_way_stages_afresh() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let input = module_with_a_local_only_suffix(d);
+    std::fs::write(
+        d.join("m.json"),
+        r#"{"version":1,"suffixes":{"3607746445660035257":"util_c","1111":"util_c"}}"#,
+    )
+    .unwrap();
+    let plan = ["--manifest", "m.json", "--keep-unresolved", "--verbose"];
+    let run = |extra: &[&str]| {
+        let args: Vec<&str> = ["rename"]
+            .iter()
+            .chain(&plan)
+            .chain(extra)
+            .copied()
+            .collect();
+        let out = bcrename_in(d, &args);
+        ok(&out);
+        let said = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(
+            said.contains("planned from every name of the set"),
+            "{said}"
+        );
+    };
+    run(&["--out-dir", "out", "main.bc"]);
+    let renamed = std::fs::read(d.join("out/main.bc")).unwrap();
+    assert_ne!(renamed, std::fs::read(&input).unwrap());
+    assert!(staging_left_in(d).is_empty(), "{:?}", staging_left_in(d));
+
+    std::fs::create_dir(d.join("in")).unwrap();
+    std::fs::copy(&input, d.join("in/main.bc")).unwrap();
+    run(&["--in-place", "in/main.bc"]);
+    assert_eq!(std::fs::read(d.join("in/main.bc")).unwrap(), renamed);
+    assert!(staging_left_in(&d.join("in")).is_empty());
+}
