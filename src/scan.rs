@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::bitcode::{BitcodeFile, Module, ParseOptions};
 use crate::error::Result;
 use crate::input::{self, InputFile};
-use crate::plan::build::{collect_mentions, summaries, ModuleRef};
+use crate::plan::build::{collect_mentions, ModuleRef, ModuleSummary};
 use crate::plan::names::{self, PromotedName};
 use crate::plan::owners::{self, HashedModule, IndexedModule, Problem, ResolvedBy};
 
@@ -340,61 +340,83 @@ fn module_report(path: &str, m: &Module, all: bool) -> ModuleReport {
     }
 }
 
-/// Builds the report for loaded files.
-pub fn report(
-    files: &[LoadedFile],
+/// What the report takes from one file: its modules' reports, its own
+/// problems and its modules' summaries. Small next to the parse, which is
+/// dropped once these are taken, so a large set is scanned without
+/// holding its modules.
+struct FileFacts {
+    modules: Vec<ModuleReport>,
+    problems: Vec<Problem>,
+    summaries: Vec<ModuleSummary>,
+}
+
+fn file_facts(path: &str, bitcode: &BitcodeFile, options: &ScanOptions) -> FileFacts {
+    let mut facts = FileFacts {
+        modules: Vec::new(),
+        problems: Vec::new(),
+        summaries: Vec::new(),
+    };
+    if bitcode.modules.iter().all(Module::is_index) {
+        facts.problems.push(Problem {
+            kind: "index_input",
+            message: format!("{path} is a ThinLTO index, not a module; pass it with --index"),
+            suffix: None,
+            modules: vec![path.to_string()],
+        });
+        return facts;
+    }
+    for m in bitcode.modules.iter().filter(|m| !m.is_index()) {
+        for (place, text) in m.asm_texts() {
+            for (suffix, at) in names::suffix_tokens(text) {
+                let line = text[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+                facts.problems.push(Problem {
+                    kind: "asm_reference",
+                    message: format!(
+                        "{path}: {place}, line {line}, names a promoted symbol (.llvm.{suffix}); renaming it would leave the asm stale"
+                    ),
+                    suffix: Some(suffix.to_string()),
+                    modules: vec![path.to_string()],
+                });
+            }
+        }
+        if let Some(si) = m.symtab {
+            let st = &bitcode.symtabs[si];
+            if st.table.is_none() {
+                facts.problems.push(Problem {
+                    kind: "unknown_symtab_version",
+                    message: format!(
+                        "{path}: symbol table version {} is unknown; a rename would drop the table",
+                        st.version
+                            .map(|v| v.to_string())
+                            .unwrap_or_else(|| "(missing)".into())
+                    ),
+                    suffix: None,
+                    modules: vec![path.to_string()],
+                });
+            }
+        }
+        facts.modules.push(module_report(path, m, options.all));
+        facts.summaries.push(ModuleSummary::of(path, m));
+    }
+    facts
+}
+
+/// The report from every file's facts, in input order.
+fn report(
+    files: Vec<FileFacts>,
     prelink: &[HashedModule],
     index: &[IndexedModule],
-    options: &ScanOptions,
     skipped: usize,
 ) -> ScanReport {
     let mut modules = Vec::new();
     let mut problems = Vec::new();
-    let mut refs = Vec::new();
+    let mut summaries = Vec::new();
     for f in files {
-        let path = f.input.display.as_str();
-        if f.bitcode.modules.iter().all(Module::is_index) {
-            problems.push(Problem {
-                kind: "index_input",
-                message: format!("{path} is a ThinLTO index, not a module; pass it with --index"),
-                suffix: None,
-                modules: vec![path.to_string()],
-            });
-            continue;
-        }
-        for m in f.bitcode.modules.iter().filter(|m| !m.is_index()) {
-            for (place, text) in m.asm_texts() {
-                for (suffix, at) in names::suffix_tokens(text) {
-                    let line = text[..at].iter().filter(|&&b| b == b'\n').count() + 1;
-                    problems.push(Problem {
-                        kind: "asm_reference",
-                        message: format!(
-                            "{path}: {place}, line {line}, names a promoted symbol (.llvm.{suffix}); renaming it would leave the asm stale"
-                        ),
-                        suffix: Some(suffix.to_string()),
-                        modules: vec![path.to_string()],
-                    });
-                }
-            }
-            if let Some(si) = m.symtab {
-                let st = &f.bitcode.symtabs[si];
-                if st.table.is_none() {
-                    problems.push(Problem {
-                        kind: "unknown_symtab_version",
-                        message: format!(
-                            "{path}: symbol table version {} is unknown; a rename would drop the table",
-                            st.version.map(|v| v.to_string()).unwrap_or_else(|| "(missing)".into())
-                        ),
-                        suffix: None,
-                        modules: vec![path.to_string()],
-                    });
-                }
-            }
-            modules.push(module_report(path, m, options.all));
-            refs.push(ModuleRef { path, module: m });
-        }
+        modules.extend(f.modules);
+        problems.extend(f.problems);
+        summaries.extend(f.summaries);
     }
-    let (mentions, source_filenames) = collect_mentions(&summaries(&refs));
+    let (mentions, source_filenames) = collect_mentions(&summaries);
     // Stable sort: two modules of one file keep their order.
     modules.sort_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
     let (owners, resolve_problems) = owners::resolve(&mentions, &source_filenames, prelink, index);
@@ -434,14 +456,19 @@ pub fn scan(inputs: &[String], options: &ScanOptions) -> Result<ScanReport> {
             ),
         ));
     }
-    let files = load(&expanded.files, scan_parse_options())?;
+    let jobs = crate::parallel::default_jobs();
+    let files = load_kept(
+        &expanded.files,
+        scan_parse_options(),
+        jobs,
+        |input, bitcode| file_facts(&input.display, &bitcode, options),
+    )?;
     let prelink = load_prelink(&options.prelink)?;
     let index = load_index(&options.index)?;
     Ok(report(
-        &files,
+        files.into_iter().map(|(_, facts)| facts).collect(),
         &prelink,
         &index,
-        options,
         expanded.skipped.len(),
     ))
 }
