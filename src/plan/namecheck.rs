@@ -1,11 +1,15 @@
 //! The name checks of a plan made from summaries, run as the set is
 //! rewritten: no set-wide list of names is kept, only a 64-bit fingerprint
-//! of each distinct name.
+//! of each distinct name (as ThinLTO itself identifies globals by 64-bit
+//! GUIDs).
 //!
-//! Every real collision shows as equal fingerprints, so none is missed; two
-//! names that only share a fingerprint (or a rename the fingerprints cannot
-//! judge) make the check inconclusive, and the caller then checks the set
-//! the exact way ([`super::build::build`]), which also words the error.
+//! Equal names have equal fingerprints, so a collision shows as one; a
+//! fingerprint that the set gives two names (seen both renamed and
+//! staying) or a rename the fingerprints cannot judge makes the check
+//! inconclusive, and the caller then checks the set the exact way
+//! ([`super::build::build`]), which also words the error. What can slip
+//! through is two different names that share a fingerprint and are renamed
+//! to one name.
 
 use std::collections::BTreeSet;
 use std::hash::{Hash, Hasher};
@@ -29,8 +33,8 @@ fn fingerprint(name: &[u8]) -> u64 {
 /// What the name checks need of one file, taken when it is rewritten.
 #[derive(Debug, Default)]
 pub struct NameFacts {
-    /// Every global and comdat name.
-    names: Vec<u64>,
+    /// Every global and comdat name that is not renamed.
+    staying: Vec<u64>,
     /// Each renamed global or comdat name: (old, new).
     renamed: Vec<(u64, u64)>,
     /// The exact renames whose old name the file has.
@@ -45,24 +49,28 @@ impl NameFacts {
     /// Adds a module of the file and the renames made in it (`changes`
     /// may hold other modules' renames too: those of `module` count).
     pub fn add(&mut self, plan: &Plan, m: &Module, module: usize, changes: &[Change]) {
+        let mut renamed: FxHashSet<&[u8]> = FxHashSet::default();
+        for c in changes.iter().filter(|c| c.module == module) {
+            if matches!(c.kind, ChangeKind::Local | ChangeKind::SourceFilename) {
+                continue;
+            }
+            renamed.insert(&c.old);
+            self.renamed
+                .push((fingerprint(&c.old), fingerprint(&c.new)));
+            self.odd_renamed |= !c.old.iter().all(|&b| names::is_symbol_byte(b));
+        }
         let names = m
             .globals
             .iter()
             .map(|g| &g.name)
             .chain(m.comdats.iter().map(|c| &c.name));
         for name in names {
-            self.names.push(fingerprint(name));
+            if !renamed.contains(name.as_slice()) {
+                self.staying.push(fingerprint(name));
+            }
             if plan.symbols.contains_key(name) {
                 self.matched.push(name.clone());
             }
-        }
-        for c in changes.iter().filter(|c| c.module == module) {
-            if matches!(c.kind, ChangeKind::Local | ChangeKind::SourceFilename) {
-                continue;
-            }
-            self.renamed
-                .push((fingerprint(&c.old), fingerprint(&c.new)));
-            self.odd_renamed |= !c.old.iter().all(|&b| names::is_symbol_byte(b));
         }
         self.has_asm |= !m.asm.is_empty() || m.functions.iter().any(|f| !f.inline_asm.is_empty());
     }
@@ -71,7 +79,7 @@ impl NameFacts {
 /// The name checks over the whole set, fed a file at a time.
 #[derive(Debug, Default)]
 pub struct NameCheck {
-    names: FxHashSet<u64>,
+    staying: FxHashSet<u64>,
     renamed: FxHashSet<u64>,
     /// New name -> old name.
     targets: FxHashMap<u64, u64>,
@@ -84,7 +92,7 @@ pub struct NameCheck {
 
 impl NameCheck {
     pub fn add(&mut self, facts: NameFacts) {
-        self.names.extend(facts.names);
+        self.staying.extend(facts.staying);
         for (old, new) in facts.renamed {
             self.renamed.insert(old);
             if let Some(prev) = self.targets.insert(new, old) {
@@ -99,18 +107,24 @@ impl NameCheck {
     /// True when the set passes every name check of
     /// [`super::build::build`], and then records the exact renames that
     /// matched no name in `plan`; false when only the exact check can tell
-    /// (a collision, a fingerprint shared by two names, or a renamed name
-    /// that asm would have to be searched for as text).
+    /// (a collision, a fingerprint of two names, or a renamed name that asm
+    /// would have to be searched for as text).
     pub fn finish(self, plan: &mut Plan, allow_asm: bool) -> bool {
         if self.clash || (self.odd_renamed && self.has_asm && !allow_asm) {
             return false;
         }
+        // A name is renamed everywhere or nowhere: a fingerprint seen both
+        // ways belongs to two names.
+        let (small, large) = if self.staying.len() < self.renamed.len() {
+            (&self.staying, &self.renamed)
+        } else {
+            (&self.renamed, &self.staying)
+        };
+        if small.iter().any(|f| large.contains(f)) {
+            return false;
+        }
         // A new name that is a name of the set which stays.
-        let taken = self
-            .targets
-            .keys()
-            .any(|n| self.names.contains(n) && !self.renamed.contains(n));
-        if taken {
+        if self.targets.keys().any(|n| self.staying.contains(n)) {
             return false;
         }
         plan.unmatched = plan
@@ -127,9 +141,14 @@ impl NameCheck {
 mod tests {
     use super::*;
 
+    /// The facts of a file with these names, of which `renamed` are renamed.
     fn facts(names: &[&str], renamed: &[(&str, &str)]) -> NameFacts {
         NameFacts {
-            names: names.iter().map(|n| fingerprint(n.as_bytes())).collect(),
+            staying: names
+                .iter()
+                .filter(|n| !renamed.iter().any(|(o, _)| o == *n))
+                .map(|n| fingerprint(n.as_bytes()))
+                .collect(),
             renamed: renamed
                 .iter()
                 .map(|(o, n)| (fingerprint(o.as_bytes()), fingerprint(n.as_bytes())))
@@ -175,6 +194,25 @@ mod tests {
         // The name that is taken can come from another file.
         let one = facts(&["f.llvm.1"], &[("f.llvm.1", "g")]);
         assert!(!decides(vec![one, facts(&["g"], &[])], false));
+    }
+
+    /// Two names sharing a fingerprint, one renamed and one that stays,
+    /// leave the check undecided: otherwise a rename onto the name that
+    /// stays would pass as a rename onto the one that moves.
+    #[test]
+    fn a_fingerprint_seen_renamed_and_staying_is_undecided() {
+        let (b, c, d) = (1u64, 2u64, 3u64);
+        let stays = NameFacts {
+            staying: vec![b],
+            ..NameFacts::default()
+        };
+        // `b` is also the fingerprint of a renamed name, and a rename lands
+        // on `b`.
+        let moves = NameFacts {
+            renamed: vec![(b, c), (d, b)],
+            ..NameFacts::default()
+        };
+        assert!(!decides(vec![stays, moves], false));
     }
 
     #[test]
