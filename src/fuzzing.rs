@@ -120,7 +120,7 @@ pub fn scan(data: &[u8]) {
         })
         .collect();
     let (mentions, sources) =
-        crate::plan::build::collect_mentions(&crate::plan::build::summaries(&refs));
+        crate::plan::build::collect_mentions(crate::plan::build::summaries(&refs));
     let _ = crate::plan::owners::resolve(&mentions, &sources, &[], &[]);
     let _ = crate::plan::build::build(
         &refs,

@@ -488,7 +488,7 @@ fn plan_set(
             }
             let prelink = scan::load_prelink(&options.prelink)?;
             let index = scan::load_index(&options.index)?;
-            let plan = build::unchecked(&summaries, &prelink, &index, &options.plan)?;
+            let plan = build::unchecked(summaries, &prelink, &index, &options.plan)?;
             Ok(PlannedSet { files, plan })
         }
         Planning::Exact => {

@@ -416,7 +416,7 @@ fn report(
         problems.extend(f.problems);
         summaries.extend(f.summaries);
     }
-    let (mentions, source_filenames) = collect_mentions(&summaries);
+    let (mentions, source_filenames) = collect_mentions(summaries);
     // Stable sort: two modules of one file keep their order.
     modules.sort_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
     let (owners, resolve_problems) = owners::resolve(&mentions, &source_filenames, prelink, index);

@@ -3,6 +3,7 @@
 //! checked before anything is written.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -75,27 +76,27 @@ pub fn summaries(mods: &[ModuleRef<'_>]) -> Vec<ModuleSummary> {
         .collect()
 }
 
-/// What the set says about each suffix, and each path's source file name.
+/// What the set says about each suffix, and each path's source file name;
+/// each summary is dropped once it is counted.
 pub fn collect_mentions(
-    mods: &[ModuleSummary],
+    mods: Vec<ModuleSummary>,
 ) -> (BTreeMap<String, SuffixMentions>, SourceFilenames) {
     let mut mentions: BTreeMap<String, SuffixMentions> = BTreeMap::new();
     let mut sources = BTreeMap::new();
     for m in mods {
-        let path = m.path.as_str();
-        if !sources.contains_key(path) {
-            sources.insert(path.to_string(), m.source_filename.clone());
+        // One copy of each path, shared by every suffix it mentions.
+        let path: Rc<str> = Rc::from(m.path.as_str());
+        if !sources.contains_key(&m.path) {
+            sources.insert(m.path, m.source_filename);
         }
-        for (suffix, owning) in &m.suffixes {
-            let e = match mentions.get_mut(&**suffix) {
+        for (suffix, owning) in m.suffixes {
+            let e = match mentions.get_mut(&*suffix) {
                 Some(e) => e,
-                None => mentions.entry(suffix.to_string()).or_default(),
+                None => mentions.entry(suffix.into()).or_default(),
             };
-            if !e.mentioned_by.contains(path) {
-                e.mentioned_by.insert(path.to_string());
-            }
-            if *owning && !e.definers.contains(path) {
-                e.definers.insert(path.to_string());
+            e.mentioned_by.insert(path.clone());
+            if owning {
+                e.definers.insert(path.clone());
             }
         }
     }
@@ -269,8 +270,8 @@ fn stale_asm(place: &str, path: &str, name: &[u8]) -> Error {
     ))
 }
 
-fn join(v: &BTreeSet<String>) -> String {
-    v.iter().cloned().collect::<Vec<_>>().join(", ")
+fn join(v: &BTreeSet<Rc<str>>) -> String {
+    v.iter().map(|p| &**p).collect::<Vec<_>>().join(", ")
 }
 
 /// Builds and checks the plan for a module set.
@@ -285,7 +286,7 @@ pub fn build(
     index: &[IndexedModule],
     opts: &PlanOptions,
 ) -> Result<Plan> {
-    let mut plan = unchecked(&summaries(mods), prelink, index, opts)?;
+    let mut plan = unchecked(summaries(mods), prelink, index, opts)?;
     check(mods, &mut plan, opts)?;
     Ok(plan)
 }
@@ -299,7 +300,7 @@ pub fn build(
 /// # Errors
 /// As [`build`], but for the name checks.
 pub fn unchecked(
-    mods: &[ModuleSummary],
+    mods: Vec<ModuleSummary>,
     prelink: &[HashedModule],
     index: &[IndexedModule],
     opts: &PlanOptions,

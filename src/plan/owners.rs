@@ -14,6 +14,7 @@
 //! reads no files.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 
 use serde::Serialize;
 
@@ -32,9 +33,9 @@ pub enum ResolvedBy {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SuffixMentions {
     /// Paths of modules holding an owning definition.
-    pub definers: BTreeSet<String>,
+    pub definers: BTreeSet<Rc<str>>,
     /// Paths of modules mentioning the suffix in any name.
-    pub mentioned_by: BTreeSet<String>,
+    pub mentioned_by: BTreeSet<Rc<str>>,
 }
 
 /// A module that can vouch for a suffix: its path, its source file name,
@@ -106,7 +107,7 @@ pub fn resolve(
     let mut owners = Vec::new();
     for (suffix, m) in mentions {
         let owner = if m.definers.len() == 1 {
-            let path = m.definers.iter().next().unwrap().clone();
+            let path = m.definers.iter().next().unwrap().to_string();
             let source_filename = source_filenames.get(&path).cloned().flatten();
             SuffixOwner {
                 suffix: suffix.clone(),
@@ -161,7 +162,7 @@ pub fn resolve(
                 kind,
                 message,
                 suffix: Some(suffix.clone()),
-                modules: m.mentioned_by.iter().cloned().collect(),
+                modules: m.mentioned_by.iter().map(|p| p.to_string()).collect(),
             });
             SuffixOwner {
                 suffix: suffix.clone(),
@@ -243,8 +244,8 @@ mod tests {
 
     fn mentions(defs: &[&str], refs: &[&str]) -> SuffixMentions {
         SuffixMentions {
-            definers: defs.iter().map(|s| s.to_string()).collect(),
-            mentioned_by: defs.iter().chain(refs).map(|s| s.to_string()).collect(),
+            definers: defs.iter().map(|&s| Rc::from(s)).collect(),
+            mentioned_by: defs.iter().chain(refs).map(|&s| Rc::from(s)).collect(),
         }
     }
 
