@@ -86,9 +86,7 @@ pub fn collect_mentions(
     for m in mods {
         // One copy of each path, shared by every suffix it mentions.
         let path: Rc<str> = Rc::from(m.path.as_str());
-        if !sources.contains_key(&m.path) {
-            sources.insert(m.path, m.source_filename);
-        }
+        sources.entry(m.path).or_insert(m.source_filename);
         for (suffix, owning) in m.suffixes {
             let e = match mentions.get_mut(&*suffix) {
                 Some(e) => e,
