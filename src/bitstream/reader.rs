@@ -571,9 +571,7 @@ impl<'a> Reader<'a> {
                     ops.push(self.cursor.read_vbr(6)?);
                 }
             } else {
-                for _ in 0..n {
-                    self.cursor.read_vbr(6)?;
-                }
+                self.cursor.skip_vbr6(n)?;
             }
             (code, None)
         } else {
