@@ -300,19 +300,23 @@ mod tests {
         assert_eq!(c.position(), 12);
     }
 
+    /// A fixed pseudo-random sequence (xorshift64), for repeatable tests.
+    fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+        move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        }
+    }
+
     /// The one-load fast path and the chunk-by-chunk path read the same
     /// values, at every alignment, near the end of the data and with values
     /// from one chunk to the most a 64-bit value takes.
     #[test]
     fn vbr_fast_and_chunked_paths_agree() {
         use crate::bitstream::writer::BitWriter;
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = xorshift(0x2545_f491_4f6c_dd1du64);
         for width in 2..=32u32 {
             let mut w = BitWriter::new();
             let mut values = Vec::new();
@@ -357,13 +361,7 @@ mod tests {
     #[test]
     fn skipping_vbr6_values_agrees_with_reading_them() {
         use crate::bitstream::writer::BitWriter;
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = xorshift(0x9e37_79b9_7f4a_7c15u64);
         for round in 0..300 {
             let mut w = BitWriter::new();
             w.emit(0, round % 8);
