@@ -589,7 +589,7 @@ fn prepare(
     } else if planning == Planning::Summaries
         && !names.finish(&mut plan, options.plan.allow_asm_references)
     {
-        Some("the name checks could not be decided from fingerprints")
+        Some("a possible name collision, or asm to be searched for a renamed name")
     } else {
         None
     };
