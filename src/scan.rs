@@ -340,6 +340,17 @@ fn module_report(path: &str, m: &Module, all: bool) -> ModuleReport {
     }
 }
 
+/// True for a file that holds a ThinLTO index and no module.
+pub fn is_index_only(bitcode: &BitcodeFile) -> bool {
+    bitcode.modules.iter().all(Module::is_index)
+}
+
+/// What `scan` reports and `rename` refuses for a ThinLTO index given as
+/// an input.
+pub fn index_input_message(path: &str) -> String {
+    format!("{path} is a ThinLTO index, not a module; pass it with --index")
+}
+
 /// What the report takes from one file: its modules' reports, its own
 /// problems and its modules' summaries. Small next to the parse, which is
 /// dropped once these are taken, so a large set is scanned without
@@ -356,10 +367,10 @@ fn file_facts(path: &str, bitcode: &BitcodeFile, options: &ScanOptions) -> FileF
         problems: Vec::new(),
         summaries: Vec::new(),
     };
-    if bitcode.modules.iter().all(Module::is_index) {
+    if is_index_only(bitcode) {
         facts.problems.push(Problem {
             kind: "index_input",
-            message: format!("{path} is a ThinLTO index, not a module; pass it with --index"),
+            message: index_input_message(path),
             suffix: None,
             modules: vec![path.to_string()],
         });
