@@ -1,7 +1,10 @@
 //! The `rename` command: read the set, plan, check, rewrite, write.
 //!
 //! Every usage error is found before a byte of input is read; every plan
-//! error before a byte of output is written. The set-wide part (the plan)
+//! error before any output is put in place (a plan from summaries finds
+//! name collisions while it stages outputs as temporaries, which are
+//! removed when it goes back to plan the exact way, where every plan error
+//! comes before staging). The set-wide part (the plan)
 //! needs little of each module: its source file name and the promotion
 //! suffixes its names carry ([`ModuleSummary`]). So each file is read
 //! once to plan, summarised and dropped; it is then read again, parsed,
@@ -443,11 +446,8 @@ impl Prepared {
 }
 
 fn not_an_index(input: &InputFile, bitcode: &BitcodeFile) -> Result<()> {
-    if bitcode.modules.iter().all(|m| m.is_index()) {
-        return Err(usage(format!(
-            "{} is a ThinLTO index, not a module; pass it with --index",
-            input.display
-        )));
+    if scan::is_index_only(bitcode) {
+        return Err(usage(scan::index_input_message(&input.display)));
     }
     Ok(())
 }
