@@ -1428,3 +1428,41 @@ fn a_run_made_again_the_exact_way_stages_afresh() {
     assert_eq!(std::fs::read(d.join("in/main.bc")).unwrap(), renamed);
     assert!(staging_left_in(&d.join("in")).is_empty());
 }
+
+/// `--check` keeps only the number of renames (not the renames), and says
+/// the same number, in the same number of files, as `--dry-run` lists.
+#[test]
+fn check_counts_what_dry_run_lists() {
+    let inproc = testdata().join("clang-19/prog/inprocess");
+    let files: Vec<String> = files_under(&inproc)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().ends_with(".5.precodegen.bc"))
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    let run = |mode: &str| {
+        let mut args = vec!["rename", "--policy", "source-filename", mode];
+        args.extend(files.iter().map(String::as_str));
+        bcrename(&args)
+    };
+    let dry = run("--dry-run");
+    ok(&dry);
+    let listed = String::from_utf8_lossy(&dry.stdout);
+    let last = listed.lines().last().unwrap();
+    // "N name(s) to rename in M of K file(s)"
+    let words: Vec<&str> = last.split_whitespace().collect();
+    let (n, m) = (words[0], words[5]);
+    let renames = listed
+        .lines()
+        .filter(|l| l.contains(" -> ") && !l.starts_with("suffix ") && !l.starts_with("symbol "))
+        .count();
+    assert_eq!(renames.to_string(), n, "{listed}");
+    let check = run("--check");
+    assert_eq!(check.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&check.stderr);
+    assert!(
+        said.contains(&format!(
+            "bcrename: {n} name(s) in {m} file(s) would change"
+        )),
+        "{said} vs {last}"
+    );
+}
