@@ -250,7 +250,7 @@ impl Module {
     }
 
     /// Each function's inline asm, with where it is (see [`Module::asm_texts`]).
-    pub fn inline_asm_texts(&self) -> Vec<(String, &[u8])> {
+    fn inline_asm_texts(&self) -> Vec<(String, &[u8])> {
         let mut out = Vec::new();
         for f in self.functions.iter().filter(|f| !f.inline_asm.is_empty()) {
             let name = f
