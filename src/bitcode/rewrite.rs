@@ -28,7 +28,9 @@ use sha1::{Digest, Sha1};
 use super::codes::{self, block, module as mod_code, vst};
 use super::module::{BitcodeFile, Module};
 use super::symtab::{StrField, StrRef, StrRole};
-use crate::bitstream::reader::{BlockHeader, Entry, Reader, Record, UNABBREV_RECORD};
+use crate::bitstream::reader::{
+    record_operands, BlockHeader, Entry, Operands, Reader, Record, UNABBREV_RECORD,
+};
 use crate::bitstream::wrapper::{WRAPPER_HEADER_LEN, WRAPPER_MAGIC};
 use crate::bitstream::writer::{encoded_size, unabbreviated_size, BitWriter};
 use crate::bitstream::Abbrev;
@@ -727,6 +729,11 @@ impl FileWriter<'_> {
         let open = w.enter_block(2, h.id, width);
         mo.body_start_byte = (open.body_start_bit() / 8) as usize;
         let plan = &self.plans[mo.index];
+        // Module records are copied, spliced or written from what the parse
+        // knows: their operands are only stepped over. Sub-blocks that are
+        // rewritten read theirs.
+        const MODULE_OPERANDS: Operands = Operands::Of(&[]);
+        reader.set_operands(MODULE_OPERANDS);
         while let Some(entry) = reader.next_entry()? {
             match entry {
                 Entry::Record(r) => {
@@ -738,26 +745,38 @@ impl FileWriter<'_> {
                             let gi = mo.global;
                             mo.global += 1;
                             let g = &m.globals[gi];
-                            let mut ops = r.ops.clone();
-                            let name = self.refs.globals[mo.index][gi];
-                            ops[0] = u64::from(name.offset);
-                            ops[1] = u64::from(name.size);
-                            if let Some((at, _)) = g.partition {
+                            let mut new = Replaced::default();
+                            new.str_ref(0, g.name_ref, self.refs.globals[mo.index][gi]);
+                            if let Some((at, old)) = g.partition {
                                 let p = self.refs.partitions[mo.index][gi]
                                     .expect("every partition has a new reference");
-                                ops[at] = u64::from(p.offset);
-                                ops[at + 1] = u64::from(p.size);
+                                new.str_ref(at, old, p);
                             }
-                            self.emit_changed(w, reader, width, &r, &ops)?;
+                            emit_replaced(
+                                w,
+                                self.data,
+                                reader.current_abbrevs(),
+                                width,
+                                &r,
+                                new.as_slice(),
+                            )
+                            .map_err(|e| e.with_path(|| reader.path()))?;
                         }
                         mod_code::COMDAT => {
                             let ci = mo.comdat;
                             mo.comdat += 1;
-                            let mut ops = r.ops.clone();
-                            let name = self.refs.comdats[mo.index][ci];
-                            ops[0] = u64::from(name.offset);
-                            ops[1] = u64::from(name.size);
-                            self.emit_changed(w, reader, width, &r, &ops)?;
+                            let mut new = Replaced::default();
+                            let old = m.comdats[ci].name_ref;
+                            new.str_ref(0, old, self.refs.comdats[mo.index][ci]);
+                            emit_replaced(
+                                w,
+                                self.data,
+                                reader.current_abbrevs(),
+                                width,
+                                &r,
+                                new.as_slice(),
+                            )
+                            .map_err(|e| e.with_path(|| reader.path()))?;
                         }
                         mod_code::SOURCE_FILENAME if plan.source_filename.is_some() => {
                             let ops: Vec<u64> = plan
@@ -813,7 +832,9 @@ impl FileWriter<'_> {
                     mo.fn_offsets.insert(old_word, word_offset(at, mo.base_bit));
                     if plan.bodies.get(bi).copied().unwrap_or(false) {
                         reader.enter()?;
+                        reader.set_operands(Operands::All);
                         self.write_function(w, reader, &sub, width)?;
+                        reader.set_operands(MODULE_OPERANDS);
                     } else {
                         w.copy_block(self.data, width, &sub);
                         reader.skip()?;
@@ -831,12 +852,15 @@ impl FileWriter<'_> {
                         w.patch_bits(at, word_offset(pos, mo.base_bit), 32);
                     }
                     reader.enter()?;
+                    reader.set_operands(Operands::All);
                     self.write_module_vst(w, reader, &sub, width, mo)?;
+                    reader.set_operands(MODULE_OPERANDS);
                 }
                 Entry::EndBlock { .. } => break,
                 other => self.copy_entry(w, reader, width, other)?,
             }
         }
+        reader.set_operands(Operands::All);
         w.end_block(open);
         Ok(())
     }
@@ -1009,6 +1033,67 @@ impl FileWriter<'_> {
     }
 }
 
+/// The string table references a record gets anew: `(operand index, new
+/// value)` for each operand that changes, by increasing index.
+#[derive(Default)]
+struct Replaced {
+    ops: [(usize, u64); 4],
+    len: usize,
+}
+
+impl Replaced {
+    /// The reference at operands `at` (offset) and `at + 1` (size) moves
+    /// from `old` to `new`.
+    fn str_ref(&mut self, at: usize, old: StrRef, new: StrRef) {
+        for (i, o, n) in [(at, old.offset, new.offset), (at + 1, old.size, new.size)] {
+            if o != n {
+                self.ops[self.len] = (i, u64::from(n));
+                self.len += 1;
+            }
+        }
+    }
+
+    fn as_slice(&self) -> &[(usize, u64)] {
+        &self.ops[..self.len]
+    }
+}
+
+/// Writes record `r` of `data`, read with its operands stepped over in a
+/// block with abbreviations `abbrevs` and id width `width`, with the
+/// operands `new` lists replaced: spliced into its bits where their
+/// encodings hold the new values, else decoded and encoded anew (see
+/// [`emit_record`]).
+fn emit_replaced(
+    w: &mut BitWriter,
+    data: &[u8],
+    abbrevs: &[std::rc::Rc<Abbrev>],
+    width: u32,
+    r: &Record,
+    new: &[(usize, u64)],
+) -> Result<()> {
+    if new.is_empty() {
+        w.copy_bits(data, r.start_bit, r.end_bit);
+        return Ok(());
+    }
+    let abbrev = (r.abbrev_id != UNABBREV_RECORD)
+        .then(|| abbrevs.get((r.abbrev_id - 4) as usize).map(|a| &**a))
+        .flatten();
+    if w.splice_record(data, width, abbrev, r, new)? {
+        return Ok(());
+    }
+    let mut ops = record_operands(data, width, abbrev, r)?;
+    for &(i, v) in new {
+        let Some(op) = ops.get_mut(i) else {
+            return Err(Error::parse(
+                r.start_bit,
+                format!("record has no operand {i}"),
+            ));
+        };
+        *op = v;
+    }
+    emit_record(w, width, abbrevs, r, &ops, None)
+}
+
 /// Writes `r` with new operands: with its own abbreviation when that can
 /// encode them, else with the smallest abbreviation of the block that can
 /// (as LLVM picks the narrowest character encoding for names), else
@@ -1065,6 +1150,57 @@ mod tests {
                 module: 0,
                 global: n,
             },
+        }
+    }
+
+    /// `emit_replaced` writes what `emit_record` writes with the operands
+    /// replaced, whether it splices or must encode the record anew.
+    #[test]
+    fn replaced_operands_are_spliced_or_encoded_anew() {
+        use crate::bitstream::AbbrevOp::{Fixed, Literal, Vbr};
+        use std::rc::Rc;
+        const WIDTH: u32 = 3;
+        let abbrevs = vec![
+            Rc::new(Abbrev {
+                ops: vec![Literal(7), Fixed(4), Vbr(6)],
+            }),
+            Rc::new(Abbrev {
+                ops: vec![Literal(7), Vbr(6), Vbr(6)],
+            }),
+        ];
+        let bits = |f: &dyn Fn(&mut BitWriter)| {
+            let mut w = BitWriter::new();
+            w.emit(1, 5);
+            f(&mut w);
+            w.align32();
+            w.into_bytes()
+        };
+        for abbrev_id in [4, UNABBREV_RECORD] {
+            let mut src = BitWriter::new();
+            src.emit(0, 11);
+            let start_bit = src.position();
+            match abbrev_id {
+                UNABBREV_RECORD => src.emit_unabbrev(WIDTH, 7, &[3, 100]),
+                _ => src.emit_abbreviated(WIDTH, 4, &abbrevs[0], 7, &[3, 100], None),
+            }
+            let r = Record {
+                code: 7,
+                abbrev_id,
+                ops: Vec::new(),
+                blob: None,
+                start_bit,
+                end_bit: src.position(),
+            };
+            src.align32();
+            let data = src.into_bytes();
+            // 20 does not fit the 4-bit field: the record is encoded anew.
+            for (new, ops) in [(&[(1, 5)][..], [3, 5]), (&[(0, 20)][..], [20, 100])] {
+                let got = bits(&|w| emit_replaced(w, &data, &abbrevs, WIDTH, &r, new).unwrap());
+                let want = bits(&|w| emit_record(w, WIDTH, &abbrevs, &r, &ops, None).unwrap());
+                assert_eq!(got, want, "abbreviation {abbrev_id}, {new:?}");
+            }
+            let mut w = BitWriter::new();
+            assert!(emit_replaced(&mut w, &data, &abbrevs, WIDTH, &r, &[(2, 1)]).is_err());
         }
     }
 

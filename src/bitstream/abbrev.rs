@@ -206,6 +206,46 @@ impl Abbrev {
         self.walk_operands(cursor, None)
     }
 
+    /// Finds where the operands `wanted` (increasing indices, counted as
+    /// [`Abbrev::read_operands`] counts them) of a record with this
+    /// abbreviation stand, the cursor just past the abbreviation id. Calls
+    /// `found(index, from_bit, to_bit, encoding)` for each, and returns
+    /// how many it found (fewer when the record has fewer operands). Stops
+    /// at the last one wanted.
+    ///
+    /// # Errors
+    /// Parse errors for truncated data.
+    pub fn find_operands(
+        &self,
+        cursor: &mut BitCursor<'_>,
+        wanted: &[usize],
+        mut found: impl FnMut(usize, u64, u64, &AbbrevOp),
+    ) -> Result<usize> {
+        let mut next = 0;
+        let mut index = 0;
+        Self::read_scalar(&self.ops[0], cursor)?;
+        for op in &self.ops[1..] {
+            let (elem, count) = match op {
+                AbbrevOp::Array(elem) => (&**elem, cursor.read_vbr(6)?),
+                AbbrevOp::Blob => break,
+                scalar => (scalar, 1),
+            };
+            for _ in 0..count {
+                let Some(&want) = wanted.get(next) else {
+                    return Ok(next);
+                };
+                let from = cursor.position();
+                Self::read_scalar(elem, cursor)?;
+                if want == index {
+                    found(index, from, cursor.position(), elem);
+                    next += 1;
+                }
+                index += 1;
+            }
+        }
+        Ok(next)
+    }
+
     fn walk_operands(
         &self,
         cursor: &mut BitCursor<'_>,

@@ -163,6 +163,38 @@ fn unabbreviated_header(cursor: &mut BitCursor<'_>, start: u64) -> Result<(u64, 
     Ok((code, n))
 }
 
+/// The operands of record `r` of `data`, read anew from its bits: for a
+/// record stepped over without them (see [`Operands`]). `width` is the
+/// abbreviation id width of its block and `abbrev` the abbreviation it was
+/// read with, `None` if it is unabbreviated.
+///
+/// # Errors
+/// Parse errors for truncated data.
+pub fn record_operands(
+    data: &[u8],
+    width: u32,
+    abbrev: Option<&Abbrev>,
+    r: &Record,
+) -> Result<Vec<u64>> {
+    let mut cursor = BitCursor::new(data, 0, data.len());
+    cursor.seek(r.start_bit + u64::from(width))?;
+    let mut ops = Vec::new();
+    match abbrev {
+        None => {
+            let (_, n) = unabbreviated_header(&mut cursor, r.start_bit)?;
+            ops.reserve(n as usize);
+            for _ in 0..n {
+                ops.push(cursor.read_vbr(6)?);
+            }
+        }
+        Some(a) => {
+            a.read_code(&mut cursor)?;
+            a.read_operands(&mut cursor, &mut ops)?;
+        }
+    }
+    Ok(ops)
+}
+
 /// The abbreviation a record's id names.
 fn abbreviation(abbrevs: &[Rc<Abbrev>], start: u64, id: u32) -> Result<&Abbrev> {
     abbrevs

@@ -7,7 +7,9 @@
 //! block ends, so callers never compute lengths by hand.
 
 use super::abbrev::{encode_char6, Abbrev, AbbrevOp};
-use super::reader::{BlockHeader, END_BLOCK, ENTER_SUBBLOCK, UNABBREV_RECORD};
+use super::cursor::BitCursor;
+use super::reader::{BlockHeader, Record, END_BLOCK, ENTER_SUBBLOCK, UNABBREV_RECORD};
+use crate::error::Result;
 
 /// An append-only bit buffer. Bits wait in `cur` until 32 have gathered
 /// and go to `out` as one 32-bit word (as LLVM's writer does); whatever
@@ -297,6 +299,83 @@ impl BitWriter {
         }
     }
 
+    /// Re-emits record `r` of `src` (read in a block of abbreviation id
+    /// width `width`, with `abbrev` unless it is unabbreviated) with the
+    /// operands `new` gives replaced (`(index, value)`, by increasing index,
+    /// at most four), copying every other bit as it stands. Returns false,
+    /// having written nothing, when the record lacks one of those operands
+    /// or the encoding in place cannot hold its new value: the record must
+    /// then be encoded anew.
+    ///
+    /// Where the encodings hold, this writes what re-encoding the record
+    /// with its own abbreviation writes, without decoding its other
+    /// operands.
+    ///
+    /// # Errors
+    /// Parse errors for truncated data.
+    pub fn splice_record(
+        &mut self,
+        src: &[u8],
+        width: u32,
+        abbrev: Option<&Abbrev>,
+        r: &Record,
+        new: &[(usize, u64)],
+    ) -> Result<bool> {
+        const MAX: usize = 4;
+        assert!(new.len() <= MAX, "at most {MAX} operands are spliced");
+        debug_assert!(new.windows(2).all(|p| p[0].0 < p[1].0));
+        let mut cursor = BitCursor::new(src, 0, src.len());
+        cursor.seek(r.start_bit + u64::from(width))?;
+        let mut spans: [(u64, u64, AbbrevOp); MAX] =
+            std::array::from_fn(|_| (0, 0, AbbrevOp::Literal(0)));
+        let mut wanted = [0usize; MAX];
+        for (w, &(i, _)) in wanted.iter_mut().zip(new) {
+            *w = i;
+        }
+        let wanted = &wanted[..new.len()];
+        let found = match abbrev {
+            None => {
+                cursor.read_vbr(6)?;
+                let n = cursor.read_vbr(6)?;
+                let mut at = 0;
+                let mut k = 0;
+                for &i in wanted.iter().take_while(|&&i| (i as u64) < n) {
+                    cursor.skip_vbr6((i - at) as u64)?;
+                    let from = cursor.position();
+                    cursor.read_vbr(6)?;
+                    spans[k] = (from, cursor.position(), AbbrevOp::Vbr(6));
+                    at = i + 1;
+                    k += 1;
+                }
+                k
+            }
+            Some(a) => {
+                let mut k = 0;
+                a.find_operands(&mut cursor, wanted, |_, from, to, op| {
+                    spans[k] = (from, to, op.clone());
+                    k += 1;
+                })?
+            }
+        };
+        let spans = &spans[..found];
+        if found < new.len()
+            || spans
+                .iter()
+                .zip(new)
+                .any(|((_, _, op), &(_, v))| scalar_bits(op, v).is_none())
+        {
+            return Ok(false);
+        }
+        let mut at = r.start_bit;
+        for ((from, to, op), &(_, v)) in spans.iter().zip(new) {
+            self.copy_bits(src, at, *from);
+            self.emit_scalar(op, v);
+            at = *to;
+        }
+        self.copy_bits(src, at, r.end_bit);
+        Ok(true)
+    }
+
     fn emit_scalar(&mut self, op: &AbbrevOp, v: u64) {
         match op {
             AbbrevOp::Literal(_) => {}
@@ -445,5 +524,124 @@ mod tests {
         let mut w = BitWriter::new();
         w.emit_unabbrev(3, 8, &[1, 1000, 0]);
         assert_eq!(w.position(), 3 + unabbreviated_size(8, &[1, 1000, 0]));
+    }
+}
+
+#[cfg(test)]
+mod splice_tests {
+    use super::*;
+
+    /// What `emit` writes after `lead` zero bits and before a trailer, with
+    /// the bit range it wrote.
+    fn written(lead: u32, emit: impl FnOnce(&mut BitWriter)) -> (Vec<u8>, u64, u64) {
+        let mut w = BitWriter::new();
+        w.emit(0, lead);
+        let start = w.position();
+        emit(&mut w);
+        let end = w.position();
+        w.emit(0x2a, 7);
+        w.align32();
+        (w.into_bytes(), start, end)
+    }
+
+    /// Splices `new` into the record; when that succeeds, checks it against
+    /// the record encoded anew with its own abbreviation, at every lead.
+    fn splice_agrees(
+        abbrev: Option<&Abbrev>,
+        code: u32,
+        ops: &[u64],
+        new: &[(usize, u64)],
+    ) -> bool {
+        const WIDTH: u32 = 4;
+        let emit = |w: &mut BitWriter, ops: &[u64]| match abbrev {
+            None => w.emit_unabbrev(WIDTH, code, ops),
+            Some(a) => w.emit_abbreviated(WIDTH, 4, a, code, ops, None),
+        };
+        let mut changed = ops.to_vec();
+        let mut results = Vec::new();
+        for lead in 0..9 {
+            let (src, start, end) = written(lead, |w| emit(w, ops));
+            let r = Record {
+                code,
+                abbrev_id: if abbrev.is_some() { 4 } else { UNABBREV_RECORD },
+                ops: Vec::new(),
+                blob: None,
+                start_bit: start,
+                end_bit: end,
+            };
+            let mut w = BitWriter::new();
+            w.emit(0, lead);
+            let spliced = w.splice_record(&src, WIDTH, abbrev, &r, new).unwrap();
+            if spliced {
+                for &(i, v) in new {
+                    changed[i] = v;
+                }
+                w.emit(0x2a, 7);
+                w.align32();
+                let (expected, _, _) = written(lead, |w| emit(w, &changed));
+                assert_eq!(w.into_bytes(), expected, "lead {lead}, {new:?}");
+            } else {
+                assert_eq!(
+                    w.position(),
+                    u64::from(lead),
+                    "nothing is written on failure"
+                );
+            }
+            results.push(spliced);
+        }
+        assert!(results.iter().all(|&s| s == results[0]));
+        results[0]
+    }
+
+    #[test]
+    fn spliced_records_equal_records_encoded_anew() {
+        let ops = [7u64, 123, 0, 1 << 40, 5, 31];
+        assert!(splice_agrees(None, 9, &ops, &[(0, 9999)]));
+        assert!(splice_agrees(
+            None,
+            9,
+            &ops,
+            &[(1, 1), (3, 2), (5, 1 << 50)]
+        ));
+        assert!(splice_agrees(None, 9, &ops, &[(2, 0), (4, 77), (5, 0)]));
+        // An operand the record lacks.
+        assert!(!splice_agrees(None, 9, &ops, &[(1, 1), (6, 2)]));
+
+        let scalars = Abbrev {
+            ops: vec![
+                AbbrevOp::Literal(3),
+                AbbrevOp::Vbr(6),
+                AbbrevOp::Fixed(4),
+                AbbrevOp::Literal(8),
+                AbbrevOp::Array(Box::new(AbbrevOp::Char6)),
+            ],
+        };
+        let ops = [
+            500u64,
+            9,
+            8,
+            u64::from(b'a'),
+            u64::from(b'.'),
+            u64::from(b'Z'),
+        ];
+        assert!(splice_agrees(Some(&scalars), 3, &ops, &[(0, 1 << 33)]));
+        assert!(splice_agrees(Some(&scalars), 3, &ops, &[(0, 1), (1, 15)]));
+        assert!(splice_agrees(
+            Some(&scalars),
+            3,
+            &ops,
+            &[(2, 8), (4, u64::from(b'_'))]
+        ));
+        // A fixed field too narrow, a literal that differs, a character
+        // Char6 cannot hold, an element past the array's end.
+        assert!(!splice_agrees(Some(&scalars), 3, &ops, &[(1, 16)]));
+        assert!(!splice_agrees(Some(&scalars), 3, &ops, &[(2, 9)]));
+        assert!(!splice_agrees(
+            Some(&scalars),
+            3,
+            &ops,
+            &[(0, 4), (5, u64::from(b'-'))]
+        ));
+        assert!(!splice_agrees(Some(&scalars), 3, &ops, &[(6, 1)]));
     }
 }
