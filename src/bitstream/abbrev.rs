@@ -42,13 +42,8 @@ fn min_bits(op: &AbbrevOp) -> u64 {
 
 /// Decodes a Char6 value.
 pub fn decode_char6(v: u64) -> u8 {
-    match v {
-        0..=25 => b'a' + v as u8,
-        26..=51 => b'A' + (v - 26) as u8,
-        52..=61 => b'0' + (v - 52) as u8,
-        62 => b'.',
-        _ => b'_',
-    }
+    const CHAR6: &[u8; 64] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._";
+    CHAR6[(v & 63) as usize]
 }
 
 /// Encodes a byte as Char6, if it is one of `[a-zA-Z0-9._]`.
@@ -265,6 +260,16 @@ impl Abbrev {
                         ));
                     }
                     match (&mut ops, &**elem) {
+                        // Names: many fields of a few bits, read a load at a time.
+                        (Some(ops), AbbrevOp::Fixed(w)) if *w <= 32 => {
+                            ops.reserve(n as usize);
+                            cursor.read_fixed_run(n, *w, |v| ops.push(v))?;
+                        }
+                        (Some(ops), AbbrevOp::Char6) => {
+                            ops.reserve(n as usize);
+                            cursor
+                                .read_fixed_run(n, 6, |v| ops.push(u64::from(decode_char6(v))))?;
+                        }
                         (Some(ops), elem) => {
                             ops.reserve(n as usize);
                             for _ in 0..n {
