@@ -3,14 +3,18 @@
 # the same files (the floor) and `llvm-dis | llvm-as` per module, on a
 # generated corpus of ThinLTO backend bitcode.
 #
-# Usage: benches/engines.sh [MODULES] [FUNCS_PER_MODULE]   (default 200 40)
+# Usage: [BENCH_DIR=DIR] benches/engines.sh [MODULES] [FUNCS_PER_MODULE]   (default 200 40)
 # Needs: clang-19, lld-19, llvm-19 (installed by scripts/test.sh) and
 # bc; builds bcrename --release --features llvm.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 n=${1:-200}
 funcs=${2:-40}
-work=$(mktemp -d)
+# BENCH_DIR chooses where the corpus and the outputs live (default: the
+# system's temporary directory). On a tmpfs such as /dev/shm, `cp -r` is a
+# memory copy; on a disk file system it also pays for creating inodes,
+# which varies with the file system's state.
+work=$(mktemp -d -p "${BENCH_DIR:-${TMPDIR:-/tmp}}")
 trap 'rm -rf "$work"' EXIT
 
 echo "building bcrename (release, --features llvm)" >&2
@@ -66,7 +70,7 @@ rss_mib=$(rss)
 
 echo "corpus: $files files, $bytes bytes (largest $(stat -c %s "corpus/$largest") bytes); scan: $promoted"
 echo "peak memory of a native rename: $rss_mib MiB"
-echo "machine: $(nproc) cores"
+echo "machine: $(nproc) cores; files on $(stat -f -c %T "$work")"
 printf '%-36s %8s %8s\n' "what" "seconds" "x cp -r"
 for row in "cp -r:$cp_s" "bcrename native (all cores):$native_s" "bcrename native (--jobs 1):$native1_s" "bcrename --engine llvm (all cores):$llvm_s" "llvm-dis | llvm-as per module:$disas_s"; do
   name=${row%%:*}; s=${row##*:}
