@@ -522,7 +522,8 @@ fn word_offset(bit: u64, base: u64) -> u64 {
 impl FileWriter<'_> {
     fn write(&mut self) -> Result<Vec<u8>> {
         let stream = self.file.stream.clone();
-        let mut w = BitWriter::new();
+        // The output is about the size of the input: one allocation.
+        let mut w = BitWriter::with_capacity(stream.len() + stream.len() / 8);
         // The stream starts with its magic; bit positions below are relative
         // to the stream start, as alignment is.
         w.emit_bytes(&self.data[stream.start..stream.start + 4]);
@@ -928,9 +929,18 @@ impl FileWriter<'_> {
                         format!("FNENTRY offset {} names no function block", r.ops[1]),
                     ));
                 };
-                let mut ops = r.ops.clone();
-                ops[1] = new;
-                self.emit_changed(w, reader, h.abbrev_width, &r, &ops)?;
+                let moved = [(1, new)];
+                let new = if new == r.ops[1] { &[][..] } else { &moved[..] };
+                emit_replaced(
+                    w,
+                    self.data,
+                    reader.current_abbrevs(),
+                    h.abbrev_width,
+                    &r,
+                    new,
+                )
+                .map_err(|e| e.with_path(|| reader.path()))?;
+                reader.recycle(r.ops);
                 Ok(None)
             }
             other => Ok(Some(other)),

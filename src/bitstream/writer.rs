@@ -49,6 +49,15 @@ impl BitWriter {
         Self::default()
     }
 
+    /// A writer with room for `bytes` bytes before it grows.
+    pub fn with_capacity(bytes: usize) -> Self {
+        BitWriter {
+            out: Vec::with_capacity(bytes),
+            cur: 0,
+            nbits: 0,
+        }
+    }
+
     /// A writer that continues after `prefix` (a whole number of bytes).
     pub fn with_prefix(prefix: Vec<u8>) -> Self {
         BitWriter {

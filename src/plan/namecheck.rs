@@ -49,7 +49,9 @@ impl NameFacts {
     /// Adds a module of the file and the renames made in it (`changes`
     /// may hold other modules' renames too: those of `module` count).
     pub fn add(&mut self, plan: &Plan, m: &Module, module: usize, changes: &[Change]) {
-        let mut renamed: FxHashSet<&[u8]> = FxHashSet::default();
+        let mut renamed: FxHashSet<&[u8]> =
+            FxHashSet::with_capacity_and_hasher(changes.len(), Default::default());
+        self.staying.reserve(m.globals.len() + m.comdats.len());
         for c in changes.iter().filter(|c| c.module == module) {
             if matches!(c.kind, ChangeKind::Local | ChangeKind::SourceFilename) {
                 continue;
