@@ -468,7 +468,12 @@ fn plan_set(
 ) -> Result<PlannedSet> {
     match planning {
         Planning::Summaries => {
-            let names_only = ParseOptions { local_names: None };
+            // Summaries need the modules' records only; the full parse of
+            // each file when it is rewritten reads (and checks) the rest.
+            let names_only = ParseOptions {
+                local_names: None,
+                skip_symbol_tables: true,
+            };
             let loaded = scan::load_kept(inputs, names_only, options.jobs, |input, bitcode| {
                 not_an_index(input, &bitcode)?;
                 Ok::<_, Error>(

@@ -65,6 +65,26 @@ fn symbol_table_matches_the_module() {
 }
 
 /// A CFI object holds two modules sharing one STRTAB and SYMTAB.
+/// Skipping the symbol tables leaves the modules as a full parse reads
+/// them, and the blobs located with their version, only not decoded.
+#[test]
+fn skipped_symbol_tables_leave_the_modules_alone() {
+    for v in VERSIONS {
+        let rel = format!("clang-{v}/prog/prelink/util.o");
+        let (data, full) = read(&rel);
+        let options = ParseOptions {
+            skip_symbol_tables: true,
+            ..ParseOptions::default()
+        };
+        let skipped = BitcodeFile::parse(&data, options).unwrap();
+        assert_eq!(skipped.modules, full.modules, "{rel}");
+        assert_eq!(skipped.symtabs.len(), 1, "{rel}");
+        let (s, f) = (&skipped.symtabs[0], &full.symtabs[0]);
+        assert_eq!((&s.blob, s.version), (&f.blob, f.version), "{rel}");
+        assert!(f.table.is_some() && s.table.is_none(), "{rel}");
+    }
+}
+
 #[test]
 fn split_lto_unit_has_two_modules() {
     let (_, file) = read("clang-19/cfi/prelink/main.o");

@@ -279,7 +279,8 @@ pub struct SymtabBlob {
     /// Byte range of the blob in the file.
     pub blob: Range<usize>,
     pub version: Option<u32>,
-    /// The decoded table, when its version is known.
+    /// The decoded table, when its version is known (and the parse was not
+    /// told to skip it, see [`ParseOptions::skip_symbol_tables`]).
     pub table: Option<Symtab>,
 }
 
@@ -308,6 +309,9 @@ pub struct ParseOptions {
     /// Read function-level VALUE_SYMTABs and keep the names this accepts.
     /// `None` skips function bodies entirely.
     pub local_names: Option<fn(&[u8]) -> bool>,
+    /// Locate SYMTAB blobs and read their version, but leave the tables
+    /// unparsed (`table` is `None`), for readers that need the modules only.
+    pub skip_symbol_tables: bool,
 }
 
 fn chars(r: &Record, from: usize, reader: &Reader<'_>) -> Result<Vec<u8>> {
@@ -414,7 +418,7 @@ impl BitcodeFile {
                         let bytes = &data[blob.clone()];
                         let version = symtab::version(bytes);
                         let table = match version {
-                            Some(symtab::KNOWN_VERSION) => {
+                            Some(symtab::KNOWN_VERSION) if !options.skip_symbol_tables => {
                                 Some(Symtab::parse(bytes, blob.start as u64 * 8)?)
                             }
                             _ => None,
