@@ -81,23 +81,32 @@ pub fn summaries(mods: &[ModuleRef<'_>]) -> Vec<ModuleSummary> {
 pub fn collect_mentions(
     mods: Vec<ModuleSummary>,
 ) -> (BTreeMap<String, SuffixMentions>, SourceFilenames) {
-    let mut mentions: BTreeMap<String, SuffixMentions> = BTreeMap::new();
+    // Gathered in lists and sorted into sets once: a set of paths per
+    // suffix built one insertion at a time compares paths on every one.
+    let mut lists: FxHashMap<Box<str>, (Vec<Rc<str>>, Vec<Rc<str>>)> = FxHashMap::default();
     let mut sources = BTreeMap::new();
     for m in mods {
         // One copy of each path, shared by every suffix it mentions.
         let path: Rc<str> = Rc::from(m.path.as_str());
         sources.entry(m.path).or_insert(m.source_filename);
         for (suffix, owning) in m.suffixes {
-            let e = match mentions.get_mut(&*suffix) {
-                Some(e) => e,
-                None => mentions.entry(suffix.into()).or_default(),
-            };
-            e.mentioned_by.insert(path.clone());
+            let (definers, mentioned_by) = lists.entry(suffix).or_default();
+            mentioned_by.push(path.clone());
             if owning {
-                e.definers.insert(path.clone());
+                definers.push(path.clone());
             }
         }
     }
+    let mentions = lists
+        .into_iter()
+        .map(|(suffix, (definers, mentioned_by))| {
+            let m = SuffixMentions {
+                definers: definers.into_iter().collect(),
+                mentioned_by: mentioned_by.into_iter().collect(),
+            };
+            (suffix.into(), m)
+        })
+        .collect();
     (mentions, sources)
 }
 
