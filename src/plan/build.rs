@@ -76,6 +76,9 @@ pub fn summaries(mods: &[ModuleRef<'_>]) -> Vec<ModuleSummary> {
         .collect()
 }
 
+/// The paths of a suffix's definers and of every module that mentions it.
+type PathLists = (Vec<Rc<str>>, Vec<Rc<str>>);
+
 /// What the set says about each suffix, and each path's source file name;
 /// each summary is dropped once it is counted.
 pub fn collect_mentions(
@@ -83,7 +86,7 @@ pub fn collect_mentions(
 ) -> (BTreeMap<String, SuffixMentions>, SourceFilenames) {
     // Gathered in lists and sorted into sets once: a set of paths per
     // suffix built one insertion at a time compares paths on every one.
-    let mut lists: FxHashMap<Box<str>, (Vec<Rc<str>>, Vec<Rc<str>>)> = FxHashMap::default();
+    let mut lists: FxHashMap<Box<str>, PathLists> = FxHashMap::default();
     let mut sources = BTreeMap::new();
     for m in mods {
         // One copy of each path, shared by every suffix it mentions.
