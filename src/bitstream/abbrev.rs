@@ -155,6 +155,7 @@ impl Abbrev {
     }
 
     /// Reads one scalar value.
+    #[inline(always)]
     fn read_scalar(op: &AbbrevOp, cursor: &mut BitCursor<'_>) -> Result<u64> {
         match op {
             AbbrevOp::Literal(v) => Ok(*v),
