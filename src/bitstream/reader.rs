@@ -151,6 +151,7 @@ pub enum Operands {
 
 /// Reads an unabbreviated record's code and operand count, checking that
 /// the operands can fit in what is left.
+#[inline(always)]
 fn unabbreviated_header(cursor: &mut BitCursor<'_>, start: u64) -> Result<(u64, u64)> {
     let code = cursor.read_vbr(6)?;
     let n = cursor.read_vbr(6)?;
