@@ -70,7 +70,8 @@ rss_mib=$(rss)
 
 echo "corpus: $files files, $bytes bytes (largest $(stat -c %s "corpus/$largest") bytes); scan: $promoted"
 echo "peak memory of a native rename: $rss_mib MiB"
-echo "machine: $(nproc) cores; files on $(stat -f -c %T "$work")"
+fs=$(findmnt -n -o FSTYPE --target "$work" 2>/dev/null || stat -f -c %T "$work")
+echo "machine: $(nproc) cores; files on $fs"
 printf '%-36s %8s %8s\n' "what" "seconds" "x cp -r"
 for row in "cp -r:$cp_s" "bcrename native (all cores):$native_s" "bcrename native (--jobs 1):$native1_s" "bcrename --engine llvm (all cores):$llvm_s" "llvm-dis | llvm-as per module:$disas_s"; do
   name=${row%%:*}; s=${row##*:}
