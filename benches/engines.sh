@@ -70,7 +70,10 @@ rss_mib=$(rss)
 
 echo "corpus: $files files, $bytes bytes (largest $(stat -c %s "corpus/$largest") bytes); scan: $promoted"
 echo "peak memory of a native rename: $rss_mib MiB"
-fs=$(findmnt -n -o FSTYPE --target "$work" 2>/dev/null || stat -f -c %T "$work")
+# The file system the files are on (the last mount over it is the one in
+# effect; stat calls ext4 ext2/ext3).
+fs=$(findmnt -n -o FSTYPE --target "$work" 2>/dev/null | tail -1 || true)
+[ -n "$fs" ] || fs=$(stat -f -c %T "$work")
 echo "machine: $(nproc) cores; files on $fs"
 printf '%-36s %8s %8s\n' "what" "seconds" "x cp -r"
 for row in "cp -r:$cp_s" "bcrename native (all cores):$native_s" "bcrename native (--jobs 1):$native1_s" "bcrename --engine llvm (all cores):$llvm_s" "llvm-dis | llvm-as per module:$disas_s"; do
