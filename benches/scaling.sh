@@ -11,9 +11,9 @@ max=${1:-3200}
 (cd "$here" && cargo build -q --release)
 bin=$here/target/release/bcrename
 # BENCH_DIR chooses where the corpus and the outputs live (default: the
-# system's temporary directory). On a tmpfs such as /dev/shm, `cp -r` is a
-# memory copy; on a disk file system it also pays for creating inodes,
-# which varies with the file system's state.
+# system's temporary directory). On a disk file system, creating thousands
+# of output files costs kernel time that varies with the file system's
+# state; on a tmpfs such as /dev/shm it is steady.
 work=$(mktemp -d -p "${BENCH_DIR:-${TMPDIR:-/tmp}}")
 trap 'rm -rf "$work"' EXIT
 
