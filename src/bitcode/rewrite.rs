@@ -251,9 +251,14 @@ pub fn planned_changes(file: &BitcodeFile, renamer: &dyn Renamer) -> Vec<Change>
 
 fn module_plans(file: &BitcodeFile, renamer: &dyn Renamer) -> (Vec<ModulePlan>, Vec<Change>) {
     let mut changes = Vec::new();
-    let mut plans = Vec::new();
+    let mut plans = Vec::with_capacity(file.modules.len());
     for (mi, m) in file.modules.iter().enumerate() {
-        let mut p = ModulePlan::default();
+        let mut p = ModulePlan {
+            globals: Vec::with_capacity(m.globals.len()),
+            comdats: Vec::with_capacity(m.comdats.len()),
+            source_filename: None,
+            bodies: Vec::with_capacity(m.functions.len()),
+        };
         for g in &m.globals {
             let new = renamer.global(&g.name).filter(|n| *n != g.name);
             if let Some(n) = &new {
@@ -367,7 +372,13 @@ fn new_strtabs(
     let mut refs = NewRefs::for_file(file);
     for (si, st) in file.strtabs.iter().enumerate() {
         let old = &data[st.blob.clone()];
-        let mut uses: Vec<StrUse<'_>> = Vec::new();
+        // A use per global, partition and comdat, and per symbol table
+        // string (a few per global).
+        let names: usize = (file.modules.iter())
+            .filter(|m| m.strtab == Some(si))
+            .map(|m| 2 * m.globals.len() + m.comdats.len())
+            .sum();
+        let mut uses: Vec<StrUse<'_>> = Vec::with_capacity(2 * names + 8);
         let mut renamed: FxHashMap<&[u8], &[u8]> = FxHashMap::default();
         for (mi, m) in file
             .modules
