@@ -764,15 +764,7 @@ impl FileWriter<'_> {
                                     .expect("every partition has a new reference");
                                 new.str_ref(at, old, p);
                             }
-                            emit_replaced(
-                                w,
-                                self.data,
-                                reader.current_abbrevs(),
-                                width,
-                                &r,
-                                new.as_slice(),
-                            )
-                            .map_err(|e| e.with_path(|| reader.path()))?;
+                            self.emit_replaced(w, reader, width, &r, new.as_slice())?;
                         }
                         mod_code::COMDAT => {
                             let ci = mo.comdat;
@@ -780,15 +772,7 @@ impl FileWriter<'_> {
                             let mut new = Replaced::default();
                             let old = m.comdats[ci].name_ref;
                             new.str_ref(0, old, self.refs.comdats[mo.index][ci]);
-                            emit_replaced(
-                                w,
-                                self.data,
-                                reader.current_abbrevs(),
-                                width,
-                                &r,
-                                new.as_slice(),
-                            )
-                            .map_err(|e| e.with_path(|| reader.path()))?;
+                            self.emit_replaced(w, reader, width, &r, new.as_slice())?;
                         }
                         mod_code::SOURCE_FILENAME if plan.source_filename.is_some() => {
                             let ops: Vec<u64> = plan
@@ -877,6 +861,20 @@ impl FileWriter<'_> {
         Ok(())
     }
 
+    /// [`emit_replaced`] for a record just read by `reader`, in the block it
+    /// is in; errors name the block path.
+    fn emit_replaced(
+        &self,
+        w: &mut BitWriter,
+        reader: &Reader<'_>,
+        width: u32,
+        r: &Record,
+        new: &[(usize, u64)],
+    ) -> Result<()> {
+        emit_replaced(w, self.data, reader.current_abbrevs(), width, r, new)
+            .map_err(|e| e.with_path(|| reader.path()))
+    }
+
     /// Re-encodes a record with new operands, keeping its abbreviation when
     /// it still fits.
     fn emit_changed(
@@ -942,15 +940,7 @@ impl FileWriter<'_> {
                 };
                 let moved = [(1, new)];
                 let new = if new == r.ops[1] { &[][..] } else { &moved[..] };
-                emit_replaced(
-                    w,
-                    self.data,
-                    reader.current_abbrevs(),
-                    h.abbrev_width,
-                    &r,
-                    new,
-                )
-                .map_err(|e| e.with_path(|| reader.path()))?;
+                self.emit_replaced(w, reader, h.abbrev_width, &r, new)?;
                 reader.recycle(r.ops);
                 Ok(None)
             }
