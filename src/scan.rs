@@ -393,7 +393,7 @@ fn file_facts(path: &str, bitcode: &BitcodeFile, options: &ScanOptions) -> FileF
         }
         if let Some(si) = m.symtab {
             let st = &bitcode.symtabs[si];
-            if st.table.is_none() {
+            if !st.known_version() {
                 facts.problems.push(Problem {
                     kind: "unknown_symtab_version",
                     message: format!(

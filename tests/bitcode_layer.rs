@@ -85,6 +85,33 @@ fn skipped_symbol_tables_leave_the_modules_alone() {
     }
 }
 
+/// The rewriter refuses a parse whose symbol table of known version was
+/// skipped, rather than dropping the table or leaving it stale.
+#[test]
+#[should_panic(expected = "decoded the symbol tables")]
+fn rewriting_a_parse_without_its_symbol_table_is_refused() {
+    use bcrename::bitcode::rewrite::{rewrite, Renamer};
+    struct Everything;
+    impl Renamer for Everything {
+        fn global(&self, name: &[u8]) -> Option<Vec<u8>> {
+            Some([name, b"_x"].concat())
+        }
+        fn local(&self, _: &[u8]) -> Option<Vec<u8>> {
+            None
+        }
+        fn source_filename(&self, _: &[u8]) -> Option<Vec<u8>> {
+            None
+        }
+    }
+    let data = std::fs::read(testdata().join("clang-19/prog/prelink/util.o")).unwrap();
+    let options = ParseOptions {
+        skip_symbol_tables: true,
+        ..ParseOptions::default()
+    };
+    let file = BitcodeFile::parse(&data, options).unwrap();
+    let _ = rewrite(&data, &file, &Everything);
+}
+
 #[test]
 fn split_lto_unit_has_two_modules() {
     let (_, file) = read("clang-19/cfi/prelink/main.o");

@@ -284,6 +284,14 @@ pub struct SymtabBlob {
     pub table: Option<Symtab>,
 }
 
+impl SymtabBlob {
+    /// True if the table's version is the one bcrename reads (whether or
+    /// not this parse decoded it).
+    pub fn known_version(&self) -> bool {
+        self.version == Some(symtab::KNOWN_VERSION)
+    }
+}
+
 /// A STRTAB_BLOCK blob.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StrtabBlob {

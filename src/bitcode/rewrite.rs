@@ -325,12 +325,23 @@ fn module_plans(file: &BitcodeFile, renamer: &dyn Renamer) -> (Vec<ModulePlan>, 
 /// Rewrites `data` (parsed as `file`) with the names `renamer` chooses.
 ///
 /// `file` must have been parsed with a local-name filter that keeps every
-/// name `renamer.local` may rename.
+/// name `renamer.local` may rename, and with its symbol tables decoded
+/// (not [`skip_symbol_tables`](super::ParseOptions::skip_symbol_tables)).
+///
+/// # Panics
+/// If a symbol table of known version was not decoded: the table would be
+/// dropped or left pointing at old strings.
 ///
 /// # Errors
 /// Parse errors in parts only read now, and Unsupported for layouts the
 /// rewriter cannot keep consistent (a VSTOFFSET not in LLVM's fixed form).
 pub fn rewrite(data: &[u8], file: &BitcodeFile, renamer: &dyn Renamer) -> Result<Rewritten> {
+    assert!(
+        file.symtabs
+            .iter()
+            .all(|t| t.table.is_some() || !t.known_version()),
+        "rewrite needs a parse that decoded the symbol tables"
+    );
     let (plans, changes) = module_plans(file, renamer);
     if changes.is_empty() {
         return Ok(Rewritten {
@@ -719,7 +730,9 @@ impl FileWriter<'_> {
     fn new_symtab(&self, ti: usize) -> Option<Vec<u8>> {
         let st = &self.file.symtabs[ti];
         // A table of unknown version is not rewritten (it is dropped).
-        st.table.as_ref()?;
+        if !st.known_version() {
+            return None;
+        }
         let mut blob = self.data[st.blob.clone()].to_vec();
         for &(at, r) in &self.refs.symtab_fields[ti] {
             blob[at..at + 4].copy_from_slice(&r.offset.to_le_bytes());
