@@ -795,7 +795,7 @@ impl FileWriter<'_> {
                                 .iter()
                                 .map(|&b| u64::from(b))
                                 .collect();
-                            self.emit_changed(w, reader, width, &r, &ops)?;
+                            emit_record(w, width, reader.current_abbrevs(), &r, &ops, None)?;
                         }
                         mod_code::VSTOFFSET => {
                             let abbrevs = reader.current_abbrevs();
@@ -821,7 +821,7 @@ impl FileWriter<'_> {
                         }
                         mod_code::HASH => {
                             let ops = self.module_hash(w, m, mo)?;
-                            self.emit_changed(w, reader, width, &r, &ops)?;
+                            emit_record(w, width, reader.current_abbrevs(), &r, &ops, None)?;
                         }
                         _ => w.copy_bits(self.data, r.start_bit, r.end_bit),
                     }
@@ -886,23 +886,6 @@ impl FileWriter<'_> {
     ) -> Result<()> {
         emit_replaced(w, self.data, reader.current_abbrevs(), width, r, new)
             .map_err(|e| e.with_path(|| reader.path()))
-    }
-
-    /// Re-encodes a record with new operands, keeping its abbreviation when
-    /// it still fits.
-    fn emit_changed(
-        &self,
-        w: &mut BitWriter,
-        reader: &Reader<'_>,
-        width: u32,
-        r: &Record,
-        ops: &[u64],
-    ) -> Result<()> {
-        if ops == r.ops.as_slice() {
-            w.copy_bits(self.data, r.start_bit, r.end_bit);
-            return Ok(());
-        }
-        emit_record(w, width, reader.current_abbrevs(), r, ops, None)
     }
 
     /// The module HASH over the new bytes: SHA-1 of the module's part of the
