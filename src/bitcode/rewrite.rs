@@ -2,10 +2,14 @@
 //!
 //! The rewriter is told *what* to rename by a [`Renamer`] and works out
 //! *where*: it lays out a new STRTAB first, then streams the file once,
-//! copying every block and record that does not carry a name bit for bit,
-//! re-encoding those that do with the abbreviation they came with, and
-//! patching what moves with them (VSTOFFSET, the module-level FNENTRY
-//! offsets, block lengths, the module HASH, the wrapper size).
+//! copying every block and record that does not carry a name bit for bit.
+//! A module-level record whose STRTAB reference (or function offset)
+//! moves is copied too, with only the operands that change spliced into
+//! its bits; where their encoding cannot hold the new values, and for
+//! records that hold a name's characters, the record is encoded anew with
+//! the abbreviation it came with when that still fits. What moves with the
+//! names is patched: VSTOFFSET, the module-level FNENTRY offsets, block
+//! lengths, the module HASH, the wrapper size.
 //!
 //! The new STRTAB is built the way LLVM's writer builds it: strings are
 //! appended in the order they were first added (their original offsets) and
