@@ -604,6 +604,8 @@ fn read_module(
     };
     let mut saw_version = false;
     let mut vst_bit = None;
+    // Local names are built here, one at a time, and copied when kept.
+    let mut name_buffer = Vec::new();
     while let Some(entry) = reader.next_entry()? {
         match entry {
             Entry::Record(r) => {
@@ -620,8 +622,11 @@ fn read_module(
             Entry::SubBlock(sub) => match sub.id {
                 block::FUNCTION if options.local_names.is_some() => {
                     reader.enter()?;
-                    let (local_names, inline_asm) =
-                        read_function_block(reader, options.local_names.unwrap())?;
+                    let (local_names, inline_asm) = read_function_block(
+                        reader,
+                        options.local_names.unwrap(),
+                        &mut name_buffer,
+                    )?;
                     m.functions.push(FunctionBody {
                         function: None,
                         block: sub,
@@ -869,14 +874,14 @@ fn inline_asm_text(r: &Record) -> Option<Vec<u8>> {
 }
 
 /// Reads a function block: the local names `keep` accepts, and the text of
-/// its inline asm.
+/// its inline asm. Each name is built in `name` first.
 fn read_function_block(
     reader: &mut Reader<'_>,
     keep: fn(&[u8]) -> bool,
+    name: &mut Vec<u8>,
 ) -> Result<(Vec<LocalName>, Vec<Vec<u8>>)> {
     let mut names = Vec::new();
     let mut asm = Vec::new();
-    let mut name = Vec::new();
     // Instruction records are only stepped over.
     while let Some(entry) = reader.next_block_boundary()? {
         match entry {
@@ -887,7 +892,10 @@ fn read_function_block(
                 reader.set_operands(Operands::Of(&INLINE_ASM_CODES));
                 while let Some(e) = reader.next_entry()? {
                     match e {
-                        Entry::Record(r) => asm.extend(inline_asm_text(&r)),
+                        Entry::Record(r) => {
+                            asm.extend(inline_asm_text(&r));
+                            reader.recycle(r.ops);
+                        }
                         Entry::EndBlock { .. } => break,
                         Entry::SubBlock(_) => reader.skip()?,
                         _ => {}
@@ -902,8 +910,8 @@ fn read_function_block(
                         Entry::Record(r) if r.code == vst::ENTRY || r.code == vst::BBENTRY => {
                             need(&r, 1, "VST_ENTRY", reader)?;
                             // Most names are not kept: build each in one buffer.
-                            chars_into(&r, 1, reader, &mut name)?;
-                            if keep(&name) {
+                            chars_into(&r, 1, reader, name)?;
+                            if keep(name) {
                                 names.push(LocalName {
                                     kind: if r.code == vst::ENTRY {
                                         LocalKind::Value
@@ -937,6 +945,7 @@ fn read_module_vst(reader: &mut Reader<'_>, m: &mut Module) -> Result<()> {
             Entry::Record(r) if r.code == vst::FNENTRY => {
                 need(&r, 2, "VST_FNENTRY", reader)?;
                 m.fn_entries.push((r.ops[0], r.ops[1]));
+                reader.recycle(r.ops);
             }
             Entry::EndBlock { .. } => break,
             Entry::SubBlock(_) => reader.skip()?,

@@ -595,10 +595,13 @@ impl<'a> Reader<'a> {
     }
 
     fn read_record(&mut self, start: u64, abbrev_id: u32) -> Result<Record> {
-        let mut ops = std::mem::take(&mut self.spare);
+        // Records whose operands are stepped over leave the spare buffer
+        // for the next record that keeps them.
+        let mut ops = Vec::new();
         let (code, blob) = if abbrev_id == UNABBREV_RECORD {
             let (code, n) = unabbreviated_header(&mut self.cursor, start)?;
             if self.keeps(code) {
+                ops = std::mem::take(&mut self.spare);
                 ops.reserve(n as usize);
                 for _ in 0..n {
                     ops.push(self.cursor.read_vbr(6)?);
@@ -612,6 +615,7 @@ impl<'a> Reader<'a> {
             let abbrev = abbreviation(&scope.abbrevs, start, abbrev_id)?;
             let code = abbrev.read_code(&mut self.cursor)?;
             let blob = if self.keeps(code) {
+                ops = std::mem::take(&mut self.spare);
                 abbrev.read_operands(&mut self.cursor, &mut ops)?
             } else {
                 abbrev.skip_operands(&mut self.cursor)?

@@ -179,8 +179,22 @@ impl BitWriter {
             self.out.extend_from_slice(&src[start..start + whole]);
             pos += whole as u64 * 8;
         }
-        // Otherwise up to 56 bits at a time, from one 64-bit load where the
-        // source has 8 bytes left.
+        // Otherwise 32 bits at a time from one 64-bit load, straight to
+        // `out` (fewer than 8 bits pend after `flush_bytes`, so `cur` keeps
+        // them below the new 32)...
+        while to - pos >= 32 {
+            let byte = (pos / 8) as usize;
+            let Some(b) = src.get(byte..byte + 8) else {
+                break;
+            };
+            let word = u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+            self.cur |= ((word >> (pos % 8)) & 0xffff_ffff) << self.nbits;
+            self.out.extend_from_slice(&(self.cur as u32).to_le_bytes());
+            self.cur >>= 32;
+            pos += 32;
+        }
+        // ...and the rest up to 56 bits at a time, reading only the bytes
+        // the source has.
         while pos < to {
             let shift = (pos % 8) as u32;
             let n = (to - pos).min(u64::from(56 - shift)) as u32;
