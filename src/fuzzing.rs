@@ -3,7 +3,6 @@
 //! never panic on any input; where an input is accepted, the invariants
 //! below must hold, and a violation panics (that is a finding).
 
-use std::collections::BTreeMap;
 
 use crate::bitcode::rewrite::rewrite as rewrite_file;
 use crate::bitcode::BitcodeFile;
@@ -33,7 +32,7 @@ pub fn rewrite(data: &[u8]) {
         return;
     };
     let mut plan = Plan::default();
-    let mut suffixes = BTreeMap::new();
+    let mut suffixes = rustc_hash::FxHashMap::default();
     for m in &file.modules {
         for name in m.globals.iter().map(|g| &g.name).chain(
             m.functions

@@ -130,8 +130,9 @@ pub struct PlanOptions {
 /// A resolved, checked plan.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Plan {
-    /// Old suffix digits -> new suffix.
-    pub suffixes: BTreeMap<String, Vec<u8>>,
+    /// Old suffix digits -> new suffix. Hashed: every name of every
+    /// module is looked up here (the manifest sorts them when written).
+    pub suffixes: FxHashMap<String, Vec<u8>>,
     /// Old symbol -> new symbol.
     pub symbols: BTreeMap<Vec<u8>, Vec<u8>>,
     /// Old source_filename -> new (`--remap-source-filename`, or a manifest).
