@@ -284,7 +284,7 @@ pub fn diff(
             f.bitcode
                 .modules
                 .iter()
-                .flat_map(|m| m.globals.iter().map(|g| g.name.clone()))
+                .flat_map(|m| m.globals.iter().map(|g| g.name.to_vec()))
                 .collect()
         };
         let sources = |f: &LoadedFile| -> Vec<Option<Vec<u8>>> {

@@ -3,7 +3,6 @@
 //! never panic on any input; where an input is accepted, the invariants
 //! below must hold, and a violation panics (that is a finding).
 
-
 use crate::bitcode::rewrite::rewrite as rewrite_file;
 use crate::bitcode::BitcodeFile;
 use crate::bitstream::dump::{dump, DumpOptions};
@@ -34,10 +33,10 @@ pub fn rewrite(data: &[u8]) {
     let mut plan = Plan::default();
     let mut suffixes = rustc_hash::FxHashMap::default();
     for m in &file.modules {
-        for name in m.globals.iter().map(|g| &g.name).chain(
+        for name in m.globals.iter().map(|g| g.name.as_slice()).chain(
             m.functions
                 .iter()
-                .flat_map(|f| f.local_names.iter().map(|l| &l.name)),
+                .flat_map(|f| f.local_names.iter().map(|l| l.name.as_slice())),
         ) {
             if let Some(p) = PromotedName::parse(name) {
                 let n = suffixes.len();
@@ -48,9 +47,9 @@ pub fn rewrite(data: &[u8]) {
         }
         if choice & 0x80 != 0 {
             if let Some(g) = m.globals.iter().find(|g| !g.name.is_empty()) {
-                let mut new = g.name.clone();
+                let mut new = g.name.to_vec();
                 new.extend_from_slice(b".renamed");
-                plan.symbols.insert(g.name.clone(), new);
+                plan.symbols.insert(g.name.to_vec(), new);
             }
         }
     }

@@ -54,7 +54,7 @@ fn symbol_table_matches_the_module() {
                 .iter()
                 .flat_map(|m| &m.globals)
                 .filter(|g| g.linkage != Linkage::Private)
-                .map(|g| String::from_utf8(g.name.clone()).unwrap())
+                .map(|g| String::from_utf8(g.name.to_vec()).unwrap())
                 .collect();
             globals.sort();
             globals.dedup();

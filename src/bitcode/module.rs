@@ -7,7 +7,9 @@
 //! other block is skipped by its length, so bitcode from LLVM versions newer
 //! than any installed LLVM still reads.
 
-use std::ops::Range;
+use std::fmt;
+use std::ops::{Deref, Range};
+use std::sync::Arc;
 
 use super::codes::{
     self, block, identification as ident_code, module as mod_code, module_strtab, vst,
@@ -120,11 +122,94 @@ impl Visibility {
     }
 }
 
+/// A global's or comdat's name: its bytes in a copy of the module's
+/// STRTAB that the module's names share, so they cost one allocation
+/// between them. Reads as a byte slice.
+#[derive(Clone, Default)]
+pub struct Name {
+    table: Arc<[u8]>,
+    start: u32,
+    len: u32,
+}
+
+impl Name {
+    /// The name in `table` at `r`, if `r` lies inside it.
+    fn in_table(table: &Arc<[u8]>, r: StrRef) -> Option<Name> {
+        r.get(table)?;
+        Some(Name {
+            table: Arc::clone(table),
+            start: r.offset,
+            len: r.size,
+        })
+    }
+
+    pub fn as_slice(&self) -> &[u8] {
+        &self.table[self.start as usize..][..self.len as usize]
+    }
+}
+
+impl Deref for Name {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        self.as_slice()
+    }
+}
+
+impl AsRef<[u8]> for Name {
+    fn as_ref(&self) -> &[u8] {
+        self.as_slice()
+    }
+}
+
+impl fmt::Debug for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", String::from_utf8_lossy(self.as_slice()))
+    }
+}
+
+impl PartialEq for Name {
+    fn eq(&self, other: &Name) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl Eq for Name {}
+
+impl PartialEq<[u8]> for Name {
+    fn eq(&self, other: &[u8]) -> bool {
+        self.as_slice() == other
+    }
+}
+
+impl PartialEq<Vec<u8>> for Name {
+    fn eq(&self, other: &Vec<u8>) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl PartialEq<&[u8]> for Name {
+    fn eq(&self, other: &&[u8]) -> bool {
+        self.as_slice() == *other
+    }
+}
+
+impl<const N: usize> PartialEq<&[u8; N]> for Name {
+    fn eq(&self, other: &&[u8; N]) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl PartialEq<Name> for Vec<u8> {
+    fn eq(&self, other: &Name) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
 /// A global variable, function, alias or ifunc.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Global {
     pub kind: GlobalKind,
-    pub name: Vec<u8>,
+    pub name: Name,
     pub name_ref: StrRef,
     pub linkage: Linkage,
     pub visibility: Visibility,
@@ -151,7 +236,7 @@ impl Global {
 /// A comdat.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Comdat {
-    pub name: Vec<u8>,
+    pub name: Name,
     pub name_ref: StrRef,
     pub selection_kind: u64,
     pub record_bit: u64,
@@ -471,11 +556,17 @@ impl BitcodeFile {
     }
 
     fn resolve_names(&mut self, data: &[u8]) -> Result<()> {
+        // One copy of each STRTAB, shared by the names of its modules.
+        let mut copies: Vec<Option<Arc<[u8]>>> = vec![None; self.strtabs.len()];
         for mi in 0..self.modules.len() {
             let strtab = self.strtab(data, &self.modules[mi]);
+            let table: Arc<[u8]> = match self.modules[mi].strtab {
+                Some(si) => Arc::clone(copies[si].get_or_insert_with(|| Arc::from(strtab))),
+                None => Arc::default(),
+            };
             let m = &mut self.modules[mi];
-            let lookup = |r: StrRef, bit: u64| -> Result<Vec<u8>> {
-                r.get(strtab).map(<[u8]>::to_vec).ok_or_else(|| {
+            let lookup = |r: StrRef, bit: u64| -> Result<Name> {
+                Name::in_table(&table, r).ok_or_else(|| {
                     Error::parse(
                         bit,
                         format!(
@@ -729,7 +820,7 @@ fn read_module_record(
         mod_code::COMDAT => {
             need(&r, 3, "COMDAT", reader)?;
             m.comdats.push(Comdat {
-                name: Vec::new(),
+                name: Name::default(),
                 name_ref: str_ref(&r, reader)?,
                 selection_kind: r.ops[2],
                 record_bit: r.start_bit,
@@ -740,7 +831,7 @@ fn read_module_record(
             let linkage = Linkage::decode(r.ops[5]);
             m.globals.push(Global {
                 kind: GlobalKind::Variable,
-                name: Vec::new(),
+                name: Name::default(),
                 name_ref: str_ref(&r, reader)?,
                 linkage,
                 visibility: if linkage.is_local() {
@@ -759,7 +850,7 @@ fn read_module_record(
             let linkage = Linkage::decode(r.ops[5]);
             m.globals.push(Global {
                 kind: GlobalKind::Function,
-                name: Vec::new(),
+                name: Name::default(),
                 name_ref: str_ref(&r, reader)?,
                 linkage,
                 visibility: if linkage.is_local() {
@@ -791,7 +882,7 @@ fn read_module_record(
                 } else {
                     GlobalKind::Ifunc
                 },
-                name: Vec::new(),
+                name: Name::default(),
                 name_ref: str_ref(&r, reader)?,
                 linkage,
                 visibility: if linkage.is_local() {

@@ -275,7 +275,7 @@ fn module_plans(file: &BitcodeFile, renamer: &dyn Renamer) -> (Vec<ModulePlan>, 
                 changes.push(Change {
                     module: mi,
                     kind,
-                    old: g.name.clone(),
+                    old: g.name.to_vec(),
                     new: n.clone(),
                 });
             }
@@ -287,7 +287,7 @@ fn module_plans(file: &BitcodeFile, renamer: &dyn Renamer) -> (Vec<ModulePlan>, 
                 changes.push(Change {
                     module: mi,
                     kind: ChangeKind::Comdat,
-                    old: c.name.clone(),
+                    old: c.name.to_vec(),
                     new: n.clone(),
                 });
             }

@@ -70,8 +70,8 @@ impl NameFacts {
             if !renamed.contains(name.as_slice()) {
                 self.staying.push(fingerprint(name));
             }
-            if plan.symbols.contains_key(name) {
-                self.matched.push(name.clone());
+            if plan.symbols.contains_key(name.as_slice()) {
+                self.matched.push(name.to_vec());
             }
         }
         self.has_asm |= !m.asm.is_empty() || m.functions.iter().any(|f| !f.inline_asm.is_empty());
