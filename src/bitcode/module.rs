@@ -1071,3 +1071,33 @@ fn read_module_strtab(reader: &mut Reader<'_>, m: &mut Module) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A name reads as its bytes of the shared table and compares by
+    /// content, whatever table or place it comes from; a reference past
+    /// the table's end names nothing.
+    #[test]
+    fn names_are_their_bytes_of_the_shared_table() {
+        let table: Arc<[u8]> = Arc::from(&b"mainhelper.llvm.42main"[..]);
+        let at = |offset, size| Name::in_table(&table, StrRef { offset, size });
+        let main = at(0, 4).unwrap();
+        let helper = at(4, 14).unwrap();
+        assert_eq!(main.as_slice(), b"main");
+        assert_eq!(&*helper, b"helper.llvm.42");
+        assert_eq!(main, at(18, 4).unwrap());
+        assert_ne!(main, helper);
+        assert!(main == b"main" && main == b"main".to_vec() && b"main".to_vec() == main);
+        assert_eq!(format!("{helper:?}"), "\"helper.llvm.42\"");
+        let other: Arc<[u8]> = Arc::from(&b"xxmain"[..]);
+        assert_eq!(
+            Name::in_table(&other, StrRef { offset: 2, size: 4 }).unwrap(),
+            main
+        );
+        assert!(at(20, 3).is_none() && at(23, 0).is_none());
+        assert_eq!(at(22, 0).unwrap().as_slice(), b"");
+        assert!(Name::default().is_empty());
+    }
+}
