@@ -503,6 +503,7 @@ fn symtab_string<'a>(
             // nothing on ELF): keep the prefix, rename the rest.
             let ir = table.symbols[i].ir_name.get(strtab).unwrap_or_default();
             match renamed.get(ir) {
+                Some(new_ir) if old_bytes == ir => Cow::Borrowed(new_ir),
                 Some(new_ir) if old_bytes.ends_with(ir) => {
                     let mut n = old_bytes[..old_bytes.len() - ir.len()].to_vec();
                     n.extend_from_slice(new_ir);
