@@ -121,10 +121,17 @@ struct Scope {
 /// Names block ids for error messages.
 pub type BlockNamer = fn(u32) -> Option<&'static str>;
 
+thread_local! {
+    /// The last BLOCKINFO block read on this thread: its abbreviation
+    /// width, body bytes and what they define.
+    static LAST_BLOCKINFO: std::cell::RefCell<Option<(u32, Vec<u8>, Rc<BlockInfo>)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
 /// A streaming reader over one bitstream.
 pub struct Reader<'a> {
     cursor: BitCursor<'a>,
-    blockinfo: BlockInfo,
+    blockinfo: Rc<BlockInfo>,
     scopes: Vec<Scope>,
     top_counts: Vec<(u32, u32)>,
     /// A sub-block announced but not yet entered or skipped, with its ordinal.
@@ -242,7 +249,7 @@ impl<'a> Reader<'a> {
         cursor.seek(cursor.position() + 8 * magic_len as u64)?;
         Ok(Reader {
             cursor,
-            blockinfo: BlockInfo::default(),
+            blockinfo: Rc::default(),
             scopes: Vec::new(),
             top_counts: Vec::new(),
             pending: None,
@@ -633,9 +640,28 @@ impl<'a> Reader<'a> {
     }
 
     fn read_blockinfo(&mut self, h: &BlockHeader) -> Result<()> {
+        // The body is whole words: the same bytes (and width) read as the
+        // same abbreviations, so the last BLOCKINFO read on this thread
+        // is reused when they match. Each file is read more than once,
+        // and files from one producer often share theirs.
+        let body = &self.cursor.data()[(h.body_start_bit / 8) as usize..(h.end_bit / 8) as usize];
+        let known = LAST_BLOCKINFO.with(|last| {
+            last.borrow()
+                .as_ref()
+                .filter(|(width, bytes, _)| *width == h.abbrev_width && bytes.as_slice() == body)
+                .map(|(_, _, info)| Rc::clone(info))
+        });
+        if let Some(info) = known {
+            self.blockinfo = info;
+            return self.cursor.seek(h.end_bit);
+        }
         let operands = std::mem::replace(&mut self.operands, Operands::All);
         let r = self.read_blockinfo_body(h);
         self.operands = operands;
+        if r.is_ok() {
+            let entry = (h.abbrev_width, body.to_vec(), Rc::clone(&self.blockinfo));
+            LAST_BLOCKINFO.with(|last| *last.borrow_mut() = Some(entry));
+        }
         r
     }
 
@@ -691,7 +717,66 @@ impl<'a> Reader<'a> {
                 return Err(Error::parse(start, "entry runs past the end of BLOCKINFO"));
             }
         }
-        self.blockinfo = info;
+        self.blockinfo = Rc::new(info);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bitstream::writer::BitWriter;
+    use crate::bitstream::AbbrevOp;
+
+    /// A stream whose BLOCKINFO (entries `info_width` bits wide) gives
+    /// block 8 the abbreviation [literal 1, fixed `bits`], then block 8.
+    fn stream(info_width: u32, bits: u64) -> Vec<u8> {
+        let mut w = BitWriter::new();
+        w.emit_bytes(b"BC\xc0\xde");
+        let info = w.enter_block(2, BLOCKINFO_BLOCK_ID, info_width);
+        w.emit_unabbrev(info_width, BLOCKINFO_CODE_SETBID, &[8]);
+        w.emit(u64::from(DEFINE_ABBREV), info_width);
+        w.emit_vbr(2, 5);
+        w.emit(1, 1); // a literal...
+        w.emit_vbr(1, 8);
+        w.emit(0, 1); // ...and a fixed field
+        w.emit(1, 3);
+        w.emit_vbr(bits, 5);
+        w.end_block(info);
+        let block = w.enter_block(2, 8, 3);
+        w.end_block(block);
+        w.into_bytes()
+    }
+
+    fn abbrevs_in_block_8(data: &[u8]) -> Vec<Abbrev> {
+        let mut r = Reader::new(data, 0, data.len(), 4, |_| None).unwrap();
+        loop {
+            match r.next_entry().unwrap() {
+                Some(Entry::SubBlock(h)) if h.id == 8 => {
+                    r.enter().unwrap();
+                    return r.current_abbrevs().iter().map(|a| (**a).clone()).collect();
+                }
+                Some(_) => {}
+                None => panic!("no block 8"),
+            }
+        }
+    }
+
+    /// The BLOCKINFO kept from the last read on the thread stands in only
+    /// for the same bytes read with the same width: streams read in turn
+    /// each get their own abbreviations, repeated or not.
+    #[test]
+    fn a_blockinfo_read_before_stands_in_only_for_the_same_bytes() {
+        for (width, bits) in [(2, 7), (2, 7), (2, 9), (3, 9), (2, 7), (3, 7), (3, 7)] {
+            let want = vec![Abbrev {
+                ops: vec![AbbrevOp::Literal(1), AbbrevOp::Fixed(bits as u32)],
+            }];
+            let data = stream(width, bits);
+            assert_eq!(
+                abbrevs_in_block_8(&data),
+                want,
+                "width {width}, {bits} bits"
+            );
+        }
     }
 }
