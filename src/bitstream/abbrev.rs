@@ -189,7 +189,7 @@ impl Abbrev {
         cursor: &mut BitCursor<'_>,
         ops: &mut Vec<u64>,
     ) -> Result<Option<Range<usize>>> {
-        self.walk_operands(cursor, Some(ops))
+        self.walk_operands::<true>(cursor, ops)
     }
 
     /// Steps over the operands after the code, checking them as
@@ -199,7 +199,7 @@ impl Abbrev {
     /// # Errors
     /// As [`Abbrev::read_operands`].
     pub fn skip_operands(&self, cursor: &mut BitCursor<'_>) -> Result<Option<Range<usize>>> {
-        self.walk_operands(cursor, None)
+        self.walk_operands::<false>(cursor, &mut Vec::new())
     }
 
     /// Finds where the operands `wanted` (increasing indices, counted as
@@ -242,10 +242,12 @@ impl Abbrev {
         Ok(next)
     }
 
-    fn walk_operands(
+    /// Reads the operands into `ops` when `KEEP`, else steps over them
+    /// (with the same checks and errors): one function compiled twice.
+    fn walk_operands<const KEEP: bool>(
         &self,
         cursor: &mut BitCursor<'_>,
-        mut ops: Option<&mut Vec<u64>>,
+        ops: &mut Vec<u64>,
     ) -> Result<Option<Range<usize>>> {
         let mut blob = None;
         for op in &self.ops[1..] {
@@ -260,29 +262,29 @@ impl Abbrev {
                             format!("array of {n} elements runs past the end of the data"),
                         ));
                     }
-                    match (&mut ops, &**elem) {
+                    match (KEEP, &**elem) {
                         // Names: many fields of a few bits, read a load at a time.
-                        (Some(ops), AbbrevOp::Fixed(w)) if *w <= 32 => {
+                        (true, AbbrevOp::Fixed(w)) if *w <= 32 => {
                             ops.reserve(n as usize);
                             cursor.read_fixed_run(n, *w, |v| ops.push(v))?;
                         }
-                        (Some(ops), AbbrevOp::Char6) => {
+                        (true, AbbrevOp::Char6) => {
                             ops.reserve(n as usize);
                             cursor
                                 .read_fixed_run(n, 6, |v| ops.push(u64::from(decode_char6(v))))?;
                         }
-                        (Some(ops), elem) => {
+                        (true, elem) => {
                             ops.reserve(n as usize);
                             for _ in 0..n {
                                 ops.push(Self::read_scalar(elem, cursor)?);
                             }
                         }
                         // `need` is exactly their size, and it fits.
-                        (None, AbbrevOp::Fixed(_) | AbbrevOp::Char6) => {
+                        (false, AbbrevOp::Fixed(_) | AbbrevOp::Char6) => {
                             cursor.seek(cursor.position() + need)?;
                         }
-                        (None, AbbrevOp::Vbr(6)) => cursor.skip_vbr6(n)?,
-                        (None, elem) => {
+                        (false, AbbrevOp::Vbr(6)) => cursor.skip_vbr6(n)?,
+                        (false, elem) => {
                             for _ in 0..n {
                                 Self::read_scalar(elem, cursor)?;
                             }
@@ -304,11 +306,12 @@ impl Abbrev {
                     cursor.align32()?;
                     blob = Some(start..start + n as usize);
                 }
-                scalar => {
-                    let v = Self::read_scalar(scalar, cursor)?;
-                    if let Some(ops) = &mut ops {
-                        ops.push(v);
-                    }
+                scalar if KEEP => ops.push(Self::read_scalar(scalar, cursor)?),
+                AbbrevOp::Literal(_) => {}
+                AbbrevOp::Fixed(w) => cursor.skip(*w)?,
+                AbbrevOp::Char6 => cursor.skip(6)?,
+                AbbrevOp::Vbr(w) => {
+                    cursor.read_vbr(*w)?;
                 }
             }
         }

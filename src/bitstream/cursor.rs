@@ -101,6 +101,20 @@ impl<'a> BitCursor<'a> {
         Ok(value)
     }
 
+    /// Steps over a `width`-bit field, with the error [`BitCursor::read`]
+    /// gives at the end of the data.
+    ///
+    /// # Errors
+    /// As [`BitCursor::read`].
+    #[inline]
+    pub fn skip(&mut self, width: u32) -> Result<()> {
+        if self.bits_left() < u64::from(width) {
+            return Err(self.end_of_data(width));
+        }
+        self.pos += u64::from(width);
+        Ok(())
+    }
+
     #[cold]
     #[inline(never)]
     fn end_of_data(&self, width: u32) -> Error {
