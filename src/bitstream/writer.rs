@@ -170,6 +170,17 @@ impl BitWriter {
     /// Copies bits `[from, to)` of `src` (absolute bit positions).
     pub fn copy_bits(&mut self, src: &[u8], from: u64, to: u64) {
         debug_assert!(from <= to && to <= src.len() as u64 * 8);
+        // A few bits (the parts of a record around spliced operands): one
+        // load, one field.
+        if to - from <= 32 {
+            let byte = (from / 8) as usize;
+            if let Some(b) = src.get(byte..byte + 8) {
+                let word = u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+                let n = (to - from) as u32;
+                self.emit((word >> (from % 8)) & ((1u64 << n) - 1), n);
+                return;
+            }
+        }
         let mut pos = from;
         self.flush_bytes();
         // Fast path: both sides byte aligned.
@@ -504,9 +515,9 @@ mod tests {
     fn copy_bits_at_any_alignment() {
         let src: Vec<u8> = (0..40u32).map(|i| (i * 73 + 5) as u8).collect();
         // Up to the last bit of the source too, where fewer than 8 bytes
-        // are left to load.
+        // are left to load; short ranges (up to 32 bits) in one move.
         for (lead, to) in (0..9).flat_map(|l| [(l, 250u64), (l, 317), (l, 320)]) {
-            for from in [0u64, 3, 8, 13, 32, 290, 316]
+            for from in [0u64, 3, 8, 13, 32, 217, 218, 229, 240, 250, 285, 290, 316]
                 .into_iter()
                 .filter(|&f| f <= to)
             {
