@@ -217,6 +217,44 @@ impl<'a> BitCursor<'a> {
         Ok(())
     }
 
+    /// Reads `n` VBR-6 values into `out`, as `n` calls of `read_vbr(6)`
+    /// would, with the same errors at the same positions. Values of one
+    /// chunk (below 32: most operands) come out of one 64-bit load up to
+    /// nine at a time; a longer value, or one near the end of the data,
+    /// is read the usual way.
+    ///
+    /// # Errors
+    /// As [`BitCursor::read_vbr`].
+    #[inline]
+    pub fn read_vbr6_into(&mut self, n: u64, out: &mut Vec<u64>) -> Result<()> {
+        // The continuation bit of each of the nine 6-bit chunks in 54 bits.
+        const CONTINUATION: u64 = 0o404040404040404040;
+        let mut left = n;
+        while left > 0 {
+            let byte = (self.pos / 8) as usize;
+            if self.pos + 56 <= self.end {
+                if let Some(b) = self.data.get(byte..byte + 8) {
+                    let word = u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+                        >> (self.pos % 8);
+                    // Chunks before the first with its continuation bit set.
+                    let whole = u64::from((word & CONTINUATION).trailing_zeros() / 6);
+                    let k = whole.min(9).min(left);
+                    if k > 0 {
+                        for i in 0..k {
+                            out.push((word >> (6 * i)) & 0x1f);
+                        }
+                        self.pos += 6 * k;
+                        left -= k;
+                        continue;
+                    }
+                }
+            }
+            out.push(self.read_vbr(6)?);
+            left -= 1;
+        }
+        Ok(())
+    }
+
     /// Reads `n` fields of `width` bits (1..=32), handing each to `each`,
     /// as `n` calls of `read(width)` would, with the same error at the same
     /// position. As many fields as fit in 56 bits come out of one 64-bit
@@ -480,6 +518,54 @@ mod tests {
                     assert_eq!(by_one, by_run);
                 }
                 (a, b) => panic!("width {width} start {start} n {n} end {end}: {a:?} vs {b:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn vbr6_runs_agree_with_reading_values_one_by_one() {
+        let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
+        for round in 0..3000u64 {
+            // Small values mostly, some of several chunks, some too long.
+            let mut w = crate::bitstream::writer::BitWriter::new();
+            for _ in 0..40 {
+                let v = match next() % 10 {
+                    0..=6 => next() % 32,
+                    7 | 8 => next() % (1 << (next() % 40)),
+                    _ => next(),
+                };
+                w.emit_vbr(v, 6);
+            }
+            let mut data = w.into_bytes();
+            if round % 7 == 0 {
+                data.extend([0xff; 12]); // a value that overflows
+            }
+            let start = next() % 64;
+            let n = next() % 60;
+            let end = [
+                data.len(),
+                data.len().saturating_sub(3),
+                (next() as usize) % data.len(),
+            ][(round % 3) as usize];
+            let mut one = BitCursor::new(&data, 0, end);
+            if one.seek(start).is_err() {
+                continue;
+            }
+            let mut run = one.clone();
+            let mut by_one = Vec::new();
+            let by_reading = (0..n).try_for_each(|_| one.read_vbr(6).map(|v| by_one.push(v)));
+            let mut by_run = Vec::new();
+            let by_runs = run.read_vbr6_into(n, &mut by_run);
+            match (by_reading, by_runs) {
+                (Ok(()), Ok(())) => {
+                    assert_eq!(by_one, by_run, "start {start} n {n}");
+                    assert_eq!(one.position(), run.position());
+                }
+                (Err(a), Err(b)) => {
+                    assert_eq!(a.to_string(), b.to_string());
+                    assert_eq!(by_one, by_run);
+                }
+                (a, b) => panic!("start {start} n {n} end {end}: {a:?} vs {b:?}"),
             }
         }
     }

@@ -610,9 +610,7 @@ impl<'a> Reader<'a> {
             if self.keeps(code) {
                 ops = std::mem::take(&mut self.spare);
                 ops.reserve(n as usize);
-                for _ in 0..n {
-                    ops.push(self.cursor.read_vbr(6)?);
-                }
+                self.cursor.read_vbr6_into(n, &mut ops)?;
             } else {
                 self.cursor.skip_vbr6(n)?;
             }
