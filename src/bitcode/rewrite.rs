@@ -261,8 +261,10 @@ fn order_by_old_ref(uses: &[StrUse<'_>]) -> Vec<usize> {
 /// The new names of one module.
 #[derive(Default)]
 struct ModulePlan {
-    globals: Vec<Option<Vec<u8>>>,
-    comdats: Vec<Option<Vec<u8>>>,
+    /// The renamed globals' and comdats' entries in the file's (unsorted)
+    /// change list, which holds their new names.
+    globals: Vec<Option<usize>>,
+    comdats: Vec<Option<usize>>,
     source_filename: Option<Vec<u8>>,
     /// Function bodies (by index) whose local names change.
     bodies: Vec<bool>,
@@ -271,9 +273,18 @@ struct ModulePlan {
 /// Every rename `renamer` makes in `file`, sorted, without writing anything.
 /// Engines report these, so they agree on what was renamed.
 pub fn planned_changes(file: &BitcodeFile, renamer: &dyn Renamer) -> Vec<Change> {
-    module_plans(file, renamer).1
+    let mut changes = module_plans(file, renamer).1;
+    sort_changes(&mut changes);
+    changes
 }
 
+fn sort_changes(changes: &mut Vec<Change>) {
+    changes.sort_unstable();
+    changes.dedup();
+}
+
+/// The new names of each module, and every change, in the order they were
+/// found (the plans point into it).
 fn module_plans(file: &BitcodeFile, renamer: &dyn Renamer) -> (Vec<ModulePlan>, Vec<Change>) {
     let mut changes = Vec::new();
     let mut plans = Vec::with_capacity(file.modules.len());
@@ -286,7 +297,7 @@ fn module_plans(file: &BitcodeFile, renamer: &dyn Renamer) -> (Vec<ModulePlan>, 
         };
         for g in &m.globals {
             let new = renamer.global(&g.name).filter(|n| *n != g.name);
-            if let Some(n) = &new {
+            p.globals.push(new.map(|new| {
                 let kind = match g.kind {
                     super::GlobalKind::Function => ChangeKind::Function,
                     super::GlobalKind::Variable => ChangeKind::Variable,
@@ -297,22 +308,22 @@ fn module_plans(file: &BitcodeFile, renamer: &dyn Renamer) -> (Vec<ModulePlan>, 
                     module: mi,
                     kind,
                     old: g.name.to_vec(),
-                    new: n.clone(),
+                    new,
                 });
-            }
-            p.globals.push(new);
+                changes.len() - 1
+            }));
         }
         for c in &m.comdats {
             let new = renamer.global(&c.name).filter(|n| *n != c.name);
-            if let Some(n) = &new {
+            p.comdats.push(new.map(|new| {
                 changes.push(Change {
                     module: mi,
                     kind: ChangeKind::Comdat,
                     old: c.name.to_vec(),
-                    new: n.clone(),
+                    new,
                 });
-            }
-            p.comdats.push(new);
+                changes.len() - 1
+            }));
         }
         if let Some(sf) = &m.source_filename {
             p.source_filename = renamer.source_filename(sf).filter(|n| n != sf);
@@ -342,8 +353,6 @@ fn module_plans(file: &BitcodeFile, renamer: &dyn Renamer) -> (Vec<ModulePlan>, 
         }
         plans.push(p);
     }
-    changes.sort_unstable();
-    changes.dedup();
     (plans, changes)
 }
 
@@ -367,7 +376,7 @@ pub fn rewrite(data: &[u8], file: &BitcodeFile, renamer: &dyn Renamer) -> Result
             .all(|t| t.table.is_some() || !t.known_version()),
         "rewrite needs a parse that decoded the symbol tables"
     );
-    let (plans, changes) = module_plans(file, renamer);
+    let (plans, mut changes) = module_plans(file, renamer);
     if changes.is_empty() {
         return Ok(Rewritten {
             bytes: None,
@@ -377,7 +386,7 @@ pub fn rewrite(data: &[u8], file: &BitcodeFile, renamer: &dyn Renamer) -> Result
     }
 
     let mut warnings = Vec::new();
-    let (strtabs, refs) = new_strtabs(data, file, &plans, renamer, &mut warnings);
+    let (strtabs, refs) = new_strtabs(data, file, &plans, &changes, renamer, &mut warnings);
     let mut out = FileWriter {
         data,
         file,
@@ -388,6 +397,7 @@ pub fn rewrite(data: &[u8], file: &BitcodeFile, renamer: &dyn Renamer) -> Result
         warnings: &mut warnings,
     };
     let bytes = out.write()?;
+    sort_changes(&mut changes);
     Ok(Rewritten {
         bytes: Some(bytes),
         changes,
@@ -401,9 +411,11 @@ fn new_strtabs(
     data: &[u8],
     file: &BitcodeFile,
     plans: &[ModulePlan],
+    changes: &[Change],
     renamer: &dyn Renamer,
     warnings: &mut Vec<String>,
 ) -> (Vec<Vec<u8>>, NewRefs) {
+    let new_name = |change: Option<usize>| change.map(|i| changes[i].new.as_slice());
     let mut tables = Vec::with_capacity(file.strtabs.len());
     let mut refs = NewRefs::for_file(file);
     for (si, st) in file.strtabs.iter().enumerate() {
@@ -426,7 +438,7 @@ fn new_strtabs(
             for (ci, c) in m.comdats.iter().enumerate() {
                 uses.push(StrUse {
                     old: c.name_ref,
-                    new: Cow::Borrowed(p.comdats[ci].as_deref().unwrap_or(&c.name)),
+                    new: Cow::Borrowed(new_name(p.comdats[ci]).unwrap_or(&c.name)),
                     target: Target::Comdat {
                         module: mi,
                         comdat: ci,
@@ -434,10 +446,10 @@ fn new_strtabs(
                 });
             }
             for (gi, g) in m.globals.iter().enumerate() {
-                let new = match &p.globals[gi] {
+                let new = match new_name(p.globals[gi]) {
                     Some(n) => {
                         renamed.insert(&g.name, n);
-                        n.as_slice()
+                        n
                     }
                     None => g.name.as_slice(),
                 };
