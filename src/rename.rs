@@ -256,7 +256,8 @@ fn output_paths(files: &[InputFile], output: &Output) -> Result<Vec<Option<PathB
                 p.display()
             )));
         }
-        if *output != Output::InPlace {
+        // An output in a directory that does not exist yet is no input.
+        if *output != Output::InPlace && paths_of.dir_exists(p) {
             if let Source::File(src) = &f.source {
                 if paths_of.normalise(src) == key {
                     return Err(usage(format!(
@@ -282,11 +283,11 @@ impl Normaliser {
     /// What `fs::canonicalize(p)` gives when `p` exists, else `p`'s
     /// resolved directory joined with its name, else `p`.
     fn normalise(&mut self, p: &Path) -> PathBuf {
-        let parent = p
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
         let name = p.file_name();
+        // Nothing exists in a directory that does not: `p` stays as it is.
+        let Some(dir) = self.dir(p) else {
+            return p.to_path_buf();
+        };
         // A last component that is a symbolic link (or `..`) is resolved
         // with the path.
         let link = fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink());
@@ -295,14 +296,27 @@ impl Normaliser {
                 return c;
             }
         }
-        let dir = self
-            .dirs
-            .entry(parent.to_path_buf())
-            .or_insert_with(|| fs::canonicalize(parent).ok());
-        match (dir, name) {
-            (Some(d), Some(n)) => d.join(n),
-            _ => p.to_path_buf(),
+        match name {
+            Some(n) => dir.join(n),
+            None => p.to_path_buf(),
         }
+    }
+
+    /// True if the directory `p` would be in exists.
+    fn dir_exists(&mut self, p: &Path) -> bool {
+        self.dir(p).is_some()
+    }
+
+    /// The resolved directory of `p`, resolved once per directory.
+    fn dir(&mut self, p: &Path) -> Option<PathBuf> {
+        let parent = p
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        self.dirs
+            .entry(parent.to_path_buf())
+            .or_insert_with(|| fs::canonicalize(parent).ok())
+            .clone()
     }
 }
 
