@@ -121,10 +121,17 @@ struct Scope {
 /// Names block ids for error messages.
 pub type BlockNamer = fn(u32) -> Option<&'static str>;
 
+/// A BLOCKINFO block read before: its abbreviation width, body bytes and
+/// what they define.
+struct ReadBlockInfo {
+    width: u32,
+    body: Vec<u8>,
+    info: Rc<BlockInfo>,
+}
+
 thread_local! {
-    /// The last BLOCKINFO block read on this thread: its abbreviation
-    /// width, body bytes and what they define.
-    static LAST_BLOCKINFO: std::cell::RefCell<Option<(u32, Vec<u8>, Rc<BlockInfo>)>> =
+    /// The last BLOCKINFO block read on this thread.
+    static LAST_BLOCKINFO: std::cell::RefCell<Option<ReadBlockInfo>> =
         const { std::cell::RefCell::new(None) };
 }
 
@@ -646,8 +653,8 @@ impl<'a> Reader<'a> {
         let known = LAST_BLOCKINFO.with(|last| {
             last.borrow()
                 .as_ref()
-                .filter(|(width, bytes, _)| *width == h.abbrev_width && bytes.as_slice() == body)
-                .map(|(_, _, info)| Rc::clone(info))
+                .filter(|last| last.width == h.abbrev_width && last.body == body)
+                .map(|last| Rc::clone(&last.info))
         });
         if let Some(info) = known {
             self.blockinfo = info;
@@ -657,7 +664,11 @@ impl<'a> Reader<'a> {
         let r = self.read_blockinfo_body(h);
         self.operands = operands;
         if r.is_ok() {
-            let entry = (h.abbrev_width, body.to_vec(), Rc::clone(&self.blockinfo));
+            let entry = ReadBlockInfo {
+                width: h.abbrev_width,
+                body: body.to_vec(),
+                info: Rc::clone(&self.blockinfo),
+            };
             LAST_BLOCKINFO.with(|last| *last.borrow_mut() = Some(entry));
         }
         r

@@ -9,7 +9,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::names::{self, PromotedName};
 use super::owners::{
-    self, HashedModule, IndexedModule, Problem, ResolvedBy, SuffixMentions, SuffixOwner,
+    self, HashedModule, IndexedModule, Paths, Problem, ResolvedBy, SuffixMentions, SuffixOwner,
 };
 use super::policy::{show, Manifest, SuffixPolicy};
 use crate::bitcode::rewrite::Renamer;
@@ -77,15 +77,16 @@ pub fn summaries(mods: &[ModuleRef<'_>]) -> Vec<ModuleSummary> {
 }
 
 /// The paths of a suffix's definers and of every module that mentions it.
-type PathLists = (Vec<Rc<str>>, Vec<Rc<str>>);
+type PathLists = (Vec<Rc<str>>, Paths);
 
 /// What the set says about each suffix, and each path's source file name;
 /// each summary is dropped once it is counted.
 pub fn collect_mentions(
     mods: Vec<ModuleSummary>,
 ) -> (BTreeMap<String, SuffixMentions>, SourceFilenames) {
-    // Gathered in lists and sorted into sets once: a set of paths per
-    // suffix built one insertion at a time compares paths on every one.
+    // Definers are gathered in lists and sorted into sets once (a set
+    // built one insertion at a time compares paths on every one); the
+    // modules mentioning a suffix are sorted only if it is reported.
     let mut lists: FxHashMap<Box<str>, PathLists> = FxHashMap::default();
     let mut sources = BTreeMap::new();
     for m in mods {
@@ -105,7 +106,7 @@ pub fn collect_mentions(
         .map(|(suffix, (definers, mentioned_by))| {
             let m = SuffixMentions {
                 definers: definers.into_iter().collect(),
-                mentioned_by: mentioned_by.into_iter().collect(),
+                mentioned_by,
             };
             (suffix.into(), m)
         })
@@ -281,8 +282,8 @@ fn stale_asm(place: &str, path: &str, name: &[u8]) -> Error {
     ))
 }
 
-fn join(v: &BTreeSet<Rc<str>>) -> String {
-    v.iter().map(|p| &**p).collect::<Vec<_>>().join(", ")
+fn join<'a>(paths: impl IntoIterator<Item = &'a str>) -> String {
+    paths.into_iter().collect::<Vec<_>>().join(", ")
 }
 
 /// Builds and checks the plan for a module set.
@@ -368,12 +369,12 @@ pub fn unchecked(
                         "  .llvm.{}: defined in {} modules ({})",
                         o.suffix,
                         n,
-                        join(&m.definers)
+                        join(m.definers.iter().map(|p| &**p))
                     ),
                     (None, _) => format!(
                         "  .llvm.{}: no owner (mentioned by {})",
                         o.suffix,
-                        join(&m.mentioned_by)
+                        join(m.mentioned_by.sorted())
                     ),
                 }
             })

@@ -35,8 +35,43 @@ pub struct SuffixMentions {
     /// Paths of modules holding an owning definition.
     pub definers: BTreeSet<Rc<str>>,
     /// Paths of modules mentioning the suffix in any name.
-    pub mentioned_by: BTreeSet<Rc<str>>,
+    pub mentioned_by: Paths,
 }
+
+/// Paths of modules, kept as they are met (a path may come more than
+/// once) and put in order only when read: every suffix has them, only
+/// suffixes that are reported read them.
+#[derive(Debug, Clone, Default)]
+pub struct Paths(Vec<Rc<str>>);
+
+impl Paths {
+    pub fn push(&mut self, path: Rc<str>) {
+        self.0.push(path);
+    }
+
+    /// Each path once, sorted.
+    pub fn sorted(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self.0.iter().map(|p| &**p).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+}
+
+impl FromIterator<Rc<str>> for Paths {
+    fn from_iter<I: IntoIterator<Item = Rc<str>>>(iter: I) -> Self {
+        Paths(iter.into_iter().collect())
+    }
+}
+
+/// Equal when they hold the same paths, in any order or number.
+impl PartialEq for Paths {
+    fn eq(&self, other: &Paths) -> bool {
+        self.sorted() == other.sorted()
+    }
+}
+
+impl Eq for Paths {}
 
 /// A module that can vouch for a suffix: its path, its source file name,
 /// and the suffix its HASH gives.
@@ -154,7 +189,7 @@ pub fn resolve(
                     "unresolved_suffix",
                     format!(
                         "no module defines suffix .llvm.{suffix} (mentioned by {}); pass the owner, --prelink or --index",
-                        join(&m.mentioned_by)
+                        join(m.mentioned_by.sorted())
                     ),
                 )
             };
@@ -162,7 +197,12 @@ pub fn resolve(
                 kind,
                 message,
                 suffix: Some(suffix.clone()),
-                modules: m.mentioned_by.iter().map(|p| p.to_string()).collect(),
+                modules: m
+                    .mentioned_by
+                    .sorted()
+                    .into_iter()
+                    .map(String::from)
+                    .collect(),
             });
             SuffixOwner {
                 suffix: suffix.clone(),
@@ -298,6 +338,27 @@ mod tests {
         assert_eq!(p.len(), 1);
         assert_eq!(p[0].kind, "ambiguous_owner");
         assert!(p[0].message.contains("a.bc, b.bc"), "{}", p[0].message);
+    }
+
+    /// The modules mentioning an unresolved suffix are kept as met and
+    /// reported sorted, each once.
+    #[test]
+    fn unresolved_suffix_lists_its_modules_sorted_once() {
+        let m = BTreeMap::from([(
+            "1".to_string(),
+            mentions(&[], &["c.bc", "a.bc", "c.bc", "b.bc", "a.bc"]),
+        )]);
+        let (_, p) = resolve(&m, &sources(), &[], &[]);
+        assert_eq!(p[0].kind, "unresolved_suffix");
+        assert_eq!(p[0].modules, ["a.bc", "b.bc", "c.bc"]);
+        assert!(
+            p[0].message.contains("(mentioned by a.bc, b.bc, c.bc)"),
+            "{}",
+            p[0].message
+        );
+        let reordered: Paths = ["b.bc", "a.bc", "c.bc"].into_iter().map(Rc::from).collect();
+        assert_eq!(m["1"].mentioned_by, reordered);
+        assert_ne!(m["1"].mentioned_by, Paths::default());
     }
 
     #[test]
