@@ -196,13 +196,19 @@ impl Symtab {
                 uncommon_begin: w.word(at + 8)?,
             });
         }
-        for at in w.entries(header.comdats, COMDAT_LEN, "comdats")? {
+        // Counts are checked against the blob's size before anything is
+        // reserved for them.
+        let comdats = w.entries(header.comdats, COMDAT_LEN, "comdats")?;
+        t.comdats.reserve(header.comdats.count as usize);
+        for at in comdats {
             t.comdats.push(SymtabComdat {
                 name: w.str_ref(at)?,
                 selection_kind: w.word(at + 8)?,
             });
         }
-        for at in w.entries(header.symbols, SYMBOL_LEN, "symbols")? {
+        let symbols = w.entries(header.symbols, SYMBOL_LEN, "symbols")?;
+        t.symbols.reserve(header.symbols.count as usize);
+        for at in symbols {
             t.symbols.push(SymtabSymbol {
                 name: w.str_ref(at)?,
                 ir_name: w.str_ref(at + 8)?,
@@ -254,6 +260,12 @@ impl Symtab {
                 value: h.coff_linker_opts,
             },
         ];
+        out.reserve(
+            self.comdats.len()
+                + 2 * self.symbols.len()
+                + 2 * self.uncommons.len()
+                + self.dependent_libraries.len(),
+        );
         let base = |r: EntryRange, i: usize, len: usize| r.offset as usize + i * len;
         for (i, c) in self.comdats.iter().enumerate() {
             out.push(StrField {
