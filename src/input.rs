@@ -70,15 +70,26 @@ fn io_error(path: &Path, e: std::io::Error) -> Error {
 /// # Errors
 /// A missing or unreadable path, a malformed or recursive response file.
 pub fn expand(args: &[String]) -> Result<Inputs> {
+    expand_with_jobs(args, crate::parallel::default_jobs())
+}
+
+/// [`expand`], looking at the first bytes of the files found under
+/// directories on up to `jobs` threads (a walk is checked once it is
+/// complete: an unreadable directory is reported before an unreadable
+/// file).
+///
+/// # Errors
+/// As [`expand`].
+pub fn expand_with_jobs(args: &[String], jobs: usize) -> Result<Inputs> {
     let mut out = Inputs::default();
     let mut stack = Vec::new();
     for a in args {
-        expand_one(a, &mut out, &mut stack)?;
+        expand_one(a, &mut out, &mut stack, jobs)?;
     }
     Ok(out)
 }
 
-fn expand_one(arg: &str, out: &mut Inputs, stack: &mut Vec<PathBuf>) -> Result<()> {
+fn expand_one(arg: &str, out: &mut Inputs, stack: &mut Vec<PathBuf>, jobs: usize) -> Result<()> {
     if let Some(file) = arg.strip_prefix('@') {
         let path = PathBuf::from(file);
         if stack.contains(&path) || stack.len() > 32 {
@@ -92,7 +103,7 @@ fn expand_one(arg: &str, out: &mut Inputs, stack: &mut Vec<PathBuf>) -> Result<(
             .map_err(|m| Error::new(ErrorKind::Usage, format!("{file}: {m}")))?;
         stack.push(path);
         for w in words {
-            expand_one(&w, out, stack)?;
+            expand_one(&w, out, stack, jobs)?;
         }
         stack.pop();
         return Ok(());
@@ -108,7 +119,28 @@ fn expand_one(arg: &str, out: &mut Inputs, stack: &mut Vec<PathBuf>) -> Result<(
     let path = PathBuf::from(arg);
     let meta = fs::metadata(&path).map_err(|e| io_error(&path, e))?;
     if meta.is_dir() {
-        walk(&path, Path::new(""), out)?;
+        let mut found = Vec::new();
+        walk(&path, Path::new(""), &mut found)?;
+        let bitcode = crate::parallel::map(&found, jobs, |(path, rel)| {
+            if rel.is_none() {
+                return Ok(false);
+            }
+            let mut magic = [0u8; 4];
+            let n = fs::File::open(path)
+                .and_then(|mut f| read_up_to(&mut f, &mut magic))
+                .map_err(|err| io_error(path, err))?;
+            Ok::<_, Error>(looks_like_bitcode(&magic[..n]))
+        });
+        for ((path, rel), bitcode) in found.into_iter().zip(bitcode) {
+            match rel {
+                Some(rel) if bitcode? => out.files.push(InputFile {
+                    display: path.to_string_lossy().into_owned(),
+                    source: Source::File(path),
+                    relative: Some(rel),
+                }),
+                _ => out.skipped.push(path),
+            }
+        }
     } else {
         out.files.push(InputFile {
             source: Source::File(path),
@@ -119,7 +151,10 @@ fn expand_one(arg: &str, out: &mut Inputs, stack: &mut Vec<PathBuf>) -> Result<(
     Ok(())
 }
 
-fn walk(root: &Path, rel: &Path, out: &mut Inputs) -> Result<()> {
+/// What is under `root/rel`, in order: each file with its path relative
+/// to `root`, and what is neither a file nor a link to one (no relative
+/// path: it is skipped).
+fn walk(root: &Path, rel: &Path, found: &mut Vec<(PathBuf, Option<PathBuf>)>) -> Result<()> {
     let dir = root.join(rel);
     let mut entries: Vec<_> = fs::read_dir(&dir)
         .map_err(|e| io_error(&dir, e))?
@@ -131,7 +166,7 @@ fn walk(root: &Path, rel: &Path, out: &mut Inputs) -> Result<()> {
         let path = root.join(&rel_path);
         let ft = e.file_type().map_err(|err| io_error(&path, err))?;
         if ft.is_dir() {
-            walk(root, &rel_path, out)?;
+            walk(root, &rel_path, found)?;
             continue;
         }
         // Follow links to files; skip links to directories and dangling ones.
@@ -139,23 +174,11 @@ fn walk(root: &Path, rel: &Path, out: &mut Inputs) -> Result<()> {
             || (ft.is_symlink() && fs::metadata(&path).map(|m| m.is_file()).unwrap_or(false));
         if !is_file {
             if !ft.is_symlink() {
-                out.skipped.push(path);
+                found.push((path, None));
             }
             continue;
         }
-        let mut magic = [0u8; 4];
-        let n = fs::File::open(&path)
-            .and_then(|mut f| read_up_to(&mut f, &mut magic))
-            .map_err(|err| io_error(&path, err))?;
-        if looks_like_bitcode(&magic[..n]) {
-            out.files.push(InputFile {
-                display: path.to_string_lossy().into_owned(),
-                source: Source::File(path),
-                relative: Some(rel_path),
-            });
-        } else {
-            out.skipped.push(path);
-        }
+        found.push((path, Some(rel_path)));
     }
     Ok(())
 }
@@ -237,6 +260,62 @@ pub fn split_response_file(text: &[u8]) -> std::result::Result<Vec<String>, Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A tree is walked in name order: bitcode files kept with their
+    /// relative paths, other files and special files skipped in walk
+    /// order, links to files followed; the same for any number of jobs.
+    #[cfg(unix)]
+    #[test]
+    fn directories_are_walked_in_order_whatever_the_jobs() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        fs::create_dir_all(d.join("sub")).unwrap();
+        fs::write(d.join("b.bc"), b"BC\xc0\xde rest").unwrap();
+        fs::write(d.join("a.txt"), b"text").unwrap();
+        fs::write(d.join("sub/c.bc"), b"BC\xc0\xde").unwrap();
+        fs::write(d.join("sub/d.o"), b"\x7fELF").unwrap();
+        fs::write(d.join("e"), b"").unwrap();
+        std::os::unix::fs::symlink(d.join("b.bc"), d.join("link.bc")).unwrap();
+        std::os::unix::fs::symlink(d.join("sub"), d.join("linkdir")).unwrap();
+        let fifo = d.join("f.pipe");
+        assert!(std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success());
+        let arg = [d.to_string_lossy().into_owned()];
+        let want = expand_with_jobs(&arg, 1).unwrap();
+        let rel: Vec<_> = want
+            .files
+            .iter()
+            .map(|f| f.relative.clone().unwrap())
+            .collect();
+        assert_eq!(
+            rel,
+            [
+                Path::new("b.bc"),
+                Path::new("link.bc"),
+                Path::new("sub/c.bc")
+            ]
+        );
+        let skipped: Vec<_> = want
+            .skipped
+            .iter()
+            .map(|p| p.strip_prefix(d).unwrap())
+            .collect();
+        assert_eq!(
+            skipped,
+            [
+                Path::new("a.txt"),
+                Path::new("e"),
+                Path::new("f.pipe"),
+                Path::new("sub/d.o")
+            ]
+        );
+        for jobs in [2, 3, 8] {
+            assert_eq!(expand_with_jobs(&arg, jobs).unwrap(), want, "{jobs} jobs");
+        }
+    }
 
     #[test]
     fn gnu_quoting() {

@@ -381,7 +381,7 @@ pub fn run(
     options: &RenameOptions,
     stdout: &mut dyn Write,
 ) -> Result<RenameOutcome> {
-    let expanded = input::expand(inputs)?;
+    let expanded = input::expand_with_jobs(inputs, options.jobs)?;
     if expanded.files.is_empty() {
         return Err(usage(format!(
             "no bitcode files among the inputs ({} other files skipped)",
