@@ -503,22 +503,41 @@ mod tests {
             if one.seek(start).is_err() {
                 continue;
             }
-            let mut run = one.clone();
-            let mut by_one = Vec::new();
-            let by_reading = (0..n).try_for_each(|_| one.read(width).map(|v| by_one.push(v)));
-            let mut by_run = Vec::new();
-            let by_runs = run.read_fixed_run(n, width, |v| by_run.push(v));
-            match (by_reading, by_runs) {
-                (Ok(()), Ok(())) => {
-                    assert_eq!(by_one, by_run, "width {width} start {start} n {n}");
-                    assert_eq!(one.position(), run.position());
-                }
-                (Err(a), Err(b)) => {
-                    assert_eq!(a.to_string(), b.to_string());
-                    assert_eq!(by_one, by_run);
-                }
-                (a, b) => panic!("width {width} start {start} n {n} end {end}: {a:?} vs {b:?}"),
+            agree_with_one_by_one(
+                one,
+                n,
+                |c| c.read(width),
+                |c, out| c.read_fixed_run(n, width, |v| out.push(v)),
+                &format!("width {width} start {start} n {n} end {end}"),
+            );
+        }
+    }
+
+    /// Reads `n` values from `from` one at a time with `one` and all at
+    /// once with `run` (from a copy), and checks that both give the same
+    /// values and end position, or fail with the same error after the
+    /// same values.
+    fn agree_with_one_by_one(
+        from: BitCursor<'_>,
+        n: u64,
+        one: impl Fn(&mut BitCursor<'_>) -> Result<u64>,
+        run: impl FnOnce(&mut BitCursor<'_>, &mut Vec<u64>) -> Result<()>,
+        what: &str,
+    ) {
+        let (mut by_one, mut by_run) = (from.clone(), from);
+        let (mut one_values, mut run_values) = (Vec::new(), Vec::new());
+        let one_result = (0..n).try_for_each(|_| one(&mut by_one).map(|v| one_values.push(v)));
+        let run_result = run(&mut by_run, &mut run_values);
+        match (one_result, run_result) {
+            (Ok(()), Ok(())) => {
+                assert_eq!(one_values, run_values, "{what}");
+                assert_eq!(by_one.position(), by_run.position(), "{what}");
             }
+            (Err(a), Err(b)) => {
+                assert_eq!(a.to_string(), b.to_string(), "{what}");
+                assert_eq!(one_values, run_values, "{what}");
+            }
+            (a, b) => panic!("{what}: {a:?} vs {b:?}"),
         }
     }
 
@@ -551,22 +570,13 @@ mod tests {
             if one.seek(start).is_err() {
                 continue;
             }
-            let mut run = one.clone();
-            let mut by_one = Vec::new();
-            let by_reading = (0..n).try_for_each(|_| one.read_vbr(6).map(|v| by_one.push(v)));
-            let mut by_run = Vec::new();
-            let by_runs = run.read_vbr6_into(n, &mut by_run);
-            match (by_reading, by_runs) {
-                (Ok(()), Ok(())) => {
-                    assert_eq!(by_one, by_run, "start {start} n {n}");
-                    assert_eq!(one.position(), run.position());
-                }
-                (Err(a), Err(b)) => {
-                    assert_eq!(a.to_string(), b.to_string());
-                    assert_eq!(by_one, by_run);
-                }
-                (a, b) => panic!("start {start} n {n} end {end}: {a:?} vs {b:?}"),
-            }
+            agree_with_one_by_one(
+                one,
+                n,
+                |c| c.read_vbr(6),
+                |c, out| c.read_vbr6_into(n, out),
+                &format!("start {start} n {n} end {end}"),
+            );
         }
     }
 
