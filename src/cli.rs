@@ -453,7 +453,7 @@ fn describe(o: &crate::rename::RenameOutcome, dry_run: bool) -> String {
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default();
-        match o.plan.suffixes.get(&owner.suffix) {
+        match o.plan.suffixes.get(owner.suffix.as_bytes()) {
             Some(new) => {
                 let _ = writeln!(
                     s,

@@ -41,7 +41,7 @@ pub fn rewrite(data: &[u8]) {
             if let Some(p) = PromotedName::parse(name) {
                 let n = suffixes.len();
                 suffixes
-                    .entry(p.suffix_str().to_string())
+                    .entry(p.suffix.to_vec())
                     .or_insert_with(|| format!("fz{}_{n}", choice % 7).into_bytes());
             }
         }

@@ -43,10 +43,11 @@ impl ModuleSummary {
     /// The summary of `m`, read from `path`. Function-local names count
     /// when `m` was parsed with them.
     pub fn of<'m>(path: &str, m: &'m Module) -> ModuleSummary {
-        let mut here: FxHashMap<&'m str, bool> = FxHashMap::default();
+        // By the suffix's bytes; each distinct one becomes text once.
+        let mut here: FxHashMap<&'m [u8], bool> = FxHashMap::default();
         let mut mention = |name: &'m [u8], owning: bool| {
             if let Some(p) = PromotedName::parse(name) {
-                *here.entry(p.suffix_str()).or_insert(false) |= owning;
+                *here.entry(p.suffix).or_insert(false) |= owning;
             }
         };
         for g in &m.globals {
@@ -58,8 +59,10 @@ impl ModuleSummary {
         for l in m.functions.iter().flat_map(|f| &f.local_names) {
             mention(&l.name, false);
         }
-        let mut suffixes: Vec<(Box<str>, bool)> =
-            here.into_iter().map(|(s, o)| (s.into(), o)).collect();
+        let mut suffixes: Vec<(Box<str>, bool)> = here
+            .into_iter()
+            .map(|(s, o)| (std::str::from_utf8(s).expect("ASCII digits").into(), o))
+            .collect();
         suffixes.sort_unstable();
         ModuleSummary {
             path: path.to_string(),
@@ -131,9 +134,10 @@ pub struct PlanOptions {
 /// A resolved, checked plan.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Plan {
-    /// Old suffix digits -> new suffix. Hashed: every name of every
-    /// module is looked up here (the manifest sorts them when written).
-    pub suffixes: FxHashMap<String, Vec<u8>>,
+    /// Old suffix digits -> new suffix. Hashed, by the digits' bytes:
+    /// every name of every module is looked up here (the manifest sorts
+    /// them when written).
+    pub suffixes: FxHashMap<Vec<u8>, Vec<u8>>,
     /// Old symbol -> new symbol.
     pub symbols: BTreeMap<Vec<u8>, Vec<u8>>,
     /// Old source_filename -> new (`--remap-source-filename`, or a manifest).
@@ -156,7 +160,7 @@ pub struct Plan {
 impl Plan {
     fn rename_suffix(&self, name: &[u8]) -> Option<Vec<u8>> {
         let p = PromotedName::parse(name)?;
-        self.suffixes.get(p.suffix_str()).map(|n| p.with_suffix(n))
+        self.suffixes.get(p.suffix).map(|n| p.with_suffix(n))
     }
 
     /// True if `suffix` was met when the plan was made (renamed, left
@@ -229,7 +233,7 @@ impl Plan {
         let suffixes: serde_json::Map<String, serde_json::Value> = self
             .suffixes
             .iter()
-            .map(|(k, v)| (k.clone(), text(v).into()))
+            .map(|(k, v)| (text(k), text(v).into()))
             .collect();
         let symbols: serde_json::Map<String, serde_json::Value> = self
             .symbols
@@ -351,7 +355,7 @@ pub fn unchecked(
         };
         if let Some(n) = new {
             if n != o.suffix.as_bytes() {
-                plan.suffixes.insert(o.suffix.clone(), n);
+                plan.suffixes.insert(o.suffix.clone().into_bytes(), n);
             }
         }
     }
