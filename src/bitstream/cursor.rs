@@ -101,6 +101,19 @@ impl<'a> BitCursor<'a> {
         Ok(value)
     }
 
+    /// At least the next 56 bits, from the position on (bit 0), in one
+    /// 64-bit load: `None` where fewer than 56 bits are left or the load
+    /// would pass the end of the buffer.
+    #[inline(always)]
+    fn peek56(&self) -> Option<u64> {
+        if self.pos + 56 > self.end {
+            return None;
+        }
+        let byte = (self.pos / 8) as usize;
+        let b = self.data.get(byte..byte + 8)?;
+        Some(u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) >> (self.pos % 8))
+    }
+
     /// Steps over a `width`-bit field, with the error [`BitCursor::read`]
     /// gives at the end of the data.
     ///
@@ -153,25 +166,19 @@ impl<'a> BitCursor<'a> {
         // Fast path: every chunk of the value within one 64-bit load (56
         // usable bits after the sub-byte shift). At most 56 payload bits
         // can come out of it, so it cannot overflow.
-        let byte = (self.pos / 8) as usize;
-        let shift = (self.pos % 8) as u32;
-        if self.pos + 56 <= self.end {
-            if let Some(b) = self.data.get(byte..byte + 8) {
-                let word =
-                    u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) >> shift;
-                let hi = 1u64 << (width - 1);
-                let chunk_mask = (1u64 << width) - 1;
-                let mut value = 0u64;
-                let mut i = 0;
-                while (i + 1) * width <= 56 {
-                    let chunk = (word >> (i * width)) & chunk_mask;
-                    value |= (chunk & (hi - 1)) << (i * (width - 1));
-                    if chunk & hi == 0 {
-                        self.pos += u64::from((i + 1) * width);
-                        return Ok(value);
-                    }
-                    i += 1;
+        if let Some(word) = self.peek56() {
+            let hi = 1u64 << (width - 1);
+            let chunk_mask = (1u64 << width) - 1;
+            let mut value = 0u64;
+            let mut i = 0;
+            while (i + 1) * width <= 56 {
+                let chunk = (word >> (i * width)) & chunk_mask;
+                value |= (chunk & (hi - 1)) << (i * (width - 1));
+                if chunk & hi == 0 {
+                    self.pos += u64::from((i + 1) * width);
+                    return Ok(value);
                 }
+                i += 1;
             }
         }
         let chunk = self.read(width)?;
@@ -190,25 +197,20 @@ impl<'a> BitCursor<'a> {
         // The continuation bit of each of the nine 6-bit chunks in 56 bits.
         const CONTINUATION: u64 = 0o404040404040404040;
         while n > 0 {
-            let byte = (self.pos / 8) as usize;
-            if self.pos + 56 <= self.end {
-                if let Some(b) = self.data.get(byte..byte + 8) {
-                    let word = u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
-                        >> (self.pos % 8);
-                    let mut ends = !word & CONTINUATION;
-                    let count = u64::from(ends.count_ones());
-                    if count >= n {
-                        for _ in 1..n {
-                            ends &= ends - 1;
-                        }
-                        self.pos += u64::from(ends.trailing_zeros()) + 1;
-                        return Ok(());
+            if let Some(word) = self.peek56() {
+                let mut ends = !word & CONTINUATION;
+                let count = u64::from(ends.count_ones());
+                if count >= n {
+                    for _ in 1..n {
+                        ends &= ends - 1;
                     }
-                    if count > 0 {
-                        self.pos += u64::from(64 - ends.leading_zeros());
-                        n -= count;
-                        continue;
-                    }
+                    self.pos += u64::from(ends.trailing_zeros()) + 1;
+                    return Ok(());
+                }
+                if count > 0 {
+                    self.pos += u64::from(64 - ends.leading_zeros());
+                    n -= count;
+                    continue;
                 }
             }
             self.read_vbr(6)?;
@@ -231,22 +233,17 @@ impl<'a> BitCursor<'a> {
         const CONTINUATION: u64 = 0o404040404040404040;
         let mut left = n;
         while left > 0 {
-            let byte = (self.pos / 8) as usize;
-            if self.pos + 56 <= self.end {
-                if let Some(b) = self.data.get(byte..byte + 8) {
-                    let word = u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
-                        >> (self.pos % 8);
-                    // Chunks before the first with its continuation bit set.
-                    let whole = u64::from((word & CONTINUATION).trailing_zeros() / 6);
-                    let k = whole.min(9).min(left);
-                    if k > 0 {
-                        for i in 0..k {
-                            out.push((word >> (6 * i)) & 0x1f);
-                        }
-                        self.pos += 6 * k;
-                        left -= k;
-                        continue;
+            if let Some(word) = self.peek56() {
+                // Chunks before the first with its continuation bit set.
+                let whole = u64::from((word & CONTINUATION).trailing_zeros() / 6);
+                let k = whole.min(9).min(left);
+                if k > 0 {
+                    for i in 0..k {
+                        out.push((word >> (6 * i)) & 0x1f);
                     }
+                    self.pos += 6 * k;
+                    left -= k;
+                    continue;
                 }
             }
             out.push(self.read_vbr(6)?);
