@@ -109,9 +109,23 @@ pub fn suffix_tokens(text: &[u8]) -> Vec<(&str, usize)> {
 }
 
 /// A byte that can be part of a symbol name in assembly.
+#[inline]
 pub fn is_symbol_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'$'
+    SYMBOL_BYTES[usize::from(b)]
 }
+
+/// [`is_symbol_byte`] as a table: it is asked of every byte of every
+/// renamed name.
+static SYMBOL_BYTES: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || c == b'_' || c == b'.' || c == b'$';
+        b += 1;
+    }
+    t
+};
 
 /// The maximal runs of symbol bytes in `text`.
 pub fn symbol_tokens(text: &[u8]) -> impl Iterator<Item = &[u8]> {
@@ -144,6 +158,15 @@ mod tests {
     }
 
     use super::*;
+
+    /// Symbol bytes are ASCII letters and digits, `_`, `.` and `$`.
+    #[test]
+    fn symbol_bytes_are_letters_digits_and_three_marks() {
+        for b in 0..=255u8 {
+            let want = b.is_ascii_alphanumeric() || b"_.$".contains(&b);
+            assert_eq!(is_symbol_byte(b), want, "byte {b:#x}");
+        }
+    }
 
     fn split(name: &str) -> Option<(String, String, String)> {
         PromotedName::parse(name.as_bytes()).map(|p| {
