@@ -25,6 +25,15 @@ pub struct BitCursor<'a> {
     end: u64,
 }
 
+/// The little-endian 64-bit word at byte `byte` of `data`, when 8 bytes
+/// are there: the one load every fast path of the readers and the writer
+/// makes.
+#[inline(always)]
+pub fn load_le64(data: &[u8], byte: usize) -> Option<u64> {
+    let bytes: [u8; 8] = data.get(byte..byte.checked_add(8)?)?.try_into().ok()?;
+    Some(u64::from_le_bytes(bytes))
+}
+
 impl<'a> BitCursor<'a> {
     /// A cursor over `data[start..end]` (byte offsets), positioned at `start`.
     ///
@@ -90,11 +99,8 @@ impl<'a> BitCursor<'a> {
         }
         let byte = (self.pos / 8) as usize;
         let shift = (self.pos % 8) as u32;
-        let value = match self.data.get(byte..byte + 8) {
-            Some(b) if shift + width <= 64 => {
-                let word = u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
-                (word >> shift) & mask(width)
-            }
+        let value = match load_le64(self.data, byte) {
+            Some(word) if shift + width <= 64 => (word >> shift) & mask(width),
             _ => self.read_slow(byte, shift, width),
         };
         self.pos += u64::from(width);
@@ -109,9 +115,7 @@ impl<'a> BitCursor<'a> {
         if self.pos + 56 > self.end {
             return None;
         }
-        let byte = (self.pos / 8) as usize;
-        let b = self.data.get(byte..byte + 8)?;
-        Some(u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) >> (self.pos % 8))
+        Some(load_le64(self.data, (self.pos / 8) as usize)? >> (self.pos % 8))
     }
 
     /// Steps over a `width`-bit field, with the error [`BitCursor::read`]
@@ -265,12 +269,9 @@ impl<'a> BitCursor<'a> {
         while left > 0 {
             let take = left.min(per_load);
             let bits = take * u64::from(width);
-            let byte = (self.pos / 8) as usize;
-            match self.data.get(byte..byte + 8) {
-                Some(b) if self.pos + bits <= self.end => {
-                    let mut word =
-                        u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
-                            >> (self.pos % 8);
+            match load_le64(self.data, (self.pos / 8) as usize) {
+                Some(word) if self.pos + bits <= self.end => {
+                    let mut word = word >> (self.pos % 8);
                     for _ in 0..take {
                         each(word & field_mask);
                         word >>= width;

@@ -7,7 +7,7 @@
 //! block ends, so callers never compute lengths by hand.
 
 use super::abbrev::{encode_char6, Abbrev, AbbrevOp};
-use super::cursor::BitCursor;
+use super::cursor::{load_le64, BitCursor};
 use super::reader::{BlockHeader, Record, END_BLOCK, ENTER_SUBBLOCK, UNABBREV_RECORD};
 use crate::error::Result;
 
@@ -173,9 +173,7 @@ impl BitWriter {
         // A few bits (the parts of a record around spliced operands): one
         // load, one field.
         if to - from <= 32 {
-            let byte = (from / 8) as usize;
-            if let Some(b) = src.get(byte..byte + 8) {
-                let word = u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+            if let Some(word) = load_le64(src, (from / 8) as usize) {
                 let n = (to - from) as u32;
                 self.emit((word >> (from % 8)) & ((1u64 << n) - 1), n);
                 return;
@@ -194,11 +192,9 @@ impl BitWriter {
         // `out` (fewer than 8 bits pend after `flush_bytes`, so `cur` keeps
         // them below the new 32)...
         while to - pos >= 32 {
-            let byte = (pos / 8) as usize;
-            let Some(b) = src.get(byte..byte + 8) else {
+            let Some(word) = load_le64(src, (pos / 8) as usize) else {
                 break;
             };
-            let word = u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
             self.cur |= ((word >> (pos % 8)) & 0xffff_ffff) << self.nbits;
             self.out.extend_from_slice(&(self.cur as u32).to_le_bytes());
             self.cur >>= 32;
@@ -210,14 +206,13 @@ impl BitWriter {
             let shift = (pos % 8) as u32;
             let n = (to - pos).min(u64::from(56 - shift)) as u32;
             let byte = (pos / 8) as usize;
-            let word = match src.get(byte..byte + 8) {
-                Some(b) => u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
-                None => src[byte..]
+            let word = load_le64(src, byte).unwrap_or_else(|| {
+                src[byte..]
                     .iter()
                     .take((shift + n).div_ceil(8) as usize)
                     .enumerate()
-                    .fold(0u64, |w, (i, b)| w | u64::from(*b) << (8 * i)),
-            };
+                    .fold(0u64, |w, (i, b)| w | u64::from(*b) << (8 * i))
+            });
             self.emit((word >> shift) & ((1u64 << n) - 1), n);
             pos += u64::from(n);
         }
