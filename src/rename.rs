@@ -308,15 +308,16 @@ impl Normaliser {
     }
 
     /// The resolved directory of `p`, resolved once per directory.
-    fn dir(&mut self, p: &Path) -> Option<PathBuf> {
+    fn dir(&mut self, p: &Path) -> Option<&Path> {
         let parent = p
             .parent()
             .filter(|d| !d.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
-        self.dirs
-            .entry(parent.to_path_buf())
-            .or_insert_with(|| fs::canonicalize(parent).ok())
-            .clone()
+        if !self.dirs.contains_key(parent) {
+            let resolved = fs::canonicalize(parent).ok();
+            self.dirs.insert(parent.to_path_buf(), resolved);
+        }
+        self.dirs[parent].as_deref()
     }
 }
 
