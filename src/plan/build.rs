@@ -61,7 +61,7 @@ impl ModuleSummary {
         }
         let mut suffixes: Vec<(Box<str>, bool)> = here
             .into_iter()
-            .map(|(s, o)| (std::str::from_utf8(s).expect("ASCII digits").into(), o))
+            .map(|(s, o)| (names::suffix_text(s).into(), o))
             .collect();
         suffixes.sort_unstable();
         ModuleSummary {

@@ -45,7 +45,7 @@ impl<'a> PromotedName<'a> {
 
     /// The suffix as text (it is ASCII digits).
     pub fn suffix_str(&self) -> &'a str {
-        std::str::from_utf8(self.suffix).expect("ASCII digits")
+        suffix_text(self.suffix)
     }
 
     /// The name with the suffix digits replaced by `new_suffix`.
@@ -58,6 +58,14 @@ impl<'a> PromotedName<'a> {
         out.extend_from_slice(self.tail);
         out
     }
+}
+
+/// A suffix's digits, as [`PromotedName::parse`] found them, as text.
+///
+/// # Panics
+/// If `digits` is not ASCII (it cannot be, coming from `parse`).
+pub fn suffix_text(digits: &[u8]) -> &str {
+    std::str::from_utf8(digits).expect("ASCII digits")
 }
 
 fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
