@@ -30,6 +30,8 @@ pub mod parallel;
 pub mod plan;
 pub mod rename;
 pub mod scan;
+#[cfg(test)]
+mod testing;
 #[cfg(feature = "llvm")]
 pub mod verify;
 

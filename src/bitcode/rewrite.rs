@@ -1202,13 +1202,8 @@ mod tests {
     /// does: repeated, nested, large and equal references.
     #[test]
     fn uses_are_ordered_by_old_reference_then_given_order() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let mut random = crate::testing::xorshift(0x9e37_79b9_7f4a_7c15);
+        let mut next = |n: u64| random() % n;
         for range in [1u64, 2, 40, 300, 70_000, 1 << 32] {
             for _ in 0..20 {
                 let n = next(80) as usize;

@@ -343,6 +343,7 @@ impl<'a> BitCursor<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::xorshift;
 
     #[test]
     fn fixed_fields_lsb_first() {
@@ -383,16 +384,6 @@ mod tests {
         let mut c = BitCursor::new(&data, 0, 4);
         assert_eq!(c.read_vbr(6).unwrap(), 100);
         assert_eq!(c.position(), 12);
-    }
-
-    /// A fixed pseudo-random sequence (xorshift64), for repeatable tests.
-    fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
-        move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        }
     }
 
     /// The one-load fast path and the chunk-by-chunk path read the same
