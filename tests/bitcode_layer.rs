@@ -196,3 +196,46 @@ fn function_bodies_and_local_names() {
         .iter()
         .any(|g| g.linkage == Linkage::AvailableExternally && g.name.starts_with(b"mix.llvm.")));
 }
+
+/// A module's summary lists each promotion suffix its names carry once, in
+/// order, owned when a name with it is an owning definition there: on every
+/// module of every set, against the names read one by one.
+#[test]
+fn module_summaries_list_each_suffix_once() {
+    use bcrename::plan::names::PromotedName;
+    use bcrename::plan::ModuleSummary;
+    use std::collections::BTreeMap;
+    let mut several = 0;
+    for (_, name, files) in module_sets() {
+        for path in files {
+            let data = std::fs::read(&path).unwrap();
+            let file = BitcodeFile::parse(&data, bcrename::scan::scan_parse_options()).unwrap();
+            for m in file.modules.iter().filter(|m| !m.is_index()) {
+                let mut expected: BTreeMap<String, bool> = BTreeMap::new();
+                let mut mention = |n: &[u8], owning: bool| {
+                    if let Some(p) = PromotedName::parse(n) {
+                        *expected.entry(p.suffix_str().to_string()).or_default() |= owning;
+                    }
+                };
+                for g in &m.globals {
+                    mention(&g.name, g.is_owning_definition());
+                }
+                for c in &m.comdats {
+                    mention(&c.name, false);
+                }
+                for l in m.functions.iter().flat_map(|f| &f.local_names) {
+                    mention(&l.name, false);
+                }
+                let summary = ModuleSummary::of("x.bc", m);
+                let got: Vec<(String, bool)> = summary
+                    .suffixes()
+                    .map(|(s, o)| (s.to_string(), o))
+                    .collect();
+                let want: Vec<(String, bool)> = expected.into_iter().collect();
+                assert_eq!(got, want, "{name}: {}", path.display());
+                several += usize::from(got.len() > 1);
+            }
+        }
+    }
+    assert!(several > 0, "no module carries two suffixes");
+}

@@ -35,8 +35,12 @@ pub type SourceFilenames = BTreeMap<String, Option<Vec<u8>>>;
 pub struct ModuleSummary {
     pub path: String,
     pub source_filename: Option<Vec<u8>>,
-    /// (suffix, owned here), sorted by suffix.
-    pub suffixes: Vec<(Box<str>, bool)>,
+    /// The suffixes' digits, one after another, in the order of `suffixes`.
+    suffix_text: String,
+    /// (end of the suffix in `suffix_text`, owned here), sorted by suffix.
+    /// One buffer for all of a module's suffixes: summaries are made for
+    /// every module and dropped while the plan is made, on one thread.
+    suffixes: Vec<(u32, bool)>,
 }
 
 impl ModuleSummary {
@@ -59,16 +63,36 @@ impl ModuleSummary {
         for l in m.functions.iter().flat_map(|f| &f.local_names) {
             mention(&l.name, false);
         }
-        let mut suffixes: Vec<(Box<str>, bool)> = here
+        let mut found: Vec<(&str, bool)> = here
             .into_iter()
-            .map(|(s, o)| (names::suffix_text(s).into(), o))
+            .map(|(s, o)| (names::suffix_text(s), o))
             .collect();
-        suffixes.sort_unstable();
+        found.sort_unstable();
+        let mut suffix_text = String::with_capacity(found.iter().map(|(s, _)| s.len()).sum());
+        let suffixes = found
+            .into_iter()
+            .map(|(s, o)| {
+                suffix_text.push_str(s);
+                (suffix_text.len() as u32, o)
+            })
+            .collect();
         ModuleSummary {
             path: path.to_string(),
             source_filename: m.source_filename.clone(),
+            suffix_text,
             suffixes,
         }
+    }
+
+    /// Each promotion suffix the module's names carry, once, in order,
+    /// with whether the module holds an owning definition of a name with it.
+    pub fn suffixes(&self) -> impl Iterator<Item = (&str, bool)> + '_ {
+        let mut start = 0;
+        self.suffixes.iter().map(move |&(end, owning)| {
+            let s = &self.suffix_text[start..end as usize];
+            start = end as usize;
+            (s, owning)
+        })
     }
 }
 
@@ -95,14 +119,18 @@ pub fn collect_mentions(
     for m in mods {
         // One copy of each path, shared by every suffix it mentions.
         let path: Rc<str> = Rc::from(m.path.as_str());
-        sources.entry(m.path).or_insert(m.source_filename);
-        for (suffix, owning) in m.suffixes {
-            let (definers, mentioned_by) = lists.entry(suffix).or_default();
+        for (suffix, owning) in m.suffixes() {
+            // A suffix is copied once, when first met.
+            let (definers, mentioned_by) = match lists.get_mut(suffix) {
+                Some(l) => l,
+                None => lists.entry(suffix.into()).or_default(),
+            };
             mentioned_by.push(path.clone());
             if owning {
                 definers.push(path.clone());
             }
         }
+        sources.entry(m.path).or_insert(m.source_filename);
     }
     let mentions = lists
         .into_iter()
