@@ -49,16 +49,18 @@ impl NameFacts {
     /// Adds a module of the file and the renames made in it (`changes`
     /// may hold other modules' renames too: those of `module` count).
     pub fn add(&mut self, plan: &Plan, m: &Module, module: usize, changes: &[Change]) {
-        let mut renamed: FxHashSet<&[u8]> =
-            FxHashSet::with_capacity_and_hasher(changes.len(), Default::default());
+        let is_global = |c: &Change| {
+            c.module == module && !matches!(c.kind, ChangeKind::Local | ChangeKind::SourceFilename)
+        };
+        // Each name is hashed once: the renamed ones are found by
+        // fingerprint, then compared.
+        let mut renamed: FxHashMap<u64, usize> =
+            FxHashMap::with_capacity_and_hasher(changes.len(), Default::default());
         self.staying.reserve(m.globals.len() + m.comdats.len());
-        for c in changes.iter().filter(|c| c.module == module) {
-            if matches!(c.kind, ChangeKind::Local | ChangeKind::SourceFilename) {
-                continue;
-            }
-            renamed.insert(&c.old);
-            self.renamed
-                .push((fingerprint(&c.old), fingerprint(&c.new)));
+        for (i, c) in changes.iter().enumerate().filter(|(_, c)| is_global(c)) {
+            let old = fingerprint(&c.old);
+            renamed.entry(old).or_insert(i);
+            self.renamed.push((old, fingerprint(&c.new)));
             self.odd_renamed |= !c.old.iter().all(|&b| names::is_symbol_byte(b));
         }
         let names = m
@@ -67,15 +69,29 @@ impl NameFacts {
             .map(|g| &g.name)
             .chain(m.comdats.iter().map(|c| &c.name));
         for name in names {
-            if !renamed.contains(name.as_slice()) {
-                self.staying.push(fingerprint(name));
+            let f = fingerprint(name);
+            let candidate = renamed.get(&f).map(|&i| &changes[i]);
+            if !is_renamed(name, candidate, changes.iter().filter(|c| is_global(c))) {
+                self.staying.push(f);
             }
-            if plan.symbols.contains_key(name.as_slice()) {
+            if !plan.symbols.is_empty() && plan.symbols.contains_key(name.as_slice()) {
                 self.matched.push(name.to_vec());
             }
         }
         self.has_asm |= !m.asm.is_empty() || m.functions.iter().any(|f| !f.inline_asm.is_empty());
     }
+}
+
+/// Whether `name` is renamed: `candidate` is the rename its fingerprint
+/// points at, if any, and `renames` all of the module's. Fingerprints can
+/// collide, so the names are compared, and every rename is looked at when
+/// the candidate is another name's.
+fn is_renamed<'c>(
+    name: &[u8],
+    candidate: Option<&'c Change>,
+    mut renames: impl Iterator<Item = &'c Change>,
+) -> bool {
+    candidate.is_some_and(|c| c.old == name || renames.any(|c| c.old == name))
 }
 
 /// The name checks over the whole set, fed a file at a time.
@@ -165,6 +181,26 @@ mod tests {
             check.add(f);
         }
         check.finish(&mut Plan::default(), allow_asm)
+    }
+
+    /// A name whose fingerprint points at another name's rename (a
+    /// collision) is renamed only if some rename of the module is its own.
+    #[test]
+    fn a_renamed_name_is_found_past_a_colliding_fingerprint() {
+        let change = |old: &str| Change {
+            module: 0,
+            kind: ChangeKind::Function,
+            old: old.as_bytes().to_vec(),
+            new: b"n".to_vec(),
+        };
+        let changes = [change("a"), change("b")];
+        let is = |name: &str, candidate: usize| {
+            is_renamed(name.as_bytes(), Some(&changes[candidate]), changes.iter())
+        };
+        assert!(is("a", 0));
+        assert!(is("b", 0), "b's own rename is found past a's");
+        assert!(!is("c", 0));
+        assert!(!is_renamed(b"a", None, changes.iter()));
     }
 
     #[test]
