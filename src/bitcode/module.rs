@@ -602,30 +602,53 @@ impl BitcodeFile {
                     }
                 }
             }
-            // Function bodies belong to the functions with bodies, in record
-            // order; the module-level VST's FNENTRY offsets, when present,
-            // say the same thing and are preferred.
-            let with_bodies: Vec<usize> = (0..m.globals.len())
-                .filter(|&i| m.globals[i].kind == GlobalKind::Function && m.globals[i].defined)
-                .collect();
             let ident_bit = m
                 .identification
                 .as_ref()
                 .map(|i| i.block.start_bit)
                 .unwrap_or(m.block.start_bit);
-            for (n, body) in m.functions.iter_mut().enumerate() {
-                let word = (body.block.start_bit - ident_bit) / 32 + 1;
-                body.function = m
-                    .fn_entries
-                    .iter()
-                    .find(|&&(_, off)| off == word)
-                    .and_then(|&(vid, _)| usize::try_from(vid).ok())
-                    .filter(|&vid| vid < m.globals.len())
-                    .or_else(|| with_bodies.get(n).copied());
+            let words: Vec<u64> = (m.functions.iter())
+                .map(|body| (body.block.start_bit - ident_bit) / 32 + 1)
+                .collect();
+            let owners = body_functions(&m.globals, &m.fn_entries, &words);
+            for (body, function) in m.functions.iter_mut().zip(owners) {
+                body.function = function;
             }
         }
         Ok(())
     }
+}
+
+/// The function (index into `globals`) of each function body, the bodies
+/// given by their word offsets (as FNENTRY counts them). Bodies belong to
+/// the functions with bodies, in record order; the module-level VST's
+/// FNENTRY records (value id, offset), when present, say the same thing
+/// and are preferred: for each offset, its first entry, if it names a
+/// global.
+fn body_functions(
+    globals: &[Global],
+    fn_entries: &[(u64, u64)],
+    words: &[u64],
+) -> Vec<Option<usize>> {
+    let mut with_bodies = (0..globals.len())
+        .filter(|&i| globals[i].kind == GlobalKind::Function && globals[i].defined);
+    // By offset, in record order within one offset: a binary search per
+    // body, not a pass over the entries (a module can have thousands).
+    let mut by_offset: Vec<(u64, u64)> = fn_entries.iter().map(|&(vid, off)| (off, vid)).collect();
+    by_offset.sort_by_key(|&(off, _)| off);
+    words
+        .iter()
+        .map(|&word| {
+            let in_order = with_bodies.next();
+            let first = by_offset.partition_point(|&(off, _)| off < word);
+            by_offset
+                .get(first)
+                .filter(|&&(off, _)| off == word)
+                .and_then(|&(_, vid)| usize::try_from(vid).ok())
+                .filter(|&vid| vid < globals.len())
+                .or(in_order)
+        })
+        .collect()
 }
 
 fn read_blob_block(reader: &mut Reader<'_>, h: &BlockHeader, what: &str) -> Result<Range<usize>> {
@@ -1075,6 +1098,58 @@ fn read_module_strtab(reader: &mut Reader<'_>, m: &mut Module) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Bodies go to the functions FNENTRY names at their offsets (the first
+    /// entry at an offset, in record order), else to the functions with
+    /// bodies in record order.
+    #[test]
+    fn bodies_go_to_the_functions_fnentry_names() {
+        let global = |kind, defined| Global {
+            kind,
+            name: Name::default(),
+            name_ref: StrRef::default(),
+            linkage: Linkage::External,
+            visibility: Visibility::Default,
+            defined,
+            comdat: None,
+            partition: None,
+            record_bit: 0,
+        };
+        // 0 and 2 have bodies; 1 is a declaration, 3 a variable.
+        let globals = [
+            global(GlobalKind::Function, true),
+            global(GlobalKind::Function, false),
+            global(GlobalKind::Function, true),
+            global(GlobalKind::Variable, true),
+        ];
+        let words = [10, 20];
+        // Without FNENTRY, in record order.
+        assert_eq!(body_functions(&globals, &[], &words), [Some(0), Some(2)]);
+        // FNENTRY (value id, offset) in another order than the bodies.
+        let entries = [(2, 10), (0, 20)];
+        assert_eq!(
+            body_functions(&globals, &entries, &words),
+            [Some(2), Some(0)]
+        );
+        // Two entries at one offset: the first counts.
+        let entries = [(3, 20), (1, 20), (2, 10)];
+        assert_eq!(
+            body_functions(&globals, &entries, &words),
+            [Some(2), Some(3)]
+        );
+        // An entry naming no global, or no entry at a body's offset: the
+        // body in record order.
+        let entries = [(9, 10), (2, 30)];
+        assert_eq!(
+            body_functions(&globals, &entries, &words),
+            [Some(0), Some(2)]
+        );
+        // More bodies than functions with bodies.
+        assert_eq!(
+            body_functions(&globals, &[], &[10, 20, 30]),
+            [Some(0), Some(2), None]
+        );
+    }
 
     /// A name reads as its bytes of the shared table and compares by
     /// content, whatever table or place it comes from; a reference past
