@@ -6,9 +6,11 @@
 //! removed when it goes back to plan the exact way, where every plan error
 //! comes before staging). The set-wide part (the plan)
 //! needs little of each module: its source file name and the promotion
-//! suffixes its names carry ([`ModuleSummary`]). So each file is read
+//! suffixes its names carry ([`ModuleSummary`]), which the file's symbol
+//! table tells without the module being decoded. So each file is read
 //! once to plan, summarised and dropped; it is then read again, parsed,
-//! checked, rewritten and staged on its own, so memory holds one file per
+//! checked (against its summary too, when that came from its symbol
+//! table), rewritten and staged on its own, so memory holds one file per
 //! job, not the set, and the name checks keep a fingerprint per distinct
 //! name. A check the summaries cannot decide sends the run back to plan
 //! the exact way, from every name of the set. A file that changed between
@@ -23,11 +25,13 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::bitcode::rewrite::{self, Change, Rewritten};
+use crate::bitcode::symtab_names::{self, SymtabNames};
 use crate::bitcode::{BitcodeFile, ParseOptions};
 use crate::error::{Error, ErrorKind, Result};
 use crate::input::{self, InputFile, Source};
 use crate::output::Batch;
 use crate::plan::build::{self, ModuleSummary, Plan, PlanOptions};
+use crate::plan::names::PromotedName;
 use crate::plan::{NameCheck, NameFacts};
 use crate::scan::{self, FileHandle};
 
@@ -358,13 +362,15 @@ impl Progress {
 /// How the plan is made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Planning {
-    /// From summaries of the module-level names ([`ModuleSummary`]): no
-    /// function body is read to plan and no module is held. The checks
-    /// that need names are made as each file is rewritten
-    /// ([`Plan::check_bodies`], [`NameFacts`]); when one cannot decide
-    /// (a local name with a suffix no global of the set carries, a possible
-    /// collision, a possibly stale asm reference) the run goes back to plan
-    /// the exact way.
+    /// From summaries of the module-level names ([`ModuleSummary`]), read
+    /// from each file's symbol table where it has a usable one, else from
+    /// its module's records: no function body is read to plan and no
+    /// module is held. The checks that need names are made as each file is
+    /// rewritten ([`symtab_names::agrees`], [`Plan::check_bodies`],
+    /// [`NameFacts`]); when one cannot decide (a symbol table that does not
+    /// list what its module holds, a local name with a suffix no global of
+    /// the set carries, a possible collision, a possibly stale asm
+    /// reference) the run goes back to plan the exact way.
     Summaries,
     /// From every name of the set, function-local ones included, and every
     /// asm text, held in memory until the set is rewritten.
@@ -469,10 +475,20 @@ fn not_an_index(input: &InputFile, bitcode: &BitcodeFile) -> Result<()> {
 
 /// A set read and planned.
 struct PlannedSet {
-    /// Each file to rewrite, with its parse when the plan was made from it
-    /// (exact planning).
-    files: Vec<(FileHandle, Option<BitcodeFile>)>,
+    /// Each file to rewrite, with what the plan knows of it.
+    files: Vec<(FileHandle, Known)>,
     plan: Plan,
+}
+
+/// What the plan was made from, of one file.
+enum Known {
+    /// Its parse, every name in it (exact planning).
+    Parsed(BitcodeFile),
+    /// A summary of its module-level records.
+    Summarised,
+    /// A summary of its symbol table, which the file's records must bear
+    /// out when it is parsed to be rewritten ([`symtab_names::agrees`]).
+    SummarisedFromSymtab,
 }
 
 /// Reads the set and makes its plan.
@@ -483,28 +499,32 @@ fn plan_set(
 ) -> Result<PlannedSet> {
     match planning {
         Planning::Summaries => {
-            // Summaries need the modules' records only; the full parse of
-            // each file when it is rewritten reads (and checks) the rest.
+            // Summaries need a file's symbol table, or else its modules'
+            // records; the full parse of each file when it is rewritten
+            // reads (and checks) the rest.
             let names_only = ParseOptions {
                 local_names: None,
                 skip_symbol_tables: true,
             };
-            let loaded = scan::load_kept(inputs, names_only, options.jobs, |input, bitcode| {
+            let loaded = scan::load_read(inputs, options.jobs, |input, data| {
+                let path = &input.display;
+                if let Some(names) = SymtabNames::read(data) {
+                    let summary = ModuleSummary::of_symtab(path, &names);
+                    return Ok((vec![summary], Known::SummarisedFromSymtab));
+                }
+                let bitcode = BitcodeFile::parse(data, names_only).map_err(|e| e.in_file(path))?;
                 not_an_index(input, &bitcode)?;
-                Ok::<_, Error>(
-                    bitcode
-                        .modules
-                        .iter()
-                        .filter(|m| !m.is_index())
-                        .map(|m| ModuleSummary::of(&input.display, m))
-                        .collect::<Vec<_>>(),
-                )
+                let summaries = (bitcode.modules.iter())
+                    .filter(|m| !m.is_index())
+                    .map(|m| ModuleSummary::of(path, m))
+                    .collect();
+                Ok((summaries, Known::Summarised))
             })?;
             let mut files = Vec::with_capacity(loaded.len());
             let mut summaries = Vec::new();
-            for (handle, s) in loaded {
-                summaries.extend(s?);
-                files.push((handle, None));
+            for (handle, (s, known)) in loaded {
+                summaries.extend(s);
+                files.push((handle, known));
             }
             let prelink = scan::load_prelink(&options.prelink)?;
             let index = scan::load_index(&options.index)?;
@@ -525,7 +545,7 @@ fn plan_set(
                 .into_iter()
                 .map(|f| {
                     let (handle, bitcode) = f.into_handle();
-                    (handle, Some(bitcode))
+                    (handle, Known::Parsed(bitcode))
                 })
                 .collect();
             Ok(PlannedSet { files, plan })
@@ -545,7 +565,7 @@ fn prepare(
     let PlannedSet { files, mut plan } = plan_set(inputs, options, planning)?;
     // From here on each file is read again when its turn comes and dropped
     // once it is rewritten.
-    let (files, parses): (Vec<FileHandle>, Vec<Option<BitcodeFile>>) = files.into_iter().unzip();
+    let (files, known): (Vec<FileHandle>, Vec<Known>) = files.into_iter().unzip();
 
     // Replacing the inputs themselves must survive a crash; other outputs
     // are derived files (see `output`).
@@ -554,14 +574,14 @@ fn prepare(
         batch.set_new_directory(dir);
     }
     let progress = Progress::new(files.len(), options.progress && files.len() > 1);
-    let work: Vec<(usize, Option<BitcodeFile>)> = parses.into_iter().enumerate().collect();
+    let work: Vec<(usize, Known)> = known.into_iter().enumerate().collect();
     // Each file's name facts join the check as soon as it is rewritten, so
     // they are held once for the set, not once per file.
     let names = std::sync::Mutex::new(NameCheck::default());
-    let results = crate::parallel::map_owned(work, options.jobs, |(i, bitcode)| {
+    let results = crate::parallel::map_owned(work, options.jobs, |(i, known)| {
         let mut r = process(
             &files[i],
-            bitcode,
+            known,
             outputs[i].as_deref(),
             i,
             &plan,
@@ -581,7 +601,7 @@ fn prepare(
     let mut out_files = Vec::with_capacity(files_len);
     let mut to_stdout = None;
     let mut failure = None;
-    let mut plan_incomplete = false;
+    let mut undecided = None;
     for (r, (f, output)) in results.into_iter().zip(files.into_iter().zip(outputs)) {
         match r {
             Ok(Processed::Done(done)) => {
@@ -594,7 +614,9 @@ fn prepare(
                     warnings: done.warnings,
                 });
             }
-            Ok(Processed::PlanIncomplete) => plan_incomplete = true,
+            Ok(Processed::Undecided(why)) => {
+                undecided.get_or_insert(why);
+            }
             Err(e) => {
                 failure.get_or_insert(e);
             }
@@ -604,8 +626,8 @@ fn prepare(
         batch.abort();
         return Err(e);
     }
-    let undecided = if plan_incomplete {
-        Some("a function-local name carries a suffix no global of the set carries")
+    let undecided = if undecided.is_some() {
+        undecided
     } else if planning == Planning::Summaries
         && !names.finish(&mut plan, options.plan.allow_asm_references)
     {
@@ -632,8 +654,8 @@ fn prepare(
 /// What became of one file.
 enum Processed {
     Done(Done),
-    /// Its function bodies name a suffix the plan never met.
-    PlanIncomplete,
+    /// The plan from summaries cannot be trusted with it (why).
+    Undecided(&'static str),
 }
 
 /// A file rewritten (and staged).
@@ -648,12 +670,12 @@ struct Done {
     facts: Option<NameFacts>,
 }
 
-/// Reads one file again, parses it unless its parse is at hand (`bitcode`,
-/// from exact planning), rewrites it and stages its output. A file parsed
-/// here is checked against the plan as [`Planning::Summaries`] describes.
+/// Reads one file again, parses it unless its parse is at hand (from
+/// exact planning), rewrites it and stages its output. A file parsed here
+/// is checked against the plan as [`Planning::Summaries`] describes.
 fn process(
     f: &FileHandle,
-    bitcode: Option<BitcodeFile>,
+    known: Known,
     output: Option<&Path>,
     order: usize,
     plan: &Plan,
@@ -662,14 +684,28 @@ fn process(
 ) -> Result<Processed> {
     let data = f.reread()?;
     let in_file = |e: Error| e.in_file(&f.input.display);
-    let (bitcode, summarized) = match bitcode {
-        Some(b) => (b, false),
-        None => {
+    let from_symtab = matches!(known, Known::SummarisedFromSymtab);
+    let (bitcode, summarized) = match known {
+        Known::Parsed(b) => (b, false),
+        Known::Summarised | Known::SummarisedFromSymtab => {
             let b = BitcodeFile::parse(&data, scan::scan_parse_options()).map_err(in_file)?;
+            if from_symtab
+                && !(b.modules.first()).is_some_and(|m| {
+                    // A private name the table leaves out must not bring
+                    // a suffix the summary lacks.
+                    symtab_names::agrees(&b, &data, m, |n| PromotedName::parse(n).is_none())
+                })
+            {
+                return Ok(Processed::Undecided(
+                    "a symbol table does not list what its module holds",
+                ));
+            }
             for m in b.modules.iter().filter(|m| !m.is_index()) {
                 let allow_asm = options.plan.allow_asm_references;
                 if !plan.check_bodies(&f.input.display, m, allow_asm)? {
-                    return Ok(Processed::PlanIncomplete);
+                    return Ok(Processed::Undecided(
+                        "a function-local name carries a suffix no global of the set carries",
+                    ));
                 }
             }
             (b, true)

@@ -196,15 +196,32 @@ pub fn load_kept<T: Send>(
     jobs: usize,
     keep: impl Fn(&InputFile, BitcodeFile) -> T + Sync,
 ) -> Result<Vec<(FileHandle, T)>> {
+    load_read(inputs, jobs, |input, data| {
+        let bitcode = BitcodeFile::parse(data, options).map_err(|e| e.in_file(&input.display))?;
+        Ok(keep(input, bitcode))
+    })
+}
+
+/// Reads each input on up to `jobs` threads and keeps what `keep` makes of
+/// its bytes, and what it takes to read it again; the bytes are dropped as
+/// soon as `keep` is done with them.
+///
+/// # Errors
+/// The first input (in order) that cannot be read or that `keep` fails on.
+pub fn load_read<T: Send>(
+    inputs: &[InputFile],
+    jobs: usize,
+    keep: impl Fn(&InputFile, &[u8]) -> Result<T> + Sync,
+) -> Result<Vec<(FileHandle, T)>> {
     crate::parallel::map(inputs, jobs, |input| {
         let data = input.read().map_err(|e| e.in_file(&input.display))?;
-        let bitcode = BitcodeFile::parse(&data, options).map_err(|e| e.in_file(&input.display))?;
+        let kept = keep(input, &data)?;
         let handle = FileHandle {
             input: input.clone(),
             fingerprint: fingerprint(&data),
             kept: matches!(input.source, crate::input::Source::Stdin).then(|| data.clone()),
         };
-        Ok((handle, keep(input, bitcode)))
+        Ok((handle, kept))
     })
     .into_iter()
     .collect()

@@ -1466,3 +1466,65 @@ fn check_counts_what_dry_run_lists() {
         "{said} vs {last}"
     );
 }
+
+/// A plan is made from each file's symbol table where it can be; a file
+/// whose table does not list what its module holds (here the owner of a
+/// promoted function marked as not defining it) sends the run back to
+/// plan the exact way, and the outputs are those of the exact plan.
+#[test]
+fn a_symbol_table_at_odds_with_its_module_sends_the_run_back_to_plan_exactly() {
+    use bcrename::bitcode::symtab_names::FLAG_UNDEFINED;
+    use bcrename::plan::policy::SuffixPolicy;
+    use bcrename::plan::PlanOptions;
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let base = testdata().join("clang-19/prog/distributed");
+    let backends: Vec<PathBuf> = files_under(&base)
+        .into_iter()
+        .filter(|p| is_backend(p))
+        .collect();
+    copy_set(&base, &backends, &d.join("in"));
+    let util = d.join("in/util.bc");
+    let mut data = std::fs::read(&util).unwrap();
+    let name = flip_symtab_flag(&mut data, FLAG_UNDEFINED, |f| f & FLAG_UNDEFINED == 0);
+    std::fs::write(&util, &data).unwrap();
+
+    let args = ["rename", "--verbose", "--policy", "source-filename"];
+    let run = |out: &str| {
+        let mut a = args.to_vec();
+        a.extend(["--out-dir", out, "in"]);
+        let r = bcrename_in(d, &a);
+        ok(&r);
+        String::from_utf8_lossy(&r.stderr).into_owned()
+    };
+    let said = run("out");
+    assert!(
+        said.contains("planned from every name of the set: a symbol table does not list what its module holds"),
+        "{name}: {said}"
+    );
+    let plan = PlanOptions {
+        policy: Some(SuffixPolicy::SourceFilename),
+        ..Default::default()
+    };
+    let exact = rename_lib(&[d.join("in")], &plan, &d.join("exact"), true).unwrap();
+    assert!(exact.files.iter().any(|f| f.renamed > 0));
+    assert_eq!(dir_bytes(&d.join("out")), dir_bytes(&d.join("exact")));
+
+    // The files as LLVM wrote them are planned from their tables.
+    std::fs::write(&util, std::fs::read(base.join("util.bc")).unwrap()).unwrap();
+    let said = run("out2");
+    assert!(
+        said.contains("bcrename: planned from module summaries"),
+        "{said}"
+    );
+    let (mut a, mut b) = (dir_bytes(&d.join("out2")), dir_bytes(&d.join("exact")));
+    let util_out = (
+        a.remove(Path::new("util.bc")),
+        b.remove(Path::new("util.bc")),
+    );
+    assert_eq!(a, b);
+    // The flipped flag is the one difference.
+    let (x, y) = (util_out.0.unwrap(), util_out.1.unwrap());
+    assert_eq!(x.len(), y.len());
+    assert_eq!(x.iter().zip(&y).filter(|(p, q)| p != q).count(), 1);
+}

@@ -651,7 +651,11 @@ fn body_functions(
         .collect()
 }
 
-fn read_blob_block(reader: &mut Reader<'_>, h: &BlockHeader, what: &str) -> Result<Range<usize>> {
+pub(super) fn read_blob_block(
+    reader: &mut Reader<'_>,
+    h: &BlockHeader,
+    what: &str,
+) -> Result<Range<usize>> {
     let mut blob = None;
     while let Some(entry) = reader.next_entry()? {
         match entry {

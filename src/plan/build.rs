@@ -13,6 +13,7 @@ use super::owners::{
 };
 use super::policy::{show, Manifest, SuffixPolicy};
 use crate::bitcode::rewrite::Renamer;
+use crate::bitcode::symtab_names::SymtabNames;
 use crate::bitcode::Module;
 use crate::error::{Error, ErrorKind, Result};
 
@@ -46,22 +47,40 @@ pub struct ModuleSummary {
 impl ModuleSummary {
     /// The summary of `m`, read from `path`. Function-local names count
     /// when `m` was parsed with them.
-    pub fn of<'m>(path: &str, m: &'m Module) -> ModuleSummary {
+    pub fn of(path: &str, m: &Module) -> ModuleSummary {
+        let globals = (m.globals.iter()).map(|g| (&g.name[..], g.is_owning_definition()));
+        let comdats = m.comdats.iter().map(|c| (&c.name[..], false));
+        let locals = (m.functions.iter())
+            .flat_map(|f| &f.local_names)
+            .map(|l| (&l.name[..], false));
+        let all = globals.chain(comdats).chain(locals);
+        ModuleSummary::from_names(path, m.source_filename.as_deref(), all)
+    }
+
+    /// The summary of a module from its symbol table, read from `path`:
+    /// what [`ModuleSummary::of`] gives for the module parsed without its
+    /// function bodies, when the table agrees with the module and no
+    /// private global, which the table leaves out, carries a promotion
+    /// suffix ([`crate::bitcode::symtab_names::agrees`]).
+    pub fn of_symtab(path: &str, names: &SymtabNames<'_>) -> ModuleSummary {
+        let symbols = names.symbols.iter().copied();
+        let comdats = names.comdats.iter().map(|&c| (c, false));
+        ModuleSummary::from_names(path, Some(names.source_filename), symbols.chain(comdats))
+    }
+
+    /// The summary of a module's names (`all`), each with whether the
+    /// module holds an owning definition of it.
+    fn from_names<'n>(
+        path: &str,
+        source_filename: Option<&[u8]>,
+        all: impl Iterator<Item = (&'n [u8], bool)>,
+    ) -> ModuleSummary {
         // By the suffix's bytes; each distinct one becomes text once.
-        let mut here: FxHashMap<&'m [u8], bool> = FxHashMap::default();
-        let mut mention = |name: &'m [u8], owning: bool| {
+        let mut here: FxHashMap<&'n [u8], bool> = FxHashMap::default();
+        for (name, owning) in all {
             if let Some(p) = PromotedName::parse(name) {
                 *here.entry(p.suffix).or_insert(false) |= owning;
             }
-        };
-        for g in &m.globals {
-            mention(&g.name, g.is_owning_definition());
-        }
-        for c in &m.comdats {
-            mention(&c.name, false);
-        }
-        for l in m.functions.iter().flat_map(|f| &f.local_names) {
-            mention(&l.name, false);
         }
         let mut found: Vec<(&str, bool)> = here
             .into_iter()
@@ -78,7 +97,7 @@ impl ModuleSummary {
             .collect();
         ModuleSummary {
             path: path.to_string(),
-            source_filename: m.source_filename.clone(),
+            source_filename: source_filename.map(<[u8]>::to_vec),
             suffix_text,
             suffixes,
         }

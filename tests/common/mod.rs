@@ -418,3 +418,27 @@ impl Rng {
         self.0
     }
 }
+
+/// Flips `flag` in the symbol table entry of the first symbol of `data`
+/// (a single-module file) whose IR name contains `.llvm.` and that `pick`
+/// accepts by its flags, in place: the file stays valid bitcode and its
+/// module unchanged. Returns the symbol's IR name.
+pub fn flip_symtab_flag(data: &mut [u8], flag: u32, pick: impl Fn(u32) -> bool) -> String {
+    use bcrename::bitcode::{BitcodeFile, ParseOptions};
+    let file = BitcodeFile::parse(data, ParseOptions::default()).unwrap();
+    let m = &file.modules[0];
+    let strtab = file.strtab(data, m);
+    let blob = &file.symtabs[m.symtab.unwrap()];
+    let table = blob.table.as_ref().unwrap();
+    let (i, name) = (table.symbols.iter().enumerate())
+        .map(|(i, s)| (i, s, s.ir_name.get(strtab).unwrap()))
+        .find(|(_, s, n)| n.windows(6).any(|w| w == b".llvm.") && pick(s.flags))
+        .map(|(i, _, n)| (i, String::from_utf8_lossy(n).into_owned()))
+        .expect("a promoted symbol");
+    // A symbol is six little-endian words; its flags are the last.
+    let at = blob.blob.start + table.header.symbols.offset as usize + i * 24 + 20;
+    let flags = u32::from_le_bytes(data[at..at + 4].try_into().unwrap());
+    assert_eq!(flags, table.symbols[i].flags);
+    data[at..at + 4].copy_from_slice(&(flags ^ flag).to_le_bytes());
+    name
+}

@@ -1,0 +1,162 @@
+//! A module's names as its symbol table lists them, read without decoding
+//! the module.
+//!
+//! LLVM writes the symbol table (irsymtab, [`super::symtab`]) from the
+//! module it writes: one symbol per global value (private ones only at
+//! times), with its IR name as a
+//! reference into the same STRTAB the module's records use and a flag for
+//! whether the module defines it for the linker; the module's comdats; and
+//! its source file name. So the table says which names a module carries and
+//! which it owns, and reading it costs a walk over the file's top-level
+//! blocks, the module skipped by its length. A plan made from it is only as
+//! good as the table, so when the file is parsed in full to be rewritten,
+//! [`agrees`] checks the table against the module's records; a file whose
+//! table is missing, unusual or disagrees is read from its records.
+
+use super::codes::{self, block};
+use super::module::{read_blob_block, BitcodeFile, Global, Linkage, Module};
+use super::symtab::{StrRef, Symtab, SymtabSymbol};
+use crate::bitstream::reader::{Entry, Reader};
+use crate::bitstream::wrapper;
+
+/// irsymtab's `FB_undefined` flag bit: the symbol is a declaration or an
+/// `available_externally` copy (LLVM's `isDeclarationForLinker`), so the
+/// module does not own it.
+pub const FLAG_UNDEFINED: u32 = 1 << 3;
+
+/// The names of a file's one module, from its symbol table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SymtabNames<'d> {
+    /// The module's source file name (never empty, see [`SymtabNames::read`]).
+    pub source_filename: &'d [u8],
+    /// Each symbol with an IR name (symbols of module asm have none): the
+    /// name, and whether the module holds an owning definition of it.
+    pub symbols: Vec<(&'d [u8], bool)>,
+    /// Each comdat's name.
+    pub comdats: Vec<&'d [u8]>,
+}
+
+impl<'d> SymtabNames<'d> {
+    /// The names of the module in `data`, a whole file, if the file holds
+    /// exactly one module, one STRTAB and one symbol table of the version
+    /// bcrename reads, describing that one module with a non-empty source
+    /// file name. `None` for anything else (a ThinLTO index, several
+    /// modules, no table, a stream that does not walk): such a file is to
+    /// be parsed, which reports what is wrong with it.
+    pub fn read(data: &'d [u8]) -> Option<SymtabNames<'d>> {
+        let (_, stream) = wrapper::locate(data).ok()?;
+        let mut reader = Reader::new(data, stream.start, stream.end, 4, codes::block_name).ok()?;
+        let (mut modules, mut strtab, mut symtab) = (0, None, None);
+        while let Some(entry) = reader.next_entry().ok()? {
+            match entry {
+                Entry::SubBlock(h) if h.id == block::STRTAB || h.id == block::SYMTAB => {
+                    reader.enter().ok()?;
+                    let blob = read_blob_block(&mut reader, &h, "table").ok()?;
+                    let slot = if h.id == block::STRTAB {
+                        &mut strtab
+                    } else {
+                        &mut symtab
+                    };
+                    if slot.replace(blob).is_some() {
+                        return None;
+                    }
+                }
+                Entry::SubBlock(h) => {
+                    modules += usize::from(h.id == block::MODULE);
+                    reader.skip().ok()?;
+                }
+                Entry::BlockInfo(_) => {}
+                _ => return None,
+            }
+        }
+        let strtab = &data[strtab?];
+        let symtab = symtab?;
+        let table = Symtab::parse(&data[symtab.clone()], symtab.start as u64 * 8).ok()?;
+        if modules != 1 || table.modules.len() != 1 {
+            return None;
+        }
+        let text = |r: StrRef| r.get(strtab);
+        let source_filename = text(table.header.source_file_name).filter(|s| !s.is_empty())?;
+        let symbols = (table.symbols.iter())
+            .filter(|s| s.ir_name.size > 0)
+            .map(|s| Some((text(s.ir_name)?, owned(s))))
+            .collect::<Option<_>>()?;
+        let comdats = (table.comdats.iter())
+            .map(|c| text(c.name))
+            .collect::<Option<_>>()?;
+        Some(SymtabNames {
+            source_filename,
+            symbols,
+            comdats,
+        })
+    }
+}
+
+fn owned(s: &SymtabSymbol) -> bool {
+    s.flags & FLAG_UNDEFINED == 0
+}
+
+/// True when the symbol table of `m` says what its records say, so that
+/// [`SymtabNames::read`] of the same bytes gave the module's own names, as
+/// far as `unlisted` cares: `m` is the one module of `file`, which has one
+/// STRTAB and one decoded symbol table describing one module; the table's
+/// source file name is the module's; its symbols with an IR name, leaving
+/// out private globals, are exactly the module's named globals that are
+/// not private, each by the same STRTAB reference, owned exactly where the
+/// module holds an owning definition; its comdats are the module's; and
+/// the name of each private global, which the table may or may not list
+/// (LLVM lists some), is one `unlisted` accepts.
+pub fn agrees(
+    file: &BitcodeFile,
+    data: &[u8],
+    m: &Module,
+    unlisted: impl Fn(&[u8]) -> bool,
+) -> bool {
+    let [strtab] = file.strtabs.as_slice() else {
+        return false;
+    };
+    let table = match file.symtabs.as_slice() {
+        [s] => match &s.table {
+            Some(t) => t,
+            None => return false,
+        },
+        _ => return false,
+    };
+    if file.modules.len() != 1 || m.is_index() || table.modules.len() != 1 {
+        return false;
+    }
+    let source = table
+        .header
+        .source_file_name
+        .get(&data[strtab.blob.clone()]);
+    if source != m.source_filename.as_deref() {
+        return false;
+    }
+    // The same lists in any order: LLVM lists functions first, the module
+    // its variables.
+    let key = |r: StrRef, owned: bool| (r.offset, r.size, owned);
+    let (private, listable): (Vec<&Global>, Vec<&Global>) = (m.globals.iter())
+        .filter(|g| g.name_ref.size > 0)
+        .partition(|g| g.linkage == Linkage::Private);
+    if !private.iter().all(|g| unlisted(&g.name[..])) {
+        return false;
+    }
+    let mut records: Vec<_> = (listable.iter())
+        .map(|g| key(g.name_ref, g.is_owning_definition()))
+        .collect();
+    let mut private: Vec<StrRef> = private.iter().map(|g| g.name_ref).collect();
+    private.sort_unstable_by_key(|r| (r.offset, r.size));
+    let is_private = |r: &StrRef| {
+        (private.binary_search_by_key(&(r.offset, r.size), |p| (p.offset, p.size))).is_ok()
+    };
+    let mut listed: Vec<_> = (table.symbols.iter())
+        .filter(|s| s.ir_name.size > 0 && !is_private(&s.ir_name))
+        .map(|s| key(s.ir_name, owned(s)))
+        .collect();
+    let mut comdats: Vec<_> = m.comdats.iter().map(|c| key(c.name_ref, false)).collect();
+    let mut listed_comdats: Vec<_> = table.comdats.iter().map(|c| key(c.name, false)).collect();
+    for v in [&mut records, &mut listed, &mut comdats, &mut listed_comdats] {
+        v.sort_unstable();
+    }
+    records == listed && comdats == listed_comdats
+}
