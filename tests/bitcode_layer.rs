@@ -321,4 +321,24 @@ fn a_symbol_table_that_disagrees_with_its_module_is_caught() {
     assert!(!owner(after.as_ref().unwrap()), "{name}");
     let file = BitcodeFile::parse(&flipped, ParseOptions::default()).unwrap();
     assert!(!agrees(&file, &flipped, &file.modules[0], |_: &[u8]| true));
+
+    // Symbols in another order than LLVM's still agree, and are still
+    // caught when they do not.
+    let (data, file) = read("clang-19/prog/distributed/util.bc");
+    let table = file.symtabs[0].table.as_ref().unwrap();
+    assert!(table.symbols.len() >= 2);
+    let first = file.symtabs[0].blob.start + table.header.symbols.offset as usize;
+    let mut swapped = data.clone();
+    let (a, b) = swapped[first..first + 48].split_at_mut(24);
+    a.swap_with_slice(b);
+    let file = BitcodeFile::parse(&swapped, ParseOptions::default()).unwrap();
+    assert_ne!(
+        file.symtabs[0].table.as_ref().unwrap().symbols[0],
+        table.symbols[0]
+    );
+    assert!(agrees(&file, &swapped, &file.modules[0], |_: &[u8]| true));
+    let owned = |flags: u32| flags & FLAG_UNDEFINED == 0;
+    flip_symtab_flag(&mut swapped, FLAG_UNDEFINED, owned);
+    let file = BitcodeFile::parse(&swapped, ParseOptions::default()).unwrap();
+    assert!(!agrees(&file, &swapped, &file.modules[0], |_: &[u8]| true));
 }

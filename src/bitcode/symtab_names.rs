@@ -14,7 +14,7 @@
 //! table is missing, unusual or disagrees is read from its records.
 
 use super::codes::{self, block};
-use super::module::{read_blob_block, BitcodeFile, Global, Linkage, Module};
+use super::module::{read_blob_block, BitcodeFile, GlobalKind, Linkage, Module};
 use super::symtab::{StrRef, Symtab, SymtabSymbol};
 use crate::bitstream::reader::{Entry, Reader};
 use crate::bitstream::wrapper;
@@ -132,31 +132,51 @@ pub fn agrees(
     if source != m.source_filename.as_deref() {
         return false;
     }
-    // The same lists in any order: LLVM lists functions first, the module
-    // its variables.
     let key = |r: StrRef, owned: bool| (r.offset, r.size, owned);
-    let (private, listable): (Vec<&Global>, Vec<&Global>) = (m.globals.iter())
-        .filter(|g| g.name_ref.size > 0)
-        .partition(|g| g.linkage == Linkage::Private);
-    if !private.iter().all(|g| unlisted(&g.name[..])) {
-        return false;
+    let named = || m.globals.iter().filter(|g| g.name_ref.size > 0);
+    let mut private: Vec<(u32, u32)> = Vec::new();
+    for g in named().filter(|g| g.linkage == Linkage::Private) {
+        if !unlisted(&g.name[..]) {
+            return false;
+        }
+        private.push((g.name_ref.offset, g.name_ref.size));
     }
-    let mut records: Vec<_> = (listable.iter())
-        .map(|g| key(g.name_ref, g.is_owning_definition()))
-        .collect();
-    let mut private: Vec<StrRef> = private.iter().map(|g| g.name_ref).collect();
-    private.sort_unstable_by_key(|r| (r.offset, r.size));
-    let is_private = |r: &StrRef| {
-        (private.binary_search_by_key(&(r.offset, r.size), |p| (p.offset, p.size))).is_ok()
+    private.sort_unstable();
+    let listed = (table.symbols.iter())
+        .filter(|s| s.ir_name.size > 0)
+        .filter(|s| (private.binary_search(&(s.ir_name.offset, s.ir_name.size))).is_err())
+        .map(|s| key(s.ir_name, owned(s)));
+    let records = || {
+        named()
+            .filter(|g| g.linkage != Linkage::Private)
+            .map(|g| key(g.name_ref, g.is_owning_definition()))
     };
-    let mut listed: Vec<_> = (table.symbols.iter())
-        .filter(|s| s.ir_name.size > 0 && !is_private(&s.ir_name))
-        .map(|s| key(s.ir_name, owned(s)))
-        .collect();
-    let mut comdats: Vec<_> = m.comdats.iter().map(|c| key(c.name_ref, false)).collect();
-    let mut listed_comdats: Vec<_> = table.comdats.iter().map(|c| key(c.name, false)).collect();
-    for v in [&mut records, &mut listed, &mut comdats, &mut listed_comdats] {
-        v.sort_unstable();
+    // LLVM lists functions, variables, aliases and ifuncs, each in the
+    // module's order; the module's records put variables first. Any other
+    // order is compared sorted.
+    let llvm_order = [
+        GlobalKind::Function,
+        GlobalKind::Variable,
+        GlobalKind::Alias,
+        GlobalKind::Ifunc,
+    ]
+    .into_iter()
+    .flat_map(|kind| {
+        named()
+            .filter(move |g| g.kind == kind && g.linkage != Linkage::Private)
+            .map(|g| key(g.name_ref, g.is_owning_definition()))
+    });
+    let same_globals = listed.clone().eq(llvm_order) || {
+        let (mut a, mut b): (Vec<_>, Vec<_>) = (records().collect(), listed.collect());
+        a.sort_unstable();
+        b.sort_unstable();
+        a == b
+    };
+    // Comdats are listed in the order symbols first use them.
+    let mut comdats: Vec<_> = m.comdats.iter().map(|c| c.name_ref).collect();
+    let mut listed_comdats: Vec<_> = table.comdats.iter().map(|c| c.name).collect();
+    for v in [&mut comdats, &mut listed_comdats] {
+        v.sort_unstable_by_key(|r| (r.offset, r.size));
     }
-    records == listed && comdats == listed_comdats
+    same_globals && comdats == listed_comdats
 }

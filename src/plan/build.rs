@@ -77,6 +77,7 @@ impl ModuleSummary {
     ) -> ModuleSummary {
         // By the suffix's bytes; each distinct one becomes text once.
         let mut here: FxHashMap<&'n [u8], bool> = FxHashMap::default();
+        here.reserve(all.size_hint().0);
         for (name, owning) in all {
             if let Some(p) = PromotedName::parse(name) {
                 *here.entry(p.suffix).or_insert(false) |= owning;
