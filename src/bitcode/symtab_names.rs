@@ -3,15 +3,16 @@
 //!
 //! LLVM writes the symbol table (irsymtab, [`super::symtab`]) from the
 //! module it writes: one symbol per global value (private ones only at
-//! times), with its IR name as a
-//! reference into the same STRTAB the module's records use and a flag for
-//! whether the module defines it for the linker; the module's comdats; and
-//! its source file name. So the table says which names a module carries and
-//! which it owns, and reading it costs a walk over the file's top-level
-//! blocks, the module skipped by its length. A plan made from it is only as
-//! good as the table, so when the file is parsed in full to be rewritten,
-//! [`agrees`] checks the table against the module's records; a file whose
-//! table is missing, unusual or disagrees is read from its records.
+//! times), with its IR name as a reference into the same STRTAB the
+//! module's records use and a flag for whether the module defines it for
+//! the linker; the module's comdats; and its source file name. So the
+//! table says which names a module carries and which it owns, and reading
+//! it costs a walk over the file's top-level blocks, the module skipped by
+//! its length. A plan made from it is only as good as the table, so when
+//! the file is parsed in full to be rewritten, [`agrees`] checks the table
+//! against the module's records. (In `rename`, a file whose table is
+//! missing or unusual is summarised from its records; one whose table
+//! disagrees sends the run back to plan from every name of the set.)
 
 use super::codes::{self, block};
 use super::module::{read_blob_block, BitcodeFile, GlobalKind, Linkage, Module};

@@ -60,7 +60,7 @@ impl ModuleSummary {
     /// The summary of a module from its symbol table, read from `path`:
     /// what [`ModuleSummary::of`] gives for the module parsed without its
     /// function bodies, when the table agrees with the module and no
-    /// private global, which the table leaves out, carries a promotion
+    /// private global (which the table may leave out) carries a promotion
     /// suffix ([`crate::bitcode::symtab_names::agrees`]).
     pub fn of_symtab(path: &str, names: &SymtabNames<'_>) -> ModuleSummary {
         let symbols = names.symbols.iter().copied();
