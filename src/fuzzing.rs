@@ -4,13 +4,17 @@
 //! below must hold, and a violation panics (that is a finding).
 
 use crate::bitcode::rewrite::rewrite as rewrite_file;
-use crate::bitcode::BitcodeFile;
+use crate::bitcode::symtab_names::{agrees, SymtabNames};
+use crate::bitcode::{BitcodeFile, ParseOptions};
 use crate::bitstream::dump::{dump, DumpOptions};
-use crate::plan::build::Plan;
+use crate::plan::build::{ModuleSummary, Plan};
 use crate::plan::PromotedName;
 use crate::scan::scan_parse_options;
 
 /// The bitstream reader and the bitcode layer on raw bytes.
+/// Invariant: where a module's symbol table is read and agrees with its
+/// records, it gives the summary its records give (what lets `rename`
+/// plan from the table).
 pub fn reader(data: &[u8]) {
     let _ = BitcodeFile::parse(data, scan_parse_options());
     let _ = dump(
@@ -18,6 +22,30 @@ pub fn reader(data: &[u8]) {
         crate::bitcode::codes::block_name,
         DumpOptions { abbrevs: true },
     );
+    symtab_summary(data);
+}
+
+fn symtab_summary(data: &[u8]) {
+    let Some(names) = SymtabNames::read(data) else {
+        return;
+    };
+    let module_level = ParseOptions {
+        local_names: None,
+        skip_symbol_tables: false,
+    };
+    let Ok(file) = BitcodeFile::parse(data, module_level) else {
+        return;
+    };
+    let Some(m) = file.modules.first() else {
+        return;
+    };
+    if agrees(&file, data, m, |n| PromotedName::parse(n).is_none()) {
+        assert_eq!(
+            ModuleSummary::of_symtab("input", &names),
+            ModuleSummary::of("input", m),
+            "a symbol table that agrees with its module gives its summary"
+        );
+    }
 }
 
 /// Reader and rewriter: `data[0]` chooses a plan, the rest is bitcode.
