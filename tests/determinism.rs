@@ -15,9 +15,8 @@ fn same_bytes_under_locale_time_zone_umask_cwd_order_and_jobs() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     let dist = testdata().join("clang-19/prog/distributed");
-    let files: Vec<_> = files_under(&dist)
+    let files: Vec<_> = backends_under(&dist)
         .into_iter()
-        .filter(|p| is_backend(p))
         // Files given one by one land under --out-dir by file name:
         // leave out b/helper.bc, which has a/helper.bc's.
         .filter(|p| !p.to_string_lossy().contains("/b/"))

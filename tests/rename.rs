@@ -232,10 +232,7 @@ fn renamed_programs_link_and_run() {
 #[test]
 fn output_is_deterministic_and_idempotent() {
     for v in VERSIONS {
-        let files: Vec<_> = files_under(&testdata().join(format!("clang-{v}/prog/distributed")))
-            .into_iter()
-            .filter(|p| is_backend(p))
-            .collect();
+        let files: Vec<_> = backends_under(&testdata().join(format!("clang-{v}/prog/distributed")));
         let tmp = tempfile::tempdir().unwrap();
         copy_set(&common_base(&files), &files, &tmp.path().join("in"));
         let run = |out: &str, jobs: &str| {
@@ -761,10 +758,7 @@ fn in_place_is_all_or_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     let dist = testdata().join("clang-19/prog/distributed");
-    let files: Vec<_> = files_under(&dist)
-        .into_iter()
-        .filter(|p| is_backend(p))
-        .collect();
+    let files: Vec<_> = backends_under(&dist);
     let rels = copy_set(&dist, &files, &d.join("in"));
     let before = dir_bytes(&d.join("in"));
     // One malformed input: nothing is touched.
@@ -837,10 +831,7 @@ fn prefix_map_manifest_sources_redefine_file_and_map() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     let base = testdata().join("clang-19/prog/distributed");
-    let files: Vec<_> = files_under(&base)
-        .into_iter()
-        .filter(|p| is_backend(p))
-        .collect();
+    let files: Vec<_> = backends_under(&base);
     copy_set(&base, &files, &d.join("in"));
     std::fs::write(
         d.join("syms.txt"),
@@ -1479,10 +1470,7 @@ fn a_symbol_table_at_odds_with_its_module_sends_the_run_back_to_plan_exactly() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     let base = testdata().join("clang-19/prog/distributed");
-    let backends: Vec<PathBuf> = files_under(&base)
-        .into_iter()
-        .filter(|p| is_backend(p))
-        .collect();
+    let backends: Vec<PathBuf> = backends_under(&base);
     copy_set(&base, &backends, &d.join("in"));
     let util = d.join("in/util.bc");
     let mut data = std::fs::read(&util).unwrap();

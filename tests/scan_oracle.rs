@@ -185,10 +185,7 @@ fn distributed_backend_resolves_through_its_index() {
     for v in VERSIONS {
         for prog in ["prog", "cfi"] {
             let dir = testdata().join(format!("clang-{v}/{prog}/distributed"));
-            let backends: Vec<_> = files_under(&dir)
-                .into_iter()
-                .filter(|p| is_backend(p))
-                .collect();
+            let backends: Vec<_> = backends_under(&dir);
             let whole = scan_all(&backends);
             let truth: BTreeMap<_, _> = whole
                 .suffixes

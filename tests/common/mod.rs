@@ -46,10 +46,7 @@ pub fn module_sets() -> Vec<(u32, String, Vec<PathBuf>)> {
                     .collect();
                 sets.push((format!("clang-{v}/{prog}/inprocess/*{suffix}"), files));
             }
-            let backends = all_in("distributed")
-                .into_iter()
-                .filter(|p| is_backend(p))
-                .collect();
+            let backends = backends_under(&base.join("distributed"));
             sets.push((format!("clang-{v}/{prog}/distributed/*.bc"), backends));
             if v >= 16 {
                 sets.push((format!("clang-{v}/{prog}/srcname"), all_in("srcname")));
@@ -391,6 +388,14 @@ pub fn assert_no_temporaries(dir: &Path) {
 /// True for a ThinLTO backend's output bitcode (`X.bc`, not `X.o.thinlto.bc`).
 pub fn is_backend(p: &Path) -> bool {
     p.extension().is_some_and(|x| x == "bc") && !p.to_string_lossy().ends_with(".thinlto.bc")
+}
+
+/// The distributed ThinLTO backends (see [`is_backend`]) under `dir`, sorted.
+pub fn backends_under(dir: &Path) -> Vec<PathBuf> {
+    files_under(dir)
+        .into_iter()
+        .filter(|p| is_backend(p))
+        .collect()
 }
 
 /// Every file under `dir` with its bytes, by path relative to `dir`.
