@@ -29,6 +29,16 @@ pub enum GlobalKind {
 }
 
 impl GlobalKind {
+    /// The code of the module record that defines a global of this kind.
+    pub fn record_code(self) -> u32 {
+        match self {
+            GlobalKind::Variable => mod_code::GLOBALVAR,
+            GlobalKind::Function => mod_code::FUNCTION,
+            GlobalKind::Alias => mod_code::ALIAS,
+            GlobalKind::Ifunc => mod_code::IFUNC,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             GlobalKind::Variable => "variable",
@@ -223,6 +233,9 @@ pub struct Global {
     pub partition: Option<(usize, StrRef)>,
     /// Bit position of the record.
     pub record_bit: u64,
+    /// Where the record ends, and the abbreviation it was written with.
+    pub record_end_bit: u64,
+    pub abbrev_id: u32,
 }
 
 impl Global {
@@ -870,6 +883,8 @@ fn read_module_record(
                 comdat: comdat_index(&r, 13, m, reader)?,
                 partition: partition(&r, 16, reader)?,
                 record_bit: r.start_bit,
+                record_end_bit: r.end_bit,
+                abbrev_id: r.abbrev_id,
             });
         }
         mod_code::FUNCTION => {
@@ -889,6 +904,8 @@ fn read_module_record(
                 comdat: comdat_index(&r, 14, m, reader)?,
                 partition: partition(&r, 19, reader)?,
                 record_bit: r.start_bit,
+                record_end_bit: r.end_bit,
+                abbrev_id: r.abbrev_id,
             });
         }
         mod_code::ALIAS | mod_code::IFUNC => {
@@ -921,6 +938,8 @@ fn read_module_record(
                 comdat: None,
                 partition: partition(&r, if r.code == mod_code::ALIAS { 11 } else { 8 }, reader)?,
                 record_bit: r.start_bit,
+                record_end_bit: r.end_bit,
+                abbrev_id: r.abbrev_id,
             });
         }
         _ => {}
@@ -1118,6 +1137,8 @@ mod tests {
             comdat: None,
             partition: None,
             record_bit: 0,
+            record_end_bit: 0,
+            abbrev_id: 0,
         };
         // 0 and 2 have bodies; 1 is a declaration, 3 a variable.
         let globals = [

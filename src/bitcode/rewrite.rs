@@ -805,17 +805,27 @@ impl FileWriter<'_> {
                         | mod_code::FUNCTION
                         | mod_code::ALIAS
                         | mod_code::IFUNC => {
-                            let gi = mo.global;
-                            mo.global += 1;
-                            let g = &m.globals[gi];
-                            let mut new = Replaced::default();
-                            new.str_ref(0, g.name_ref, self.refs.globals[mo.index][gi]);
-                            if let Some((at, old)) = g.partition {
-                                let p = self.refs.partitions[mo.index][gi]
-                                    .expect("every partition has a new reference");
-                                new.str_ref(at, old, p);
+                            self.write_global(w, reader, width, m, mo, &r)?;
+                            // The global records that follow it, end to
+                            // start (no abbreviation defined between), are
+                            // where the parse found them: they are spliced
+                            // without being read again.
+                            let mut end = r.end_bit;
+                            while let Some(g) = (m.globals.get(mo.global))
+                                .filter(|g| g.record_bit == end && g.record_end_bit > end)
+                            {
+                                let next = Record {
+                                    code: g.kind.record_code(),
+                                    abbrev_id: g.abbrev_id,
+                                    ops: Vec::new(),
+                                    blob: None,
+                                    start_bit: g.record_bit,
+                                    end_bit: g.record_end_bit,
+                                };
+                                self.write_global(w, reader, width, m, mo, &next)?;
+                                end = next.end_bit;
                             }
-                            self.emit_replaced(w, reader, width, &r, new.as_slice())?;
+                            reader.skip_to(end)?;
                         }
                         mod_code::COMDAT => {
                             let ci = mo.comdat;
@@ -910,6 +920,30 @@ impl FileWriter<'_> {
         reader.set_operands(Operands::All);
         w.end_block(open);
         Ok(())
+    }
+
+    /// Writes the record of the module's next global (`mo.global`), `r`,
+    /// with its new STRTAB references.
+    fn write_global(
+        &self,
+        w: &mut BitWriter,
+        reader: &Reader<'_>,
+        width: u32,
+        m: &Module,
+        mo: &mut ModuleOut,
+        r: &Record,
+    ) -> Result<()> {
+        let gi = mo.global;
+        mo.global += 1;
+        let g = &m.globals[gi];
+        let mut new = Replaced::default();
+        new.str_ref(0, g.name_ref, self.refs.globals[mo.index][gi]);
+        if let Some((at, old)) = g.partition {
+            let p =
+                self.refs.partitions[mo.index][gi].expect("every partition has a new reference");
+            new.str_ref(at, old, p);
+        }
+        self.emit_replaced(w, reader, width, r, new.as_slice())
     }
 
     /// [`emit_replaced`] for a record just read by `reader`, in the block it

@@ -599,6 +599,25 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Moves on to `bit` in the current block, past entries the caller
+    /// knows without reading them again: whole records that another read
+    /// of the same bytes found, with no abbreviation defined among them
+    /// (so the abbreviations in effect stay right).
+    ///
+    /// # Errors
+    /// `bit` is behind the current position or past the block's end, or
+    /// no block is open, or a sub-block is announced and not yet entered.
+    pub fn skip_to(&mut self, bit: u64) -> Result<()> {
+        let end = self.scopes.last().map(|s| s.header.end_bit);
+        if self.pending.is_some() || bit < self.cursor.position() || end.is_none_or(|e| bit > e) {
+            return Err(self.error(
+                self.cursor.position(),
+                format!("cannot move on to bit {bit} in this block"),
+            ));
+        }
+        self.cursor.seek(bit)
+    }
+
     /// Hands back a record's operand buffer once the record is used: the
     /// next record read fills it instead of a new allocation.
     pub fn recycle(&mut self, mut ops: Vec<u64>) {
@@ -769,6 +788,49 @@ mod tests {
                 None => panic!("no block 8"),
             }
         }
+    }
+
+    /// `skip_to` moves on past records read elsewhere, inside the open
+    /// block only, never backwards, and not with a sub-block announced.
+    #[test]
+    fn skip_to_moves_on_within_the_block_only() {
+        let mut w = BitWriter::new();
+        w.emit_bytes(b"BC\xc0\xde");
+        let block = w.enter_block(2, 8, 3);
+        for code in 1..=3 {
+            w.emit_unabbrev(3, code, &[u64::from(code) * 100, 7]);
+        }
+        let sub = w.enter_block(3, 9, 3);
+        w.end_block(sub);
+        w.end_block(block);
+        let data = w.into_bytes();
+        let mut r = Reader::new(&data, 0, data.len(), 4, |_| None).unwrap();
+        assert!(r.skip_to(64).is_err(), "no block open");
+        assert!(matches!(r.next_entry().unwrap(), Some(Entry::SubBlock(_))));
+        assert!(r.skip_to(64).is_err(), "a sub-block announced");
+        r.enter().unwrap();
+        let first = match r.next_entry().unwrap() {
+            Some(Entry::Record(rec)) => rec,
+            other => panic!("{other:?}"),
+        };
+        let second_end = {
+            let mut peek = Reader::new(&data, 0, data.len(), 4, |_| None).unwrap();
+            peek.next_entry().unwrap();
+            peek.enter().unwrap();
+            peek.next_entry().unwrap();
+            match peek.next_entry().unwrap() {
+                Some(Entry::Record(rec)) => rec.end_bit,
+                other => panic!("{other:?}"),
+            }
+        };
+        assert!(r.skip_to(first.start_bit).is_err(), "backwards");
+        assert!(r.skip_to(u64::MAX).is_err(), "past the block");
+        r.skip_to(second_end).unwrap();
+        match r.next_entry().unwrap() {
+            Some(Entry::Record(rec)) => assert_eq!((rec.code, rec.ops[0]), (3, 300)),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(r.next_entry().unwrap(), Some(Entry::SubBlock(_))));
     }
 
     /// The BLOCKINFO kept from the last read on the thread stands in only
