@@ -31,7 +31,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::input::{self, InputFile, Source};
 use crate::output::Batch;
 use crate::plan::build::{self, ModuleSummary, Plan, PlanOptions};
-use crate::plan::names::PromotedName;
+use crate::plan::names;
 use crate::plan::{NameCheck, NameFacts};
 use crate::scan::{self, FileHandle};
 
@@ -693,7 +693,7 @@ fn process(
                 && !(b.modules.first()).is_some_and(|m| {
                     // A private name the table leaves out must not bring
                     // a suffix the summary lacks.
-                    symtab_names::agrees(&b, &data, m, |n| PromotedName::parse(n).is_none())
+                    symtab_names::agrees(&b, &data, m, |n| !names::carries_suffix(n))
                 })
             {
                 return Ok(Processed::Undecided(

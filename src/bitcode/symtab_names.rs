@@ -15,7 +15,7 @@
 //! disagrees sends the run back to plan from every name of the set.)
 
 use super::codes::{self, block};
-use super::module::{read_blob_block, BitcodeFile, GlobalKind, Linkage, Module};
+use super::module::{read_blob_block, BitcodeFile, Global, GlobalKind, Linkage, Module};
 use super::symtab::{StrRef, Symtab, SymtabSymbol};
 use crate::bitstream::reader::{Entry, Reader};
 use crate::bitstream::wrapper;
@@ -147,11 +147,8 @@ pub fn agrees(
         .filter(|s| s.ir_name.size > 0)
         .filter(|s| (private.binary_search(&(s.ir_name.offset, s.ir_name.size))).is_err())
         .map(|s| key(s.ir_name, owned(s)));
-    let records = || {
-        named()
-            .filter(|g| g.linkage != Linkage::Private)
-            .map(|g| key(g.name_ref, g.is_owning_definition()))
-    };
+    let listable = || named().filter(|g| g.linkage != Linkage::Private);
+    let record_key = |g: &Global| key(g.name_ref, g.is_owning_definition());
     // LLVM lists functions, variables, aliases and ifuncs, each in the
     // module's order; the module's records put variables first. Any other
     // order is compared sorted.
@@ -162,13 +159,11 @@ pub fn agrees(
         GlobalKind::Ifunc,
     ]
     .into_iter()
-    .flat_map(|kind| {
-        named()
-            .filter(move |g| g.kind == kind && g.linkage != Linkage::Private)
-            .map(|g| key(g.name_ref, g.is_owning_definition()))
-    });
+    .flat_map(|kind| listable().filter(move |g| g.kind == kind))
+    .map(record_key);
     let same_globals = listed.clone().eq(llvm_order) || {
-        let (mut a, mut b): (Vec<_>, Vec<_>) = (records().collect(), listed.collect());
+        let (mut a, mut b): (Vec<_>, Vec<_>) =
+            (listable().map(record_key).collect(), listed.collect());
         a.sort_unstable();
         b.sort_unstable();
         a == b
