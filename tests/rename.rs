@@ -758,8 +758,7 @@ fn in_place_is_all_or_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     let dist = testdata().join("clang-19/prog/distributed");
-    let files: Vec<_> = backends_under(&dist);
-    let rels = copy_set(&dist, &files, &d.join("in"));
+    let rels = copy_backends(&dist, &d.join("in"));
     let before = dir_bytes(&d.join("in"));
     // One malformed input: nothing is touched.
     std::fs::write(d.join("in/broken.bc"), &before[&rels[0]][..100]).unwrap();
@@ -831,8 +830,7 @@ fn prefix_map_manifest_sources_redefine_file_and_map() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     let base = testdata().join("clang-19/prog/distributed");
-    let files: Vec<_> = backends_under(&base);
-    copy_set(&base, &files, &d.join("in"));
+    copy_backends(&base, &d.join("in"));
     std::fs::write(
         d.join("syms.txt"),
         "# exact renames\nutil_compute   compute_v2\nhelper_a helper_one # trailing\n",
@@ -1470,8 +1468,7 @@ fn a_symbol_table_at_odds_with_its_module_sends_the_run_back_to_plan_exactly() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     let base = testdata().join("clang-19/prog/distributed");
-    let backends: Vec<PathBuf> = backends_under(&base);
-    copy_set(&base, &backends, &d.join("in"));
+    copy_backends(&base, &d.join("in"));
     let util = d.join("in/util.bc");
     let mut data = std::fs::read(&util).unwrap();
     let name = flip_symtab_flag(&mut data, FLAG_UNDEFINED, |f| f & FLAG_UNDEFINED == 0);

@@ -398,6 +398,12 @@ pub fn backends_under(dir: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
+/// Copies the distributed ThinLTO backends under `dir` to `dest`, keeping
+/// their paths relative to `dir`, which it returns.
+pub fn copy_backends(dir: &Path, dest: &Path) -> Vec<PathBuf> {
+    copy_set(dir, &backends_under(dir), dest)
+}
+
 /// Every file under `dir` with its bytes, by path relative to `dir`.
 pub fn dir_bytes(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
     files_under(dir)
