@@ -1259,12 +1259,8 @@ mod tests {
         use std::rc::Rc;
         const WIDTH: u32 = 3;
         let abbrevs = vec![
-            Rc::new(Abbrev {
-                ops: vec![Literal(7), Fixed(4), Vbr(6)],
-            }),
-            Rc::new(Abbrev {
-                ops: vec![Literal(7), Vbr(6), Vbr(6)],
-            }),
+            Rc::new(Abbrev::new(vec![Literal(7), Fixed(4), Vbr(6)])),
+            Rc::new(Abbrev::new(vec![Literal(7), Vbr(6), Vbr(6)])),
         ];
         let bits = |f: &dyn Fn(&mut BitWriter)| {
             let mut w = BitWriter::new();

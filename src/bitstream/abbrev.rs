@@ -28,6 +28,61 @@ pub enum AbbrevOp {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Abbrev {
     pub ops: Vec<AbbrevOp>,
+    /// How to step over the operands after the code, when they are all
+    /// scalars (most records in function bodies): made once from `ops`.
+    scalars: Option<ScalarSteps>,
+}
+
+/// The scalar operands of an abbreviation after its code, as steps: fixed
+/// bits to move over, then a VBR field, and the fixed bits after the last.
+/// Stepping over a record this way costs a few operations per VBR field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ScalarSteps {
+    /// (fixed bits before the field, the continuation bit of each of the
+    /// field's chunks that fit in 56 bits).
+    vbrs: Vec<(u32, u64)>,
+    /// Fixed bits after the last VBR field.
+    tail: u32,
+}
+
+impl ScalarSteps {
+    fn of(ops: &[AbbrevOp]) -> Option<ScalarSteps> {
+        let mut steps = ScalarSteps {
+            vbrs: Vec::new(),
+            tail: 0,
+        };
+        for op in ops {
+            match op {
+                AbbrevOp::Literal(_) => {}
+                AbbrevOp::Fixed(w) => steps.tail += w,
+                AbbrevOp::Char6 => steps.tail += 6,
+                AbbrevOp::Vbr(w) => {
+                    let continuation = (1..=56 / w).fold(0u64, |m, i| m | 1 << (i * w - 1));
+                    steps.vbrs.push((steps.tail, continuation));
+                    steps.tail = 0;
+                }
+                AbbrevOp::Array(_) | AbbrevOp::Blob => return None,
+            }
+        }
+        Some(steps)
+    }
+
+    /// Steps over the fields; `None`, with the cursor left where it was,
+    /// where a field lies near the end of the data or a VBR value runs past
+    /// 56 bits: the caller then reads them the usual way.
+    #[inline]
+    fn skip(&self, cursor: &mut BitCursor<'_>) -> Option<()> {
+        let mut pos = cursor.position();
+        for &(before, continuation) in &self.vbrs {
+            pos += u64::from(before);
+            let ends = !cursor.peek56_at(pos)? & continuation;
+            if ends == 0 {
+                return None;
+            }
+            pos += u64::from(ends.trailing_zeros()) + 1;
+        }
+        cursor.seek(pos + u64::from(self.tail)).ok()
+    }
 }
 
 /// The bits a value of this scalar kind needs at least (for length limits).
@@ -59,6 +114,12 @@ pub fn encode_char6(c: u8) -> Option<u64> {
 }
 
 impl Abbrev {
+    /// An abbreviation with these operands (the first gives the code).
+    pub fn new(ops: Vec<AbbrevOp>) -> Abbrev {
+        let scalars = ops.get(1..).and_then(ScalarSteps::of);
+        Abbrev { ops, scalars }
+    }
+
     /// Reads a DEFINE_ABBREV body (after its abbrev id).
     ///
     /// # Errors
@@ -110,7 +171,7 @@ impl Abbrev {
                 "abbreviation starts with an array or a blob",
             ));
         }
-        Ok(Abbrev { ops })
+        Ok(Abbrev::new(ops))
     }
 
     fn read_op(cursor: &mut BitCursor<'_>) -> Result<AbbrevOp> {
@@ -199,6 +260,9 @@ impl Abbrev {
     /// # Errors
     /// As [`Abbrev::read_operands`].
     pub fn skip_operands(&self, cursor: &mut BitCursor<'_>) -> Result<Option<Range<usize>>> {
+        if let Some(()) = self.scalars.as_ref().and_then(|s| s.skip(cursor)) {
+            return Ok(None);
+        }
         self.walk_operands::<false>(cursor, &mut Vec::new())
     }
 
@@ -211,11 +275,11 @@ impl Abbrev {
     ///
     /// # Errors
     /// Parse errors for truncated data.
-    pub fn find_operands(
-        &self,
+    pub fn find_operands<'s>(
+        &'s self,
         cursor: &mut BitCursor<'_>,
         wanted: &[usize],
-        mut found: impl FnMut(usize, u64, u64, &AbbrevOp),
+        mut found: impl FnMut(usize, u64, u64, &'s AbbrevOp),
     ) -> Result<usize> {
         let mut next = 0;
         let mut index = 0;
@@ -332,5 +396,87 @@ mod tests {
         for v in 0..64 {
             assert_eq!(encode_char6(decode_char6(v)), Some(v));
         }
+    }
+
+    /// Stepping over scalar operands by [`ScalarSteps`] lands where reading
+    /// them one by one does, and fails with the same error, for VBR values
+    /// short and long (past 56 bits, past 64 bits of chunks), records near
+    /// and past the end of the data, and every kind of scalar.
+    #[test]
+    fn scalar_steps_agree_with_reading_operands_one_by_one() {
+        use crate::bitstream::writer::BitWriter;
+        let mut next = crate::testing::xorshift(0x51_7cc1_b727_220a);
+        let (mut fast, mut compared) = (0, 0);
+        for round in 0..2000 {
+            let mut ops = vec![AbbrevOp::Literal(next() % 40)];
+            for _ in 0..1 + next() % 6 {
+                ops.push(match next() % 5 {
+                    0 => AbbrevOp::Literal(next() % 9),
+                    1 => AbbrevOp::Fixed(1 + (next() % 64) as u32),
+                    2 => AbbrevOp::Char6,
+                    _ => AbbrevOp::Vbr([2, 4, 6, 8, 16, 32][(next() % 6) as usize]),
+                });
+            }
+            let abbrev = Abbrev::new(ops.clone());
+            assert!(abbrev.scalars.is_some());
+            let mut w = BitWriter::new();
+            w.emit(0, (round % 8) as u32);
+            for op in &ops[1..] {
+                match *op {
+                    AbbrevOp::Fixed(width) => w.emit(next() >> (64 - width), width),
+                    AbbrevOp::Char6 => w.emit(next() % 64, 6),
+                    AbbrevOp::Vbr(width) if next() % 10 == 0 => {
+                        // A value of more than 64 bits' worth of chunks.
+                        for _ in 0..64 / (width - 1) + 1 {
+                            w.emit((1 << (width - 1)) | 1, width);
+                        }
+                        w.emit(1, width);
+                    }
+                    AbbrevOp::Vbr(width) => w.emit_vbr(next() >> (next() % 64), width),
+                    _ => {}
+                }
+            }
+            w.emit(next(), 64);
+            let data = w.into_bytes();
+            for cut in [0, 1, 2, 4, 7, 9, 12] {
+                let end = data.len().saturating_sub(cut);
+                let mut slow = BitCursor::new(&data, 0, end);
+                if slow.seek(round % 8).is_err() {
+                    continue;
+                }
+                let mut quick = slow.clone();
+                let by_reading = abbrev.walk_operands::<false>(&mut slow, &mut Vec::new());
+                let by_steps = abbrev.skip_operands(&mut quick);
+                match (by_reading, by_steps) {
+                    (Ok(a), Ok(b)) => {
+                        assert_eq!(a, b);
+                        assert_eq!(slow.position(), quick.position(), "round {round} cut {cut}");
+                        compared += 1;
+                        let mut again = BitCursor::new(&data, 0, end);
+                        again.seek(round % 8).unwrap();
+                        fast += usize::from(
+                            abbrev.scalars.as_ref().unwrap().skip(&mut again).is_some(),
+                        );
+                    }
+                    (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+                    (a, b) => panic!("round {round} cut {cut}: {a:?} vs {b:?}"),
+                }
+            }
+        }
+        // Both ways are taken, each many times.
+        assert!(
+            fast > 2000 && compared - fast > 2000,
+            "{fast} of {compared}"
+        );
+    }
+
+    #[test]
+    fn arrays_and_blobs_are_stepped_over_the_usual_way() {
+        let with = |last| Abbrev::new(vec![AbbrevOp::Literal(1), AbbrevOp::Vbr(6), last]);
+        assert!(with(AbbrevOp::Array(Box::new(AbbrevOp::Char6)))
+            .scalars
+            .is_none());
+        assert!(with(AbbrevOp::Blob).scalars.is_none());
+        assert!(with(AbbrevOp::Fixed(3)).scalars.is_some());
     }
 }

@@ -112,10 +112,16 @@ impl<'a> BitCursor<'a> {
     /// would pass the end of the buffer.
     #[inline(always)]
     fn peek56(&self) -> Option<u64> {
-        if self.pos + 56 > self.end {
+        self.peek56_at(self.pos)
+    }
+
+    /// [`BitCursor::peek56`] at bit `pos` (of the data, not yet reached).
+    #[inline(always)]
+    pub fn peek56_at(&self, pos: u64) -> Option<u64> {
+        if pos.saturating_add(56) > self.end {
             return None;
         }
-        Some(load_le64(self.data, (self.pos / 8) as usize)? >> (self.pos % 8))
+        Some(load_le64(self.data, (pos / 8) as usize)? >> (pos % 8))
     }
 
     /// Steps over a `width`-bit field, with the error [`BitCursor::read`]

@@ -839,9 +839,10 @@ mod tests {
     #[test]
     fn a_blockinfo_read_before_stands_in_only_for_the_same_bytes() {
         for (width, bits) in [(2, 7), (2, 7), (2, 9), (3, 9), (2, 7), (3, 7), (3, 7)] {
-            let want = vec![Abbrev {
-                ops: vec![AbbrevOp::Literal(1), AbbrevOp::Fixed(bits as u32)],
-            }];
+            let want = vec![Abbrev::new(vec![
+                AbbrevOp::Literal(1),
+                AbbrevOp::Fixed(bits as u32),
+            ])];
             let data = stream(width, bits);
             assert_eq!(
                 abbrevs_in_block_8(&data),

@@ -355,8 +355,9 @@ impl BitWriter {
         debug_assert!(new.windows(2).all(|p| p[0].0 < p[1].0));
         let mut cursor = BitCursor::new(src, 0, src.len());
         cursor.seek(r.start_bit + u64::from(width))?;
-        let mut spans: [(u64, u64, AbbrevOp); MAX] =
-            std::array::from_fn(|_| (0, 0, AbbrevOp::Literal(0)));
+        // Unabbreviated operands are all VBR-6.
+        const VBR6: AbbrevOp = AbbrevOp::Vbr(6);
+        let mut spans: [(u64, u64, &AbbrevOp); MAX] = [(0, 0, &VBR6); MAX];
         let mut wanted = [0usize; MAX];
         for (w, &(i, _)) in wanted.iter_mut().zip(new) {
             *w = i;
@@ -372,7 +373,7 @@ impl BitWriter {
                     cursor.skip_vbr6((i - at) as u64)?;
                     let from = cursor.position();
                     cursor.read_vbr(6)?;
-                    spans[k] = (from, cursor.position(), AbbrevOp::Vbr(6));
+                    spans[k] = (from, cursor.position(), &VBR6);
                     at = i + 1;
                     k += 1;
                 }
@@ -381,7 +382,7 @@ impl BitWriter {
             Some(a) => {
                 let mut k = 0;
                 a.find_operands(&mut cursor, wanted, |_, from, to, op| {
-                    spans[k] = (from, to, op.clone());
+                    spans[k] = (from, to, op);
                     k += 1;
                 })?
             }
@@ -533,13 +534,11 @@ mod tests {
 
     #[test]
     fn sizes_predict_what_is_written() {
-        let abbrev = Abbrev {
-            ops: vec![
-                AbbrevOp::Literal(1),
-                AbbrevOp::Vbr(8),
-                AbbrevOp::Array(Box::new(AbbrevOp::Char6)),
-            ],
-        };
+        let abbrev = Abbrev::new(vec![
+            AbbrevOp::Literal(1),
+            AbbrevOp::Vbr(8),
+            AbbrevOp::Array(Box::new(AbbrevOp::Char6)),
+        ]);
         let ops: Vec<u64> = std::iter::once(7)
             .chain(b"mix.llvm.1.exit".iter().map(|&b| u64::from(b)))
             .collect();
@@ -636,15 +635,13 @@ mod splice_tests {
         // An operand the record lacks.
         assert!(!splice_agrees(None, 9, &ops, &[(1, 1), (6, 2)]));
 
-        let scalars = Abbrev {
-            ops: vec![
-                AbbrevOp::Literal(3),
-                AbbrevOp::Vbr(6),
-                AbbrevOp::Fixed(4),
-                AbbrevOp::Literal(8),
-                AbbrevOp::Array(Box::new(AbbrevOp::Char6)),
-            ],
-        };
+        let scalars = Abbrev::new(vec![
+            AbbrevOp::Literal(3),
+            AbbrevOp::Vbr(6),
+            AbbrevOp::Fixed(4),
+            AbbrevOp::Literal(8),
+            AbbrevOp::Array(Box::new(AbbrevOp::Char6)),
+        ]);
         let ops = [
             500u64,
             9,
