@@ -37,7 +37,7 @@ use crate::bitstream::reader::{
 };
 use crate::bitstream::wrapper::{WRAPPER_HEADER_LEN, WRAPPER_MAGIC};
 use crate::bitstream::writer::{encoded_size, unabbreviated_size, BitWriter};
-use crate::bitstream::Abbrev;
+use crate::bitstream::Abbrevs;
 use crate::error::{Error, ErrorKind, Result};
 
 /// Decides new names. Returning `None` keeps a name.
@@ -1104,7 +1104,7 @@ impl FileWriter<'_> {
             if *ops == r.ops {
                 w.copy_bits(self.data, r.start_bit, r.end_bit);
             } else {
-                emit_record(w, width, &abbrevs, r, ops, None)?;
+                emit_record(w, width, Abbrevs::from(&abbrevs[..]), r, ops, None)?;
             }
         }
         w.end_block(open);
@@ -1145,7 +1145,7 @@ impl Replaced {
 fn emit_replaced(
     w: &mut BitWriter,
     data: &[u8],
-    abbrevs: &[std::rc::Rc<Abbrev>],
+    abbrevs: Abbrevs<'_>,
     width: u32,
     r: &Record,
     new: &[(usize, u64)],
@@ -1180,7 +1180,7 @@ fn emit_replaced(
 fn emit_record(
     w: &mut BitWriter,
     width: u32,
-    abbrevs: &[std::rc::Rc<Abbrev>],
+    abbrevs: Abbrevs<'_>,
     r: &Record,
     ops: &[u64],
     blob: Option<&[u8]>,
@@ -1204,7 +1204,8 @@ fn emit_record(
         .min();
     match best {
         Some((size, i)) if blob.is_some() || size <= unabbreviated_size(r.code, ops) => {
-            w.emit_abbreviated(width, i as u32 + 4, &abbrevs[i], r.code, ops, blob);
+            let a = abbrevs.get(i).expect("found among them");
+            w.emit_abbreviated(width, i as u32 + 4, a, r.code, ops, blob);
         }
         _ if blob.is_none() => w.emit_unabbrev(width, r.code, ops),
         _ => {
@@ -1255,6 +1256,7 @@ mod tests {
     /// replaced, whether it splices or must encode the record anew.
     #[test]
     fn replaced_operands_are_spliced_or_encoded_anew() {
+        use crate::bitstream::Abbrev;
         use crate::bitstream::AbbrevOp::{Fixed, Literal, Vbr};
         use std::rc::Rc;
         const WIDTH: u32 = 3;
@@ -1289,12 +1291,16 @@ mod tests {
             let data = src.into_bytes();
             // 20 does not fit the 4-bit field: the record is encoded anew.
             for (new, ops) in [(&[(1, 5)][..], [3, 5]), (&[(0, 20)][..], [20, 100])] {
-                let got = bits(&|w| emit_replaced(w, &data, &abbrevs, WIDTH, &r, new).unwrap());
-                let want = bits(&|w| emit_record(w, WIDTH, &abbrevs, &r, &ops, None).unwrap());
+                let got =
+                    bits(&|w| emit_replaced(w, &data, abbrevs[..].into(), WIDTH, &r, new).unwrap());
+                let want =
+                    bits(&|w| emit_record(w, WIDTH, abbrevs[..].into(), &r, &ops, None).unwrap());
                 assert_eq!(got, want, "abbreviation {abbrev_id}, {new:?}");
             }
             let mut w = BitWriter::new();
-            assert!(emit_replaced(&mut w, &data, &abbrevs, WIDTH, &r, &[(2, 1)]).is_err());
+            assert!(
+                emit_replaced(&mut w, &data, abbrevs[..].into(), WIDTH, &r, &[(2, 1)]).is_err()
+            );
         }
     }
 

@@ -82,36 +82,86 @@ pub enum Entry {
     },
 }
 
-/// Abbreviations that BLOCKINFO registered, by block id.
+/// Abbreviations that BLOCKINFO registered, by block id. Each block
+/// shares its list with the blocks of its id, which take it without
+/// copying it.
 #[derive(Debug, Default, Clone)]
 pub struct BlockInfo {
-    entries: Vec<(u32, Vec<Rc<Abbrev>>)>,
+    entries: Vec<(u32, Rc<[Rc<Abbrev>]>)>,
 }
 
 impl BlockInfo {
     /// The abbreviations registered for `block_id`.
     pub fn abbrevs(&self, block_id: u32) -> &[Rc<Abbrev>] {
+        self.shared(block_id).map_or(&[], |a| a)
+    }
+
+    fn shared(&self, block_id: u32) -> Option<&Rc<[Rc<Abbrev>]>> {
         self.entries
             .iter()
             .find(|(id, _)| *id == block_id)
-            .map(|(_, v)| v.as_slice())
-            .unwrap_or(&[])
+            .map(|(_, v)| v)
     }
 
-    fn abbrevs_mut(&mut self, block_id: u32) -> &mut Vec<Rc<Abbrev>> {
-        let i = match self.entries.iter().position(|(id, _)| *id == block_id) {
-            Some(i) => i,
-            None => {
-                self.entries.push((block_id, Vec::new()));
-                self.entries.len() - 1
-            }
-        };
-        &mut self.entries[i].1
+    /// The BLOCKINFO that registers these abbreviations (by block id, in
+    /// the order given).
+    fn from_lists(lists: Vec<(u32, Vec<Rc<Abbrev>>)>) -> BlockInfo {
+        BlockInfo {
+            entries: lists.into_iter().map(|(id, v)| (id, v.into())).collect(),
+        }
+    }
+}
+
+/// The abbreviations in effect in a block, by id less 4: those BLOCKINFO
+/// registered for its id, then those the block defined.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Abbrevs<'a> {
+    inherited: &'a [Rc<Abbrev>],
+    local: &'a [Rc<Abbrev>],
+}
+
+impl<'a> Abbrevs<'a> {
+    /// Abbreviation `i` (its id less 4).
+    #[inline]
+    pub fn get(&self, i: usize) -> Option<&'a Rc<Abbrev>> {
+        match self.inherited.get(i) {
+            Some(a) => Some(a),
+            None => self.local.get(i - self.inherited.len()),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.inherited.len() + self.local.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// In id order.
+    pub fn iter(&self) -> impl Iterator<Item = &'a Rc<Abbrev>> {
+        self.inherited.iter().chain(self.local)
+    }
+
+    pub fn to_vec(&self) -> Vec<Rc<Abbrev>> {
+        self.iter().cloned().collect()
+    }
+}
+
+impl<'a> From<&'a [Rc<Abbrev>]> for Abbrevs<'a> {
+    fn from(all: &'a [Rc<Abbrev>]) -> Self {
+        Abbrevs {
+            inherited: all,
+            local: &[],
+        }
     }
 }
 
 struct Scope {
     header: BlockHeader,
+    /// What BLOCKINFO registered for the block's id when it was entered.
+    inherited: Option<Rc<[Rc<Abbrev>]>>,
+    /// Abbreviations defined in the block.
     abbrevs: Vec<Rc<Abbrev>>,
     /// Ordinal of this block among its parent's sub-blocks with the same id.
     ordinal: u32,
@@ -210,8 +260,17 @@ pub fn record_operands(
     Ok(ops)
 }
 
+impl Scope {
+    fn abbrevs(&self) -> Abbrevs<'_> {
+        Abbrevs {
+            inherited: self.inherited.as_deref().unwrap_or(&[]),
+            local: &self.abbrevs,
+        }
+    }
+}
+
 /// The abbreviation a record's id names.
-fn abbreviation(abbrevs: &[Rc<Abbrev>], start: u64, id: u32) -> Result<&Abbrev> {
+fn abbreviation<'a>(abbrevs: Abbrevs<'a>, start: u64, id: u32) -> Result<&'a Abbrev> {
     abbrevs
         .get((id - 4) as usize)
         .map(|a| a.as_ref())
@@ -293,11 +352,8 @@ impl<'a> Reader<'a> {
     }
 
     /// The abbreviations in effect in the current block.
-    pub fn current_abbrevs(&self) -> &[Rc<Abbrev>] {
-        self.scopes
-            .last()
-            .map(|s| s.abbrevs.as_slice())
-            .unwrap_or(&[])
+    pub fn current_abbrevs(&self) -> Abbrevs<'_> {
+        self.scopes.last().map(Scope::abbrevs).unwrap_or_default()
     }
 
     /// The BLOCKINFO abbreviations read so far.
@@ -399,7 +455,7 @@ impl<'a> Reader<'a> {
                 }
                 _ => {
                     let scope = self.scopes.last().expect("inside a block");
-                    let abbrev = abbreviation(&scope.abbrevs, start, id)?;
+                    let abbrev = abbreviation(scope.abbrevs(), start, id)?;
                     let code = abbrev.read_code(&mut self.cursor)?;
                     abbrev.skip_operands(&mut self.cursor)?;
                     code
@@ -558,16 +614,16 @@ impl<'a> Reader<'a> {
         // A scope left earlier lends its buffers: no allocation per block.
         let scope = match self.spare_scopes.pop() {
             Some(mut s) => {
+                s.inherited = self.blockinfo.shared(h.id).cloned();
                 s.header = h;
                 s.abbrevs.clear();
-                s.abbrevs
-                    .extend_from_slice(self.blockinfo.abbrevs(s.header.id));
                 s.ordinal = ordinal;
                 s.child_counts.clear();
                 s
             }
             None => Scope {
-                abbrevs: self.blockinfo.abbrevs(h.id).to_vec(),
+                inherited: self.blockinfo.shared(h.id).cloned(),
+                abbrevs: Vec::new(),
                 header: h,
                 ordinal,
                 child_counts: Vec::new(),
@@ -643,7 +699,7 @@ impl<'a> Reader<'a> {
             (code, None)
         } else {
             let scope = self.scopes.last().expect("records are read inside blocks");
-            let abbrev = abbreviation(&scope.abbrevs, start, abbrev_id)?;
+            let abbrev = abbreviation(scope.abbrevs(), start, abbrev_id)?;
             let code = abbrev.read_code(&mut self.cursor)?;
             let blob = if self.keeps(code) {
                 ops = std::mem::take(&mut self.spare);
@@ -696,7 +752,7 @@ impl<'a> Reader<'a> {
     fn read_blockinfo_body(&mut self, h: &BlockHeader) -> Result<()> {
         // A new BLOCKINFO replaces the previous one, as in LLVM, where each
         // module is read with the BLOCKINFO it carries.
-        let mut info = BlockInfo::default();
+        let mut lists: Vec<(u32, Vec<Rc<Abbrev>>)> = Vec::new();
         let mut current: Option<u32> = None;
         loop {
             let start = self.cursor.position();
@@ -723,7 +779,14 @@ impl<'a> Reader<'a> {
                         ));
                     };
                     let abbrev = Abbrev::read_definition(&mut self.cursor)?;
-                    info.abbrevs_mut(bid).push(Rc::new(abbrev));
+                    let list = match lists.iter().position(|(id, _)| *id == bid) {
+                        Some(i) => &mut lists[i].1,
+                        None => {
+                            lists.push((bid, Vec::new()));
+                            &mut lists.last_mut().expect("just pushed").1
+                        }
+                    };
+                    list.push(Rc::new(abbrev));
                 }
                 UNABBREV_RECORD => {
                     let r = self.read_record(start, UNABBREV_RECORD)?;
@@ -745,7 +808,7 @@ impl<'a> Reader<'a> {
                 return Err(Error::parse(start, "entry runs past the end of BLOCKINFO"));
             }
         }
-        self.blockinfo = Rc::new(info);
+        self.blockinfo = Rc::new(BlockInfo::from_lists(lists));
         Ok(())
     }
 }
