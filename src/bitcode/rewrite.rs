@@ -1260,7 +1260,7 @@ mod tests {
         use crate::bitstream::AbbrevOp::{Fixed, Literal, Vbr};
         use std::rc::Rc;
         const WIDTH: u32 = 3;
-        let abbrevs = vec![
+        let abbrevs = [
             Rc::new(Abbrev::new(vec![Literal(7), Fixed(4), Vbr(6)])),
             Rc::new(Abbrev::new(vec![Literal(7), Vbr(6), Vbr(6)])),
         ];
