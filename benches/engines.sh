@@ -37,7 +37,9 @@ bytes=$(du -sb corpus | cut -f1)
 promoted=$("$bin" scan corpus | tail -1)
 
 once() { # seconds for one run of a command, into a fresh out/
-  rm -rf out; local s e
+  # The previous run's files are removed and written back first, so that
+  # their writeback does not fall into this run's time.
+  rm -rf out; sync; local s e
   s=$(date +%s.%N); "$@" >/dev/null 2>&1; e=$(date +%s.%N)
   echo "$e - $s" | bc
 }

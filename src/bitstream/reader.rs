@@ -914,4 +914,69 @@ mod tests {
             );
         }
     }
+
+    /// A block's abbreviation ids count BLOCKINFO's for its id first, then
+    /// its own definitions; a BLOCKINFO read inside an open block changes
+    /// only the blocks entered after it.
+    #[test]
+    fn ids_count_blockinfo_abbreviations_then_the_blocks_own() {
+        let define = |w: &mut BitWriter, width: u32, code: u64, bits: u64| {
+            w.emit(u64::from(DEFINE_ABBREV), width);
+            w.emit_vbr(2, 5);
+            w.emit(1, 1);
+            w.emit_vbr(code, 8);
+            w.emit(0, 1);
+            w.emit(1, 3);
+            w.emit_vbr(bits, 5);
+        };
+        let blockinfo = |w: &mut BitWriter, code: u64, bits: u64| {
+            let info = w.enter_block(3, BLOCKINFO_BLOCK_ID, 2);
+            w.emit_unabbrev(2, BLOCKINFO_CODE_SETBID, &[9]);
+            define(w, 2, code, bits);
+            w.end_block(info);
+        };
+        let mut w = BitWriter::new();
+        w.emit_bytes(b"BC\xc0\xde");
+        let outer = w.enter_block(2, 8, 3);
+        blockinfo(&mut w, 1, 3);
+        let first = w.enter_block(3, 9, 3);
+        define(&mut w, 3, 2, 5);
+        w.emit(4, 3); // BLOCKINFO's abbreviation: code 1, 3 bits
+        w.emit(5, 3);
+        w.emit(5, 3); // the block's own: code 2, 5 bits
+        w.emit(17, 5);
+        // A new BLOCKINFO, read while the block is open.
+        blockinfo(&mut w, 7, 4);
+        w.emit(4, 3); // still code 1, 3 bits here
+        w.emit(2, 3);
+        w.end_block(first);
+        let second = w.enter_block(3, 9, 3);
+        w.emit(4, 3); // the new BLOCKINFO's: code 7, 4 bits
+        w.emit(9, 4);
+        w.end_block(second);
+        w.end_block(outer);
+        let data = w.into_bytes();
+
+        let mut r = Reader::new(&data, 0, data.len(), 4, |_| None).unwrap();
+        let mut records = Vec::new();
+        while let Some(e) = r.next_entry().unwrap() {
+            match e {
+                Entry::SubBlock(_) => r.enter().unwrap(),
+                Entry::Record(rec) => {
+                    let ids = r.current_abbrevs().len();
+                    records.push((rec.code, rec.abbrev_id, rec.ops, ids));
+                }
+                _ => {}
+            }
+        }
+        assert_eq!(
+            records,
+            [
+                (1, 4, vec![5], 2),
+                (2, 5, vec![17], 2),
+                (1, 4, vec![2], 2),
+                (7, 4, vec![9], 1),
+            ]
+        );
+    }
 }
