@@ -205,12 +205,22 @@ fn build_strtab(old: &[u8], uses: &[StrUse<'_>]) -> BuiltStrtab {
     let mut index: FxHashMap<&[u8], u32> = FxHashMap::default();
     index.reserve(uses.len());
     let mut refs = vec![StrRef::default(); uses.len()];
+    // The previous use in order: uses of one old string are adjacent, and
+    // one that gets the same new string as the one before it gets the same
+    // place (a symbol table repeats each global's name), without a lookup.
+    let mut last: Option<(StrRef, &[u8], StrRef)> = None;
     for &i in &order {
         let u = &uses[i];
         let new: &[u8] = &u.new;
         if !exact && u.old.get(old) == Some(new) {
             refs[i] = u.old;
             continue;
+        }
+        if let Some((old_ref, last_new, r)) = last {
+            if old_ref == u.old && last_new == new {
+                refs[i] = r;
+                continue;
+            }
         }
         let offset = *index.entry(new).or_insert_with(|| {
             let at = bytes.len() as u32;
@@ -221,6 +231,7 @@ fn build_strtab(old: &[u8], uses: &[StrUse<'_>]) -> BuiltStrtab {
             offset,
             size: new.len() as u32,
         };
+        last = Some((u.old, new, refs[i]));
     }
     BuiltStrtab {
         bytes,
@@ -230,31 +241,14 @@ fn build_strtab(old: &[u8], uses: &[StrUse<'_>]) -> BuiltStrtab {
 }
 
 /// The indices of `uses` sorted by their old reference (offset, then
-/// size); uses of one old string keep the order they were given. A
-/// least-significant-byte-first radix sort, each pass stable, over the
-/// bytes where the references differ (offsets and sizes are small, so a
-/// few passes): this runs for every file and a comparison sort of
-/// several hundred uses cost more than the rest of the layout.
+/// size); uses of one old string keep the order they were given. The uses
+/// come in a few runs already in order (comdats, globals, then the symbol
+/// table's strings, in LLVM's orders), which a stable merge sort finds and
+/// merges in a pass or two; it costs less than the radix sort it replaced.
 fn order_by_old_ref(uses: &[StrUse<'_>]) -> Vec<usize> {
     let key = |u: &StrUse<'_>| (u64::from(u.old.offset) << 32) | u64::from(u.old.size);
     let mut order: Vec<(u64, usize)> = uses.iter().map(key).zip(0..).collect();
-    let differ = order.iter().fold(0, |d, &(k, _)| d | (k ^ order[0].0));
-    let mut spare = vec![(0u64, 0usize); order.len()];
-    for shift in (0..64).step_by(8).filter(|s| (differ >> s) & 0xff != 0) {
-        let mut starts = [0usize; 257];
-        for &(k, _) in &order {
-            starts[((k >> shift) & 0xff) as usize + 1] += 1;
-        }
-        for b in 1..257 {
-            starts[b] += starts[b - 1];
-        }
-        for &(k, i) in &order {
-            let at = &mut starts[((k >> shift) & 0xff) as usize];
-            spare[*at] = (k, i);
-            *at += 1;
-        }
-        std::mem::swap(&mut order, &mut spare);
-    }
+    order.sort_by_key(|&(k, _)| k);
     order.into_iter().map(|(_, i)| i).collect()
 }
 
