@@ -115,7 +115,8 @@ impl<'a> BitCursor<'a> {
         self.peek56_at(self.pos)
     }
 
-    /// [`BitCursor::peek56`] at bit `pos` (of the data, not yet reached).
+    /// [`BitCursor::peek56`] at bit `pos` instead of the position (which
+    /// does not move).
     #[inline(always)]
     pub fn peek56_at(&self, pos: u64) -> Option<u64> {
         if pos.saturating_add(56) > self.end {
