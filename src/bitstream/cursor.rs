@@ -115,8 +115,9 @@ impl<'a> BitCursor<'a> {
         self.peek56_at(self.pos)
     }
 
-    /// [`BitCursor::peek56`] at bit `pos` instead of the position (which
-    /// does not move).
+    /// At least the 56 bits from bit `pos` on (bit 0) in one 64-bit load,
+    /// the cursor not moving: `None` where fewer than 56 bits are left
+    /// after `pos` or the load would pass the end of the buffer.
     #[inline(always)]
     pub fn peek56_at(&self, pos: u64) -> Option<u64> {
         if pos.saturating_add(56) > self.end {
