@@ -40,9 +40,9 @@ pub struct Abbrev {
 struct ScalarSteps {
     /// (fixed bits before the field, the continuation bit of each of the
     /// field's chunks that fit in 56 bits).
-    vbrs: Vec<(u32, u64)>,
+    vbrs: Vec<(u64, u64)>,
     /// Fixed bits after the last VBR field.
-    tail: u32,
+    tail: u64,
 }
 
 impl ScalarSteps {
@@ -54,8 +54,10 @@ impl ScalarSteps {
         for op in ops {
             match op {
                 AbbrevOp::Literal(_) => {}
-                AbbrevOp::Fixed(w) => steps.tail += w,
+                AbbrevOp::Fixed(w) => steps.tail += u64::from(*w),
                 AbbrevOp::Char6 => steps.tail += 6,
+                // (Widths LLVM refuses are left to the usual way.)
+                AbbrevOp::Vbr(w) if !(2..=32).contains(w) => return None,
                 AbbrevOp::Vbr(w) => {
                     let continuation = (1..=56 / w).fold(0u64, |m, i| m | 1 << (i * w - 1));
                     steps.vbrs.push((steps.tail, continuation));
@@ -74,14 +76,14 @@ impl ScalarSteps {
     fn skip(&self, cursor: &mut BitCursor<'_>) -> Option<()> {
         let mut pos = cursor.position();
         for &(before, continuation) in &self.vbrs {
-            pos += u64::from(before);
+            pos = pos.saturating_add(before);
             let ends = !cursor.peek56_at(pos)? & continuation;
             if ends == 0 {
                 return None;
             }
             pos += u64::from(ends.trailing_zeros()) + 1;
         }
-        cursor.seek(pos + u64::from(self.tail)).ok()
+        cursor.seek(pos.saturating_add(self.tail)).ok()
     }
 }
 
@@ -471,12 +473,15 @@ mod tests {
     }
 
     #[test]
-    fn arrays_and_blobs_are_stepped_over_the_usual_way() {
+    fn arrays_blobs_and_odd_widths_are_stepped_over_the_usual_way() {
         let with = |last| Abbrev::new(vec![AbbrevOp::Literal(1), AbbrevOp::Vbr(6), last]);
         assert!(with(AbbrevOp::Array(Box::new(AbbrevOp::Char6)))
             .scalars
             .is_none());
         assert!(with(AbbrevOp::Blob).scalars.is_none());
         assert!(with(AbbrevOp::Fixed(3)).scalars.is_some());
+        // Widths a definition cannot have (it is refused when read).
+        assert!(with(AbbrevOp::Vbr(0)).scalars.is_none());
+        assert!(with(AbbrevOp::Vbr(33)).scalars.is_none());
     }
 }
