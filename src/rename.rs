@@ -626,15 +626,11 @@ fn prepare(
         batch.abort();
         return Err(e);
     }
-    let undecided = if undecided.is_some() {
-        undecided
-    } else if planning == Planning::Summaries
-        && !names.finish(&mut plan, options.plan.allow_asm_references)
-    {
-        Some("a possible name collision, or asm to be searched for a renamed name")
-    } else {
-        None
-    };
+    let undecided = undecided.or_else(|| {
+        let unsure = planning == Planning::Summaries
+            && !names.finish(&mut plan, options.plan.allow_asm_references);
+        unsure.then_some("a possible name collision, or asm to be searched for a renamed name")
+    });
     if let Some(why) = undecided {
         batch.abort();
         return Ok(Attempt::Undecided(why));

@@ -113,9 +113,9 @@ pub fn agrees(
     m: &Module,
     unlisted: impl Fn(&[u8]) -> bool,
 ) -> bool {
-    let [strtab] = file.strtabs.as_slice() else {
+    if file.strtabs.len() != 1 {
         return false;
-    };
+    }
     let table = match file.symtabs.as_slice() {
         [s] => match &s.table {
             Some(t) => t,
@@ -126,10 +126,7 @@ pub fn agrees(
     if file.modules.len() != 1 || m.is_index() || table.modules.len() != 1 {
         return false;
     }
-    let source = table
-        .header
-        .source_file_name
-        .get(&data[strtab.blob.clone()]);
+    let source = table.header.source_file_name.get(file.strtab(data, m));
     if source != m.source_filename.as_deref() {
         return false;
     }
