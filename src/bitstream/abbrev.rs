@@ -240,6 +240,22 @@ impl Abbrev {
         Self::read_scalar(&self.ops[0], cursor)
     }
 
+    /// Steps over a whole record with this abbreviation, the cursor just
+    /// past the abbreviation id, when its code is a literal that fits in 32
+    /// bits and its operands are all scalars: a load and a few operations
+    /// per VBR field. Returns the code; `None`, with the cursor left where
+    /// it was, for other abbreviations and wherever [`Abbrev::skip_operands`]
+    /// would go the usual way (the caller then does).
+    #[inline]
+    pub fn step_record(&self, cursor: &mut BitCursor<'_>) -> Option<u32> {
+        let AbbrevOp::Literal(code) = self.ops[0] else {
+            return None;
+        };
+        let code = u32::try_from(code).ok()?;
+        self.scalars.as_ref()?.skip(cursor)?;
+        Some(code)
+    }
+
     /// Reads the operands after the code (see [`Abbrev::read_code`]),
     /// appending them to `ops` (array elements included) and returning the
     /// blob's byte range.

@@ -73,18 +73,24 @@ impl<'a> BitCursor<'a> {
     ///
     /// # Errors
     /// A parse error when `bit` is past the end.
+    #[inline]
     pub fn seek(&mut self, bit: u64) -> Result<()> {
         if bit > self.end {
-            return Err(Error::parse(
-                self.pos,
-                format!(
-                    "jump to bit {bit} past the end of the data (bit {})",
-                    self.end
-                ),
-            ));
+            return Err(self.seek_error(bit));
         }
         self.pos = bit;
         Ok(())
+    }
+
+    #[cold]
+    fn seek_error(&self, bit: u64) -> Error {
+        Error::parse(
+            self.pos,
+            format!(
+                "jump to bit {bit} past the end of the data (bit {})",
+                self.end
+            ),
+        )
     }
 
     /// Reads a `width`-bit field (0..=64).

@@ -282,6 +282,21 @@ fn abbreviation<'a>(abbrevs: Abbrevs<'a>, start: u64, id: u32) -> Result<&'a Abb
         })
 }
 
+/// The VBR-6 value at the low bits of `bits` when it has one or two chunks:
+/// (value, bits it takes).
+#[inline(always)]
+fn short_vbr6(bits: u64) -> Option<(u64, u64)> {
+    let first = bits & 63;
+    if first & 32 == 0 {
+        return Some((first, 6));
+    }
+    let second = (bits >> 6) & 63;
+    if second & 32 == 0 {
+        return Some(((first & 31) | (second << 5), 12));
+    }
+    None
+}
+
 /// A record code, which must fit in 32 bits.
 fn record_code(start: u64, code: u64) -> Result<u32> {
     u32::try_from(code).map_err(|_| Error::parse(start, format!("record code {code} out of range")))
@@ -436,6 +451,12 @@ impl<'a> Reader<'a> {
             if start >= block_end {
                 return Err(Error::parse(start, "block ends without END_BLOCK"));
             }
+            if self.step_quickly(start, width)? {
+                if self.cursor.position() > block_end {
+                    return Err(Error::parse(start, "entry runs past the end of its block"));
+                }
+                continue;
+            }
             let id = self.cursor.read(width)? as u32;
             let code = match id {
                 END_BLOCK | ENTER_SUBBLOCK => {
@@ -466,6 +487,52 @@ impl<'a> Reader<'a> {
                 return Err(Error::parse(start, "entry runs past the end of its block"));
             }
         }
+    }
+
+    /// Steps over the record at `start` the quick way where it can: an
+    /// unabbreviated record whose code and operand count are one VBR chunk
+    /// each, or one whose abbreviation [`Abbrev::step_record`] handles.
+    /// False, with the cursor unmoved, for anything else (other entries,
+    /// longer headers, the last bits of the data), which the caller reads
+    /// the usual way. Errors are those the usual way gives.
+    #[inline]
+    fn step_quickly(&mut self, start: u64, width: u32) -> Result<bool> {
+        let Some(word) = self.cursor.peek56_at(start) else {
+            return Ok(false);
+        };
+        // Ids are at most 32 bits wide, which leaves 24 bits of the window.
+        let id = (word & ((1u64 << width) - 1)) as u32;
+        if id == UNABBREV_RECORD {
+            // Code and count, of one or two VBR-6 chunks each (24 bits at
+            // most, which the window holds past any id).
+            let header = word >> width;
+            let Some((_, code_bits)) = short_vbr6(header) else {
+                return Ok(false);
+            };
+            let Some((n, count_bits)) = short_vbr6(header >> code_bits) else {
+                return Ok(false);
+            };
+            let after = start + u64::from(width) + code_bits + count_bits;
+            if n * 6 > self.cursor.end() - after {
+                return Ok(false);
+            }
+            self.cursor.seek(after)?;
+            self.cursor.skip_vbr6(n)?;
+            return Ok(true);
+        }
+        if id < 4 {
+            return Ok(false);
+        }
+        let scope = self.scopes.last().expect("inside a block");
+        let Some(abbrev) = scope.abbrevs().get((id - 4) as usize) else {
+            return Ok(false);
+        };
+        self.cursor.seek(start + u64::from(width))?;
+        if abbrev.step_record(&mut self.cursor).is_some() {
+            return Ok(true);
+        }
+        self.cursor.seek(start)?;
+        Ok(false)
     }
 
     fn next_inner(&mut self) -> Result<Option<Entry>> {
@@ -978,5 +1045,171 @@ mod tests {
                 (7, 4, vec![9], 1),
             ]
         );
+    }
+
+    /// Writes a DEFINE_ABBREV for `ops` (arrays as their element after).
+    fn define(w: &mut BitWriter, width: u32, ops: &[AbbrevOp]) {
+        let count: u64 = ops
+            .iter()
+            .map(|op| {
+                if matches!(op, AbbrevOp::Array(_)) {
+                    2
+                } else {
+                    1
+                }
+            })
+            .sum();
+        w.emit(u64::from(DEFINE_ABBREV), width);
+        w.emit_vbr(count, 5);
+        let scalar = |w: &mut BitWriter, op: &AbbrevOp| match op {
+            AbbrevOp::Literal(v) => {
+                w.emit(1, 1);
+                w.emit_vbr(*v, 8);
+            }
+            AbbrevOp::Fixed(b) | AbbrevOp::Vbr(b) => {
+                w.emit(0, 1);
+                w.emit(
+                    if matches!(op, AbbrevOp::Fixed(_)) {
+                        1
+                    } else {
+                        2
+                    },
+                    3,
+                );
+                w.emit_vbr(u64::from(*b), 5);
+            }
+            AbbrevOp::Char6 => {
+                w.emit(0, 1);
+                w.emit(4, 3);
+            }
+            AbbrevOp::Array(_) | AbbrevOp::Blob => unreachable!(),
+        };
+        for op in ops {
+            match op {
+                AbbrevOp::Array(elem) => {
+                    w.emit(0, 1);
+                    w.emit(3, 3);
+                    scalar(w, elem);
+                }
+                op => scalar(w, op),
+            }
+        }
+    }
+
+    /// Where the reader stops, or the error it stops with, stepping to
+    /// the next boundary of block 8 one way or the other.
+    fn boundary(data: &[u8], by_records: bool) -> std::result::Result<u64, String> {
+        let mut r = Reader::new(data, 0, data.len(), 4, |_| None).map_err(|e| e.to_string())?;
+        let entered = (|| match r.next_entry()? {
+            Some(Entry::SubBlock(h)) if h.id == 8 => r.enter(),
+            _ => Err(Error::parse(0, "no block 8")),
+        })();
+        entered.map_err(|e| format!("setup: {e}"))?;
+        loop {
+            let e = if by_records {
+                r.next_entry()
+            } else {
+                r.next_block_boundary()
+            };
+            match e.map_err(|e| e.to_string())? {
+                Some(Entry::Record(_) | Entry::DefineAbbrev { .. }) if by_records => {}
+                Some(Entry::SubBlock(h) | Entry::BlockInfo(h)) => return Ok(h.start_bit),
+                Some(Entry::EndBlock { start_bit, .. }) => return Ok(start_bit),
+                Some(e) => return Err(format!("{e:?} returned")),
+                None => return Ok(r.position()),
+            }
+        }
+    }
+
+    /// Stepping over records (with its quick ways for unabbreviated
+    /// headers of one or two chunks and all-scalar abbreviations with a
+    /// literal code) stops where reading them one by one stops, with the
+    /// same errors: on well-formed blocks of mixed records and on the same
+    /// blocks with bits flipped.
+    #[test]
+    fn stepping_over_records_agrees_with_reading_them() {
+        let mut next = crate::testing::xorshift(0x6a09_e667_f3bc_c908);
+        let abbrevs = [
+            vec![AbbrevOp::Literal(5), AbbrevOp::Vbr(6), AbbrevOp::Fixed(3)],
+            vec![AbbrevOp::Vbr(6), AbbrevOp::Fixed(5)],
+            vec![
+                AbbrevOp::Literal(7),
+                AbbrevOp::Array(Box::new(AbbrevOp::Char6)),
+            ],
+            vec![AbbrevOp::Literal(1 << 33), AbbrevOp::Fixed(2)],
+            vec![AbbrevOp::Literal(9), AbbrevOp::Vbr(4), AbbrevOp::Vbr(8)],
+        ];
+        let value = |next: &mut dyn FnMut() -> u64| {
+            let bits = next() % 65;
+            let v = next();
+            if bits == 64 {
+                v
+            } else {
+                v & ((1u64 << bits) - 1)
+            }
+        };
+        let mut compared = 0;
+        for round in 0..300 {
+            let mut w = BitWriter::new();
+            w.emit_bytes(b"BC\xc0\xde");
+            let block = w.enter_block(2, 8, 4);
+            for a in &abbrevs {
+                define(&mut w, 4, a);
+            }
+            for _ in 0..next() % 60 {
+                match next() % 6 {
+                    0..=2 => {
+                        let code = [3, 40, 900, 70_000][(next() % 4) as usize];
+                        let ops: Vec<u64> = (0..next() % 12).map(|_| value(&mut next)).collect();
+                        w.emit_unabbrev(4, code, &ops);
+                    }
+                    3 => {
+                        w.emit(4, 4);
+                        w.emit_vbr(value(&mut next), 6);
+                        w.emit(next() % 8, 3);
+                    }
+                    4 => {
+                        w.emit(5, 4);
+                        w.emit_vbr(next() % 100, 6);
+                        w.emit(next() % 32, 5);
+                    }
+                    _ => {
+                        w.emit(8, 4);
+                        w.emit_vbr(value(&mut next) % 1000, 4);
+                        w.emit_vbr(value(&mut next), 8);
+                    }
+                }
+            }
+            if round % 7 == 0 {
+                w.emit(6, 4); // an array record: the usual way
+                w.emit_vbr(3, 6);
+                w.emit(1, 6);
+                w.emit(2, 6);
+                w.emit(3, 6);
+            }
+            if round % 11 == 0 {
+                w.emit(7, 4); // a code out of range
+                w.emit(1, 2);
+            }
+            let inner = w.enter_block(4, 9, 3);
+            w.end_block(inner);
+            w.end_block(block);
+            let data = w.into_bytes();
+            assert_eq!(
+                boundary(&data, false),
+                boundary(&data, true),
+                "round {round}"
+            );
+            compared += 1;
+            for _ in 0..20 {
+                let mut bad = data.clone();
+                // Flip a bit past the block header (bytes 4..12).
+                let at = 12 + (next() as usize) % (bad.len() - 12);
+                bad[at] ^= 1 << (next() % 8);
+                assert_eq!(boundary(&bad, false), boundary(&bad, true), "round {round}");
+                compared += 1;
+            }
+        }
+        assert_eq!(compared, 300 * 21);
     }
 }
