@@ -181,10 +181,20 @@ struct BuiltStrtab {
 /// Lays out a string table: replaying the original insertion order when the
 /// known references account for every byte, else appending to the original.
 fn build_strtab(old: &[u8], uses: &[StrUse<'_>]) -> BuiltStrtab {
-    let order = order_by_old_ref(uses);
+    let (order, repeats) = layout_order(uses);
+    let mut built = lay_out(old, uses, &order);
+    for (i, first) in repeats {
+        built.refs[i] = built.refs[first];
+    }
+    built
+}
+
+/// Lays out the uses in `order` (by old reference: see [`layout_order`]);
+/// the uses left out get no place.
+fn lay_out(old: &[u8], uses: &[StrUse<'_>], order: &[usize]) -> BuiltStrtab {
     let mut covered = 0usize;
     let mut exact = true;
-    for &i in &order {
+    for &i in order {
         let u = &uses[i];
         let (start, end) = (
             u.old.offset as usize,
@@ -203,13 +213,13 @@ fn build_strtab(old: &[u8], uses: &[StrUse<'_>]) -> BuiltStrtab {
     }
     // Identical strings are shared, at the place of the first.
     let mut index: FxHashMap<&[u8], u32> = FxHashMap::default();
-    index.reserve(uses.len());
+    index.reserve(order.len());
     let mut refs = vec![StrRef::default(); uses.len()];
     // The previous use in order: uses of one old string are adjacent, and
     // one that gets the same new string as the one before it gets the same
-    // place (a symbol table repeats each global's name), without a lookup.
+    // place, without a lookup.
     let mut last: Option<(StrRef, &[u8], StrRef)> = None;
-    for &i in &order {
+    for &i in order {
         let u = &uses[i];
         let new: &[u8] = &u.new;
         if !exact && u.old.get(old) == Some(new) {
@@ -240,14 +250,72 @@ fn build_strtab(old: &[u8], uses: &[StrUse<'_>]) -> BuiltStrtab {
     }
 }
 
+fn old_key(u: &StrUse<'_>) -> u64 {
+    (u64::from(u.old.offset) << 32) | u64::from(u.old.size)
+}
+
+/// The order in which to lay out `uses`: by old reference (offset, then
+/// size), the uses of one reference in the order given, as a stable sort
+/// orders them; and the uses left out of it, each with the earlier use it
+/// repeats (the same old reference and new string), whose place it takes.
+///
+/// LLVM appends each string to the table when it first meets it, so the
+/// uses come mostly in increasing order, and most that do not repeat an
+/// earlier one (a symbol table names each global again, a function names
+/// its comdat's string). The increasing ones form the sorted list as they
+/// come; a repeat is found in it by binary search; only the others (few)
+/// are sorted and merged in.
+fn layout_order(uses: &[StrUse<'_>]) -> (Vec<usize>, Vec<(usize, usize)>) {
+    let mut rising: Vec<(u64, usize)> = Vec::with_capacity(uses.len());
+    let mut others: Vec<(u64, usize)> = Vec::new();
+    let mut repeats = Vec::new();
+    let mut hint = 0;
+    for (i, u) in uses.iter().enumerate() {
+        let key = old_key(u);
+        if rising.last().is_none_or(|&(last, _)| key > last) {
+            rising.push((key, i));
+            continue;
+        }
+        // Repeats come in runs too (a symbol table lists the globals in
+        // about their order): the one after the last found is tried first.
+        let found = match rising.get(hint..hint + 2) {
+            Some([a, _]) if a.0 == key => Ok(hint),
+            Some([_, b]) if b.0 == key => Ok(hint + 1),
+            _ => rising.binary_search_by_key(&key, |&(k, _)| k),
+        };
+        match found {
+            Ok(j) if uses[rising[j].1].new == u.new => {
+                repeats.push((i, rising[j].1));
+                hint = j;
+            }
+            _ => others.push((key, i)),
+        }
+    }
+    others.sort_by_key(|&(k, _)| k);
+    // A use of `others` with the key of one in `rising` came after it
+    // (else it would have joined `rising`): on equal keys, `rising` first.
+    let mut order = Vec::with_capacity(rising.len() + others.len());
+    let mut others = others.into_iter().peekable();
+    for (key, i) in rising {
+        while let Some(&(k, o)) = others.peek() {
+            if k >= key {
+                break;
+            }
+            order.push(o);
+            others.next();
+        }
+        order.push(i);
+    }
+    order.extend(others.map(|(_, o)| o));
+    (order, repeats)
+}
+
 /// The indices of `uses` sorted by their old reference (offset, then
-/// size); uses of one old string keep the order they were given. The uses
-/// come in a few runs already in order (comdats, globals, then the symbol
-/// table's strings, in LLVM's orders), which a stable merge sort finds and
-/// merges in a pass or two; it costs less than the radix sort it replaced.
+/// size); uses of one old string keep the order they were given: what
+/// [`layout_order`] must agree with.
+#[cfg(test)]
 fn order_by_old_ref(uses: &[StrUse<'_>]) -> Vec<usize> {
-    let key = |u: &StrUse<'_>| (u64::from(u.old.offset) << 32) | u64::from(u.old.size);
-    let mut order: Vec<(u64, usize)> = uses.iter().map(key).zip(0..).collect();
+    let mut order: Vec<(u64, usize)> = uses.iter().map(old_key).zip(0..).collect();
     order.sort_by_key(|&(k, _)| k);
     order.into_iter().map(|(_, i)| i).collect()
 }
@@ -1227,23 +1295,70 @@ mod tests {
         }
     }
 
-    /// The radix sort orders uses as sorting by (offset, size, index)
-    /// does: repeated, nested, large and equal references.
+    /// The layout order is the stable sort by old reference less the
+    /// repeats, and the table laid out from it (each repeat in the place of
+    /// the use it repeats) is the one laid out from the full sort: on
+    /// runs of rising references with references back into them, equal,
+    /// nested and large references, and new strings shared or not.
     #[test]
-    fn uses_are_ordered_by_old_reference_then_given_order() {
+    fn layout_order_agrees_with_sorting_every_use() {
         let mut random = crate::testing::xorshift(0x9e37_79b9_7f4a_7c15);
         let mut next = |n: u64| random() % n;
+        let strings = ["", "a", "bb", "a.llvm.1", "ccc"];
+        let (mut repeated, mut exact) = (0, 0);
         for range in [1u64, 2, 40, 300, 70_000, 1 << 32] {
-            for _ in 0..20 {
+            for _ in 0..200 {
                 let n = next(80) as usize;
-                let uses: Vec<StrUse<'_>> = (0..n)
-                    .map(|i| use_(next(range) as u32, next(range.min(300)) as u32, "", i))
-                    .collect();
-                let mut want: Vec<usize> = (0..n).collect();
-                want.sort_by_key(|&i| (uses[i].old.offset, uses[i].old.size, i));
-                assert_eq!(order_by_old_ref(&uses), want, "references below {range}");
+                // A table LLVM wrote: each string after the last, and
+                // references back to them (every byte accounted for).
+                let tight = next(2) == 0;
+                let mut uses: Vec<StrUse<'_>> = Vec::with_capacity(n);
+                let mut at = 0;
+                for i in 0..n {
+                    let (offset, size) = match next(4) {
+                        0 | 1 if tight => {
+                            let size = next(range.min(20)) as u32;
+                            at += size;
+                            (at - size, size)
+                        }
+                        // A rising run, with gaps.
+                        0 | 1 => {
+                            at += next(range.min(20)) as u32;
+                            (at, next(range.min(20)) as u32)
+                        }
+                        // Back to an earlier use.
+                        _ if i > 0 && (tight || next(2) == 0) => {
+                            let e = &uses[next(i as u64) as usize];
+                            (e.old.offset, e.old.size)
+                        }
+                        _ if tight => (0, 0),
+                        _ => (next(range) as u32, next(range.min(300)) as u32),
+                    };
+                    let new = strings[next(strings.len() as u64) as usize];
+                    uses.push(use_(offset, size, new, i));
+                }
+                let (order, repeats) = layout_order(&uses);
+                let mut want = order_by_old_ref(&uses);
+                let left_out: Vec<usize> = repeats.iter().map(|&(i, _)| i).collect();
+                want.retain(|i| !left_out.contains(i));
+                assert_eq!(order, want, "references below {range}");
+                repeated += repeats.len();
+                let len = at as usize + if tight { 0 } else { 40 };
+                let old: Vec<u8> = (0..len).map(|b| b as u8).collect();
+                let got = build_strtab(&old, &uses);
+                exact += usize::from(!got.appended);
+                let full = lay_out(&old, &uses, &order_by_old_ref(&uses));
+                assert_eq!(
+                    (got.bytes, got.refs, got.appended),
+                    (full.bytes, full.refs, full.appended),
+                    "references below {range}"
+                );
             }
         }
+        assert!(
+            repeated > 1000 && exact > 300,
+            "{repeated} repeats, {exact} exact"
+        );
     }
 
     /// `emit_replaced` writes what `emit_record` writes with the operands
