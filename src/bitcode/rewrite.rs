@@ -490,6 +490,7 @@ fn new_strtabs(
             .sum();
         let mut uses: Vec<StrUse<'_>> = Vec::with_capacity(2 * names + 8);
         let mut renamed: FxHashMap<&[u8], &[u8]> = FxHashMap::default();
+        renamed.reserve(changes.len());
         for (mi, m) in file
             .modules
             .iter()

@@ -110,6 +110,8 @@ pub struct NameCheck {
 
 impl NameCheck {
     pub fn add(&mut self, facts: NameFacts) {
+        self.renamed.reserve(facts.renamed.len());
+        self.targets.reserve(facts.renamed.len());
         self.staying.extend(facts.staying);
         for (old, new) in facts.renamed {
             self.renamed.insert(old);
