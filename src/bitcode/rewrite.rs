@@ -190,7 +190,8 @@ fn build_strtab(old: &[u8], uses: &[StrUse<'_>]) -> BuiltStrtab {
 }
 
 /// Lays out the uses in `order` (by old reference: see [`layout_order`]);
-/// the uses left out get no place.
+/// a use not in `order` is given no place (its reference is left at the
+/// default for the caller to set).
 fn lay_out(old: &[u8], uses: &[StrUse<'_>], order: &[usize]) -> BuiltStrtab {
     let mut covered = 0usize;
     let mut exact = true;
@@ -260,9 +261,9 @@ fn old_key(u: &StrUse<'_>) -> u64 {
 /// repeats (the same old reference and new string), whose place it takes.
 ///
 /// LLVM appends each string to the table when it first meets it, so the
-/// uses come mostly in increasing order, and most that do not repeat an
-/// earlier one (a symbol table names each global again, a function names
-/// its comdat's string). The increasing ones form the sorted list as they
+/// uses come mostly in increasing order, and most of those that do not
+/// repeat an earlier one (a symbol table names each global again, a
+/// function names its comdat's string). The increasing ones form the sorted list as they
 /// come; a repeat is found in it by binary search; only the others (few)
 /// are sorted and merged in.
 fn layout_order(uses: &[StrUse<'_>]) -> (Vec<usize>, Vec<(usize, usize)>) {

@@ -490,8 +490,9 @@ impl<'a> Reader<'a> {
     }
 
     /// Steps over the record at `start` the quick way where it can: an
-    /// unabbreviated record whose code and operand count are one VBR chunk
-    /// each, or one whose abbreviation [`Abbrev::step_record`] handles.
+    /// unabbreviated record whose code and operand count are one or two
+    /// VBR chunks each, or one whose abbreviation [`Abbrev::step_record`]
+    /// handles.
     /// False, with the cursor unmoved, for anything else (other entries,
     /// longer headers, the last bits of the data), which the caller reads
     /// the usual way. Errors are those the usual way gives.
@@ -1148,7 +1149,7 @@ mod tests {
                 v & ((1u64 << bits) - 1)
             }
         };
-        let mut compared = 0;
+        let mut outcomes = [0; 2];
         for round in 0..300 {
             let mut w = BitWriter::new();
             w.emit_bytes(b"BC\xc0\xde");
@@ -1195,21 +1196,23 @@ mod tests {
             w.end_block(inner);
             w.end_block(block);
             let data = w.into_bytes();
-            assert_eq!(
-                boundary(&data, false),
-                boundary(&data, true),
-                "round {round}"
-            );
-            compared += 1;
+            let stepped = boundary(&data, false);
+            assert_eq!(stepped, boundary(&data, true), "round {round}");
+            outcomes[usize::from(stepped.is_ok())] += 1;
             for _ in 0..20 {
                 let mut bad = data.clone();
                 // Flip a bit past the block header (bytes 4..12).
                 let at = 12 + (next() as usize) % (bad.len() - 12);
                 bad[at] ^= 1 << (next() % 8);
-                assert_eq!(boundary(&bad, false), boundary(&bad, true), "round {round}");
-                compared += 1;
+                let stepped = boundary(&bad, false);
+                assert_eq!(stepped, boundary(&bad, true), "round {round}");
+                outcomes[usize::from(stepped.is_ok())] += 1;
             }
         }
-        assert_eq!(compared, 300 * 21);
+        // Both ends and errors were compared, many times.
+        assert!(
+            outcomes.iter().all(|&n| n > 500),
+            "{outcomes:?} (errors, ends)"
+        );
     }
 }
