@@ -216,22 +216,12 @@ fn lay_out(old: &[u8], uses: &[StrUse<'_>], order: &[usize]) -> BuiltStrtab {
     let mut index: FxHashMap<&[u8], u32> = FxHashMap::default();
     index.reserve(order.len());
     let mut refs = vec![StrRef::default(); uses.len()];
-    // The previous use in order: uses of one old string are adjacent, and
-    // one that gets the same new string as the one before it gets the same
-    // place, without a lookup.
-    let mut last: Option<(StrRef, &[u8], StrRef)> = None;
     for &i in order {
         let u = &uses[i];
         let new: &[u8] = &u.new;
         if !exact && u.old.get(old) == Some(new) {
             refs[i] = u.old;
             continue;
-        }
-        if let Some((old_ref, last_new, r)) = last {
-            if old_ref == u.old && last_new == new {
-                refs[i] = r;
-                continue;
-            }
         }
         let offset = *index.entry(new).or_insert_with(|| {
             let at = bytes.len() as u32;
@@ -242,7 +232,6 @@ fn lay_out(old: &[u8], uses: &[StrUse<'_>], order: &[usize]) -> BuiltStrtab {
             offset,
             size: new.len() as u32,
         };
-        last = Some((u.old, new, refs[i]));
     }
     BuiltStrtab {
         bytes,
@@ -263,9 +252,10 @@ fn old_key(u: &StrUse<'_>) -> u64 {
 /// LLVM appends each string to the table when it first meets it, so the
 /// uses come mostly in increasing order, and most of those that do not
 /// repeat an earlier one (a symbol table names each global again, a
-/// function names its comdat's string). The increasing ones form the sorted list as they
-/// come; a repeat is found in it by binary search; only the others (few)
-/// are sorted and merged in.
+/// function names its comdat's string). The increasing ones form the
+/// sorted list as they come; a repeat is found in it (and so needs no
+/// lookup of its string when laid out); only the others (few) are sorted
+/// and merged in.
 fn layout_order(uses: &[StrUse<'_>]) -> (Vec<usize>, Vec<(usize, usize)>) {
     let mut rising: Vec<(u64, usize)> = Vec::with_capacity(uses.len());
     let mut others: Vec<(u64, usize)> = Vec::new();
