@@ -451,38 +451,34 @@ impl<'a> Reader<'a> {
             if start >= block_end {
                 return Err(Error::parse(start, "block ends without END_BLOCK"));
             }
-            if self.step_quickly(start, width)? {
-                if self.cursor.position() > block_end {
-                    return Err(Error::parse(start, "entry runs past the end of its block"));
-                }
-                continue;
+            if !self.step_quickly(start, width)? {
+                let id = self.cursor.read(width)? as u32;
+                let code = match id {
+                    END_BLOCK | ENTER_SUBBLOCK => {
+                        self.cursor.seek(start)?;
+                        return Ok(());
+                    }
+                    DEFINE_ABBREV => {
+                        let abbrev = Rc::new(Abbrev::read_definition(&mut self.cursor)?);
+                        self.scopes.last_mut().unwrap().abbrevs.push(abbrev);
+                        0
+                    }
+                    // Records are checked as `read_record` checks them.
+                    UNABBREV_RECORD => {
+                        let (code, n) = unabbreviated_header(&mut self.cursor, start)?;
+                        self.cursor.skip_vbr6(n)?;
+                        code
+                    }
+                    _ => {
+                        let scope = self.scopes.last().expect("inside a block");
+                        let abbrev = abbreviation(scope.abbrevs(), start, id)?;
+                        let code = abbrev.read_code(&mut self.cursor)?;
+                        abbrev.skip_operands(&mut self.cursor)?;
+                        code
+                    }
+                };
+                record_code(start, code)?;
             }
-            let id = self.cursor.read(width)? as u32;
-            let code = match id {
-                END_BLOCK | ENTER_SUBBLOCK => {
-                    self.cursor.seek(start)?;
-                    return Ok(());
-                }
-                DEFINE_ABBREV => {
-                    let abbrev = Rc::new(Abbrev::read_definition(&mut self.cursor)?);
-                    self.scopes.last_mut().unwrap().abbrevs.push(abbrev);
-                    0
-                }
-                // Records are checked as `read_record` checks them.
-                UNABBREV_RECORD => {
-                    let (code, n) = unabbreviated_header(&mut self.cursor, start)?;
-                    self.cursor.skip_vbr6(n)?;
-                    code
-                }
-                _ => {
-                    let scope = self.scopes.last().expect("inside a block");
-                    let abbrev = abbreviation(scope.abbrevs(), start, id)?;
-                    let code = abbrev.read_code(&mut self.cursor)?;
-                    abbrev.skip_operands(&mut self.cursor)?;
-                    code
-                }
-            };
-            record_code(start, code)?;
             if self.cursor.position() > block_end {
                 return Err(Error::parse(start, "entry runs past the end of its block"));
             }
