@@ -86,16 +86,12 @@ pub enum Entry {
 /// shares its list with the blocks of its id, which take it without
 /// copying it.
 #[derive(Debug, Default, Clone)]
-pub struct BlockInfo {
+struct BlockInfo {
     entries: Vec<(u32, Rc<[Rc<Abbrev>]>)>,
 }
 
 impl BlockInfo {
-    /// The abbreviations registered for `block_id`.
-    pub fn abbrevs(&self, block_id: u32) -> &[Rc<Abbrev>] {
-        self.shared(block_id).map_or(&[], |a| a)
-    }
-
+    /// The abbreviations registered for `block_id`, shared.
     fn shared(&self, block_id: u32) -> Option<&Rc<[Rc<Abbrev>]>> {
         self.entries
             .iter()
@@ -369,11 +365,6 @@ impl<'a> Reader<'a> {
     /// The abbreviations in effect in the current block.
     pub fn current_abbrevs(&self) -> Abbrevs<'_> {
         self.scopes.last().map(Scope::abbrevs).unwrap_or_default()
-    }
-
-    /// The BLOCKINFO abbreviations read so far.
-    pub fn blockinfo(&self) -> &BlockInfo {
-        &self.blockinfo
     }
 
     /// The block path, e.g. `MODULE_BLOCK > FUNCTION_BLOCK #12 > VALUE_SYMTAB`;
