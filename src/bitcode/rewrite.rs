@@ -903,7 +903,7 @@ impl FileWriter<'_> {
                             let abbrevs = reader.current_abbrevs();
                             let fixed = r.abbrev_id != UNABBREV_RECORD
                                 && abbrevs.get((r.abbrev_id - 4) as usize).is_some_and(|a| {
-                                    a.ops
+                                    a.ops()
                                         == [
                                             crate::bitstream::AbbrevOp::Literal(u64::from(
                                                 mod_code::VSTOFFSET,

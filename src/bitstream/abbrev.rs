@@ -27,7 +27,8 @@ pub enum AbbrevOp {
 /// record code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Abbrev {
-    pub ops: Vec<AbbrevOp>,
+    /// The operands, private so that `scalars`, made from them, stays true.
+    ops: Vec<AbbrevOp>,
     /// How to step over the operands after the code, when they are all
     /// scalars (most records in function bodies): made once from `ops`.
     scalars: Option<ScalarSteps>,
@@ -120,6 +121,11 @@ impl Abbrev {
     pub fn new(ops: Vec<AbbrevOp>) -> Abbrev {
         let scalars = ops.get(1..).and_then(ScalarSteps::of);
         Abbrev { ops, scalars }
+    }
+
+    /// The operands (the first gives the code).
+    pub fn ops(&self) -> &[AbbrevOp] {
+        &self.ops
     }
 
     /// Reads a DEFINE_ABBREV body (after its abbrev id).

@@ -62,7 +62,7 @@ pub fn dump(data: &[u8], namer: BlockNamer, options: DumpOptions) -> Result<Stri
             Entry::DefineAbbrev { abbrev, .. } => {
                 if options.abbrevs {
                     indent(&mut out, depth);
-                    let _ = writeln!(out, "ABBREV {:?}", abbrev.ops);
+                    let _ = writeln!(out, "ABBREV {:?}", abbrev.ops());
                 }
             }
             Entry::Record(r) => {

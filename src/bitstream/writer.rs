@@ -303,7 +303,7 @@ impl BitWriter {
         self.emit(u64::from(id), width);
         let mut values = std::iter::once(u64::from(code)).chain(ops.iter().copied());
         let mut remaining = ops.len() + 1;
-        for op in &abbrev.ops {
+        for op in abbrev.ops() {
             match op {
                 AbbrevOp::Array(elem) => {
                     self.emit_vbr(remaining as u64, 6);
@@ -449,7 +449,7 @@ pub fn encoded_size(abbrev: &Abbrev, code: u32, ops: &[u64], blob: Option<&[u8]>
     let mut i = 0;
     let mut bits = 0u64;
     let mut used_blob = false;
-    for op in &abbrev.ops {
+    for op in abbrev.ops() {
         match op {
             AbbrevOp::Array(elem) => {
                 let from = i.min(count);
