@@ -244,6 +244,19 @@ impl Global {
     pub fn is_owning_definition(&self) -> bool {
         self.defined && self.linkage != Linkage::AvailableExternally
     }
+
+    /// The record that defines the global, where the parse found it, with
+    /// its operands left out (they are read again from its bits if needed).
+    pub fn record(&self) -> Record {
+        Record {
+            code: self.kind.record_code(),
+            abbrev_id: self.abbrev_id,
+            ops: Vec::new(),
+            blob: None,
+            start_bit: self.record_bit,
+            end_bit: self.record_end_bit,
+        }
+    }
 }
 
 /// A comdat.

@@ -868,14 +868,7 @@ impl FileWriter<'_> {
                             while let Some(g) = (m.globals.get(mo.global))
                                 .filter(|g| g.record_bit == end && g.record_end_bit > end)
                             {
-                                let next = Record {
-                                    code: g.kind.record_code(),
-                                    abbrev_id: g.abbrev_id,
-                                    ops: Vec::new(),
-                                    blob: None,
-                                    start_bit: g.record_bit,
-                                    end_bit: g.record_end_bit,
-                                };
+                                let next = g.record();
                                 self.write_global(w, reader, width, m, mo, &next)?;
                                 end = next.end_bit;
                             }
