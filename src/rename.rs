@@ -109,7 +109,7 @@ fn rewrite_one(
 pub struct FileResult {
     pub input: InputFile,
     pub output: Option<PathBuf>,
-    /// Every rename made in the file, if [`RenameOptions::record_changes`].
+    /// Every rename made in the file, sorted, if [`RenameOptions::record_changes`].
     pub changes: Vec<Change>,
     /// How many renames were made in the file.
     pub renamed: usize,
@@ -740,11 +740,14 @@ fn process(
     };
     staged.map_err(in_file)?;
     let renamed = rewritten.changes.len();
-    if !options.record_changes {
-        rewritten.changes = Vec::new();
-    }
     Ok(Processed::Done(Done {
-        changes: rewritten.changes,
+        changes: if options.record_changes {
+            let mut sorted = rewritten.changes.to_vec();
+            sorted.sort_unstable();
+            sorted
+        } else {
+            Vec::new()
+        },
         renamed,
         warnings: rewritten.warnings,
         stdout,

@@ -342,3 +342,38 @@ fn a_symbol_table_that_disagrees_with_its_module_is_caught() {
     let file = BitcodeFile::parse(&swapped, ParseOptions::default()).unwrap();
     assert!(!agrees(&file, &swapped, &file.modules[0], |_: &[u8]| true));
 }
+
+/// A rename is reported once per global record and once per local name of
+/// a module, however many functions carry that local name; the native
+/// rewrite reports what the plan of renames lists.
+#[test]
+fn a_local_name_in_two_functions_is_one_change() {
+    use bcrename::bitcode::rewrite::{planned_changes, rewrite, ChangeKind, Renamer};
+    struct Suffixed;
+    impl Renamer for Suffixed {
+        fn global(&self, name: &[u8]) -> Option<Vec<u8>> {
+            name.starts_with(b"mix.llvm.")
+                .then(|| b"mix.llvm.X".to_vec())
+        }
+        fn local(&self, name: &[u8]) -> Option<Vec<u8>> {
+            name.starts_with(b"mix.llvm.")
+                .then(|| b"mix.llvm.X.exit".to_vec())
+        }
+        fn source_filename(&self, _: &[u8]) -> Option<Vec<u8>> {
+            None
+        }
+    }
+    let data = std::fs::read(testdata().join("clang-19/prog/distributed/main.bc")).unwrap();
+    let file = BitcodeFile::parse(&data, bcrename::scan::scan_parse_options()).unwrap();
+    let rewritten = rewrite(&data, &file, &Suffixed).unwrap();
+    let kinds =
+        |c: &bcrename::bitcode::rewrite::Changes| c.iter().map(|c| c.kind).collect::<Vec<_>>();
+    assert_eq!(rewritten.changes, planned_changes(&file, &Suffixed));
+    let once = kinds(&rewritten.changes);
+    assert_eq!(once.iter().filter(|&&k| k == ChangeKind::Local).count(), 1);
+    // The same body twice: its local name is still one change.
+    let mut twice = file.clone();
+    let body = twice.modules[0].functions[0].clone();
+    twice.modules[0].functions.push(body);
+    assert_eq!(kinds(&planned_changes(&twice, &Suffixed)), once);
+}

@@ -8,6 +8,7 @@
 //! `BitcodeWriter.cpp` for `MODULE_CODE_VERSION` 2 (LLVM 5 and later), where
 //! names live in STRTAB and records point at them by (offset, size).
 
+pub mod changes;
 pub mod codes;
 pub mod module;
 pub mod rewrite;

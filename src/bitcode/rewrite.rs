@@ -44,54 +44,34 @@ use crate::error::{Error, ErrorKind, Result};
 pub trait Renamer {
     /// A global value's (or comdat's) new name.
     fn global(&self, name: &[u8]) -> Option<Vec<u8>>;
+    /// [`Renamer::global`], the new name appended to `out`: true when
+    /// there is one. (For renamers that can spare the allocation.)
+    fn global_into(&self, name: &[u8], out: &mut Vec<u8>) -> bool {
+        match self.global(name) {
+            Some(n) => {
+                out.extend_from_slice(&n);
+                true
+            }
+            None => false,
+        }
+    }
     /// A function-local value or block name's new name.
     fn local(&self, name: &[u8]) -> Option<Vec<u8>>;
     /// The module's new source file name.
     fn source_filename(&self, name: &[u8]) -> Option<Vec<u8>>;
 }
 
-/// What a rename applied to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum ChangeKind {
-    Function,
-    Variable,
-    Alias,
-    Ifunc,
-    Comdat,
-    Local,
-    SourceFilename,
-}
-
-impl ChangeKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ChangeKind::Function => "function",
-            ChangeKind::Variable => "variable",
-            ChangeKind::Alias => "alias",
-            ChangeKind::Ifunc => "ifunc",
-            ChangeKind::Comdat => "comdat",
-            ChangeKind::Local => "local",
-            ChangeKind::SourceFilename => "source_filename",
-        }
-    }
-}
-
-/// One rename carried out.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Change {
-    /// Index of the module in the file.
-    pub module: usize,
-    pub kind: ChangeKind,
-    pub old: Vec<u8>,
-    pub new: Vec<u8>,
-}
+pub use super::changes::{Change, ChangeKind, ChangeRef, Changes};
 
 /// The result of [`rewrite`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rewritten {
     /// The new file; `None` when nothing changed (the input stands as is).
     pub bytes: Option<Vec<u8>>,
-    pub changes: Vec<Change>,
+    /// The renames, in the order of the file: one per global or comdat
+    /// record renamed, one per local name renamed in a module (however
+    /// many functions have it), one per source file name.
+    pub changes: Changes,
     pub warnings: Vec<String>,
 }
 
@@ -323,23 +303,19 @@ struct ModulePlan {
     bodies: Vec<bool>,
 }
 
-/// Every rename `renamer` makes in `file`, sorted, without writing anything.
-/// Engines report these, so they agree on what was renamed.
-pub fn planned_changes(file: &BitcodeFile, renamer: &dyn Renamer) -> Vec<Change> {
-    let mut changes = module_plans(file, renamer).1;
-    sort_changes(&mut changes);
-    changes
+/// Every rename `renamer` makes in `file`, without writing anything, in
+/// the order [`rewrite`] reports them: engines report these, so they agree
+/// on what was renamed.
+pub fn planned_changes(file: &BitcodeFile, renamer: &dyn Renamer) -> Changes {
+    module_plans(file, renamer).1
 }
 
-fn sort_changes(changes: &mut Vec<Change>) {
-    changes.sort_unstable();
-    changes.dedup();
-}
-
-/// The new names of each module, and every change, in the order they were
-/// found (the plans point into it).
-fn module_plans(file: &BitcodeFile, renamer: &dyn Renamer) -> (Vec<ModulePlan>, Vec<Change>) {
-    let mut changes = Vec::new();
+/// The new names of each module, and every change, each once, in the order
+/// they were found (the plans point into it).
+fn module_plans(file: &BitcodeFile, renamer: &dyn Renamer) -> (Vec<ModulePlan>, Changes) {
+    let globals: usize = file.modules.iter().map(|m| m.globals.len()).sum();
+    // Room for every global renamed, the names about 32 bytes each.
+    let mut changes = Changes::with_capacity(globals + 1, 32);
     let mut plans = Vec::with_capacity(file.modules.len());
     for (mi, m) in file.modules.iter().enumerate() {
         let mut p = ModulePlan {
@@ -349,56 +325,37 @@ fn module_plans(file: &BitcodeFile, renamer: &dyn Renamer) -> (Vec<ModulePlan>, 
             bodies: Vec::with_capacity(m.functions.len()),
         };
         for g in &m.globals {
-            let new = renamer.global(&g.name).filter(|n| *n != g.name);
-            p.globals.push(new.map(|new| {
-                let kind = match g.kind {
-                    super::GlobalKind::Function => ChangeKind::Function,
-                    super::GlobalKind::Variable => ChangeKind::Variable,
-                    super::GlobalKind::Alias => ChangeKind::Alias,
-                    super::GlobalKind::Ifunc => ChangeKind::Ifunc,
-                };
-                changes.push(Change {
-                    module: mi,
-                    kind,
-                    old: g.name.to_vec(),
-                    new,
-                });
-                changes.len() - 1
-            }));
+            let kind = match g.kind {
+                super::GlobalKind::Function => ChangeKind::Function,
+                super::GlobalKind::Variable => ChangeKind::Variable,
+                super::GlobalKind::Alias => ChangeKind::Alias,
+                super::GlobalKind::Ifunc => ChangeKind::Ifunc,
+            };
+            p.globals.push(
+                changes.push_with(mi, kind, &g.name, |out| renamer.global_into(&g.name, out)),
+            );
         }
         for c in &m.comdats {
-            let new = renamer.global(&c.name).filter(|n| *n != c.name);
-            p.comdats.push(new.map(|new| {
-                changes.push(Change {
-                    module: mi,
-                    kind: ChangeKind::Comdat,
-                    old: c.name.to_vec(),
-                    new,
-                });
-                changes.len() - 1
-            }));
+            p.comdats
+                .push(changes.push_with(mi, ChangeKind::Comdat, &c.name, |out| {
+                    renamer.global_into(&c.name, out)
+                }));
         }
         if let Some(sf) = &m.source_filename {
             p.source_filename = renamer.source_filename(sf).filter(|n| n != sf);
             if let Some(n) = &p.source_filename {
-                changes.push(Change {
-                    module: mi,
-                    kind: ChangeKind::SourceFilename,
-                    old: sf.clone(),
-                    new: n.clone(),
-                });
+                changes.push(mi, ChangeKind::SourceFilename, sf, n);
             }
         }
+        // A local name renamed in several functions is one change.
+        let mut locals: FxHashSet<&[u8]> = FxHashSet::default();
         for body in &m.functions {
             let mut any = false;
             for l in &body.local_names {
                 if let Some(n) = renamer.local(&l.name).filter(|n| *n != l.name) {
-                    changes.push(Change {
-                        module: mi,
-                        kind: ChangeKind::Local,
-                        old: l.name.clone(),
-                        new: n,
-                    });
+                    if locals.insert(&l.name) {
+                        changes.push(mi, ChangeKind::Local, &l.name, &n);
+                    }
                     any = true;
                 }
             }
@@ -429,7 +386,7 @@ pub fn rewrite(data: &[u8], file: &BitcodeFile, renamer: &dyn Renamer) -> Result
             .all(|t| t.table.is_some() || !t.known_version()),
         "rewrite needs a parse that decoded the symbol tables"
     );
-    let (plans, mut changes) = module_plans(file, renamer);
+    let (plans, changes) = module_plans(file, renamer);
     if changes.is_empty() {
         return Ok(Rewritten {
             bytes: None,
@@ -450,7 +407,6 @@ pub fn rewrite(data: &[u8], file: &BitcodeFile, renamer: &dyn Renamer) -> Result
         warnings: &mut warnings,
     };
     let bytes = out.write()?;
-    sort_changes(&mut changes);
     Ok(Rewritten {
         bytes: Some(bytes),
         changes,
@@ -464,11 +420,11 @@ fn new_strtabs(
     data: &[u8],
     file: &BitcodeFile,
     plans: &[ModulePlan],
-    changes: &[Change],
+    changes: &Changes,
     renamer: &dyn Renamer,
     warnings: &mut Vec<String>,
 ) -> (Vec<Vec<u8>>, NewRefs) {
-    let new_name = |change: Option<usize>| change.map(|i| changes[i].new.as_slice());
+    let new_name = |change: Option<usize>| change.map(|i| changes.get(i).new);
     let mut tables = Vec::with_capacity(file.strtabs.len());
     let mut refs = NewRefs::for_file(file);
     for (si, st) in file.strtabs.iter().enumerate() {

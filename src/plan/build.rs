@@ -211,6 +211,18 @@ impl Plan {
         self.suffixes.get(p.suffix).map(|n| p.with_suffix(n))
     }
 
+    /// [`Plan::rename_suffix`], the new name appended to `out`.
+    fn rename_suffix_into(&self, name: &[u8], out: &mut Vec<u8>) -> bool {
+        let Some(p) = PromotedName::parse(name) else {
+            return false;
+        };
+        let Some(n) = self.suffixes.get(p.suffix) else {
+            return false;
+        };
+        p.append_with_suffix(n, out);
+        true
+    }
+
     /// True if `suffix` was met when the plan was made (renamed, left
     /// alone or kept unresolved). The owners are sorted by suffix.
     pub fn knows_suffix(&self, suffix: &str) -> bool {
@@ -311,6 +323,18 @@ impl Renamer for Plan {
         match self.symbols.get(name) {
             Some(new) => Some(self.rename_suffix(new).unwrap_or_else(|| new.clone())),
             None => self.rename_suffix(name),
+        }
+    }
+
+    fn global_into(&self, name: &[u8], out: &mut Vec<u8>) -> bool {
+        match self.symbols.get(name) {
+            Some(new) => {
+                if !self.rename_suffix_into(new, out) {
+                    out.extend_from_slice(new);
+                }
+                true
+            }
+            None => self.rename_suffix_into(name, out),
         }
     }
 

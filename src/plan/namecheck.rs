@@ -18,7 +18,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::build::Plan;
 use super::names;
-use crate::bitcode::rewrite::{Change, ChangeKind};
+use crate::bitcode::rewrite::{ChangeKind, ChangeRef, Changes};
 use crate::bitcode::Module;
 
 /// A 64-bit hash of a name, the same for every file of a run. Not a
@@ -48,8 +48,8 @@ pub struct NameFacts {
 impl NameFacts {
     /// Adds a module of the file and the renames made in it (`changes`
     /// may hold other modules' renames too: those of `module` count).
-    pub fn add(&mut self, plan: &Plan, m: &Module, module: usize, changes: &[Change]) {
-        let is_global = |c: &Change| {
+    pub fn add(&mut self, plan: &Plan, m: &Module, module: usize, changes: &Changes) {
+        let is_global = |c: &ChangeRef<'_>| {
             c.module == module && !matches!(c.kind, ChangeKind::Local | ChangeKind::SourceFilename)
         };
         // Each name is hashed once: the renamed ones are found by
@@ -58,9 +58,9 @@ impl NameFacts {
             FxHashMap::with_capacity_and_hasher(changes.len(), Default::default());
         self.staying.reserve(m.globals.len() + m.comdats.len());
         for (i, c) in changes.iter().enumerate().filter(|(_, c)| is_global(c)) {
-            let old = fingerprint(&c.old);
+            let old = fingerprint(c.old);
             renamed.entry(old).or_insert(i);
-            self.renamed.push((old, fingerprint(&c.new)));
+            self.renamed.push((old, fingerprint(c.new)));
             self.odd_renamed |= !c.old.iter().all(|&b| names::is_symbol_byte(b));
         }
         let names = m
@@ -70,7 +70,7 @@ impl NameFacts {
             .chain(m.comdats.iter().map(|c| &c.name));
         for name in names {
             let f = fingerprint(name);
-            let candidate = renamed.get(&f).map(|&i| &changes[i]);
+            let candidate = renamed.get(&f).map(|&i| changes.get(i));
             if !is_renamed(name, candidate, changes.iter().filter(|c| is_global(c))) {
                 self.staying.push(f);
             }
@@ -88,8 +88,8 @@ impl NameFacts {
 /// the candidate is another name's.
 fn is_renamed<'c>(
     name: &[u8],
-    candidate: Option<&'c Change>,
-    mut renames: impl Iterator<Item = &'c Change>,
+    candidate: Option<ChangeRef<'c>>,
+    mut renames: impl Iterator<Item = ChangeRef<'c>>,
 ) -> bool {
     candidate.is_some_and(|c| c.old == name || renames.any(|c| c.old == name))
 }
@@ -189,15 +189,16 @@ mod tests {
     /// collision) is renamed only if some rename of the module is its own.
     #[test]
     fn a_renamed_name_is_found_past_a_colliding_fingerprint() {
-        let change = |old: &str| Change {
-            module: 0,
-            kind: ChangeKind::Function,
-            old: old.as_bytes().to_vec(),
-            new: b"n".to_vec(),
-        };
-        let changes = [change("a"), change("b")];
+        let mut changes = Changes::new();
+        for old in ["a", "b"] {
+            changes.push(0, ChangeKind::Function, old.as_bytes(), b"n");
+        }
         let is = |name: &str, candidate: usize| {
-            is_renamed(name.as_bytes(), Some(&changes[candidate]), changes.iter())
+            is_renamed(
+                name.as_bytes(),
+                Some(changes.get(candidate)),
+                changes.iter(),
+            )
         };
         assert!(is("a", 0));
         assert!(is("b", 0), "b's own rename is found past a's");

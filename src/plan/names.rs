@@ -68,11 +68,16 @@ impl<'a> PromotedName<'a> {
     pub fn with_suffix(&self, new_suffix: &[u8]) -> Vec<u8> {
         let mut out =
             Vec::with_capacity(self.base.len() + TOKEN.len() + new_suffix.len() + self.tail.len());
+        self.append_with_suffix(new_suffix, &mut out);
+        out
+    }
+
+    /// [`PromotedName::with_suffix`], appended to `out`.
+    pub fn append_with_suffix(&self, new_suffix: &[u8], out: &mut Vec<u8>) {
         out.extend_from_slice(self.base);
         out.extend_from_slice(TOKEN);
         out.extend_from_slice(new_suffix);
         out.extend_from_slice(self.tail);
-        out
     }
 }
 
