@@ -49,6 +49,68 @@ impl InputFile {
             }
         }
     }
+
+    /// Reads the whole input and the permissions of its file (`None` for
+    /// standard input): one `fstat`, and one `read` for a file that keeps
+    /// the size it has.
+    ///
+    /// # Errors
+    /// I/O errors, naming the input.
+    pub fn read_with_permissions(&self) -> Result<(Vec<u8>, Option<fs::Permissions>)> {
+        let Source::File(p) = &self.source else {
+            return Ok((self.read()?, None));
+        };
+        let read = || -> std::io::Result<_> {
+            let mut f = fs::File::open(p)?;
+            let meta = f.metadata()?;
+            let data = if meta.is_file() {
+                read_expecting(&mut f, meta.len() as usize)?
+            } else {
+                let mut buf = Vec::new();
+                f.read_to_end(&mut buf)?;
+                buf
+            };
+            Ok((data, Some(meta.permissions())))
+        };
+        read().map_err(|e| io_error(p, e))
+    }
+
+    /// Reads the whole input, a file expected to hold `len` bytes: one
+    /// `read` when it does. (The caller checks what it gets.)
+    ///
+    /// # Errors
+    /// I/O errors, naming the input.
+    pub fn read_expecting(&self, len: usize) -> Result<Vec<u8>> {
+        let Source::File(p) = &self.source else {
+            return self.read();
+        };
+        fs::File::open(p)
+            .and_then(|mut f| read_expecting(&mut f, len))
+            .map_err(|e| io_error(p, e))
+    }
+}
+
+/// Reads `f` (a regular file) to its end, expecting `len` bytes. The read
+/// asks for one byte more: a regular file gives all it has up to what is
+/// asked, so getting exactly `len` is its end, and getting more means it
+/// grew, when the rest is read as well.
+fn read_expecting(f: &mut fs::File, len: usize) -> std::io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; len + 1];
+    let mut n = 0;
+    // (An empty file is read once, to see that it still is.)
+    while n < len.max(1) {
+        match f.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(n);
+    if n > len {
+        f.read_to_end(&mut buf)?;
+    }
+    Ok(buf)
 }
 
 /// The expanded input list.
@@ -260,6 +322,36 @@ pub fn split_response_file(text: &[u8]) -> std::result::Result<Vec<String>, Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A file read expecting its size gives its bytes whether it kept that
+    /// size, grew or shrank, empty or not.
+    #[test]
+    fn a_file_is_read_whole_whatever_size_was_expected() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("f");
+        let input = InputFile {
+            source: Source::File(p.clone()),
+            display: "f".into(),
+            relative: None,
+        };
+        for len in [0usize, 1, 7, 4096, 70_000] {
+            let data: Vec<u8> = (0..len).map(|i| (i * 7 + len) as u8).collect();
+            fs::write(&p, &data).unwrap();
+            for expected in [0, len.saturating_sub(1), len, len + 1, 2 * len + 5] {
+                assert_eq!(
+                    input.read_expecting(expected).unwrap(),
+                    data,
+                    "{len} {expected}"
+                );
+            }
+            let (read, mode) = input.read_with_permissions().unwrap();
+            assert_eq!(read, data);
+            assert_eq!(mode, Some(fs::metadata(&p).unwrap().permissions()));
+        }
+        fs::remove_file(&p).unwrap();
+        let err = input.read_expecting(3).unwrap_err().to_string();
+        assert!(err.contains("/f"), "{err}");
+    }
 
     /// A tree is walked in name order: bitcode files kept with their
     /// relative paths, other files and special files skipped in walk

@@ -20,10 +20,10 @@
 //! A destination that is a device or a pipe (`-o /dev/null`) is written
 //! through at commit, before any file is replaced, and is never replaced
 //! itself; a symbolic link is followed, so its target is rewritten and the
-//! link stays. A replaced file keeps the mode of the file named as its mode
-//! source. A file with several hard links is replaced like any other: the
-//! path given gets the new content, and the other links keep the old one
-//! (as `sed -i` does; a ccache hard-linked into a build tree stays intact).
+//! link stays. A file is given the permissions it is staged with. A file
+//! with several hard links is replaced like any other: the path given gets
+//! the new content, and the other links keep the old one (as `sed -i`
+//! does; a ccache hard-linked into a build tree stays intact).
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -57,14 +57,58 @@ fn temp_path(dest: &Path) -> PathBuf {
     dest.with_file_name(format!(".{name}.bcrename-{}.tmp", std::process::id()))
 }
 
-/// Writes `bytes` to a new file `path`, with the permissions of `mode_from`.
-fn write_new(path: &Path, bytes: &[u8], mode_from: Option<&Path>) -> std::io::Result<()> {
-    let mut f = fs::File::create(path)?;
+/// Writes `bytes` to a new file `path`, with permissions `mode` if given.
+fn write_new(path: &Path, bytes: &[u8], mode: Option<&fs::Permissions>) -> std::io::Result<()> {
+    // A file made with the mode it is to have needs no `chmod`, unless
+    // the umask takes bits from it (or it was there already).
+    let made = mode.and_then(|m| create_with(path, m));
+    let set = made.is_none() && mode.is_some();
+    let mut f = match made {
+        Some(f) => f,
+        None => fs::File::create(path)?,
+    };
     f.write_all(bytes)?;
-    if let Some(src) = mode_from {
-        f.set_permissions(fs::metadata(src)?.permissions())?;
+    if let (Some(m), true) = (mode, set) {
+        f.set_permissions(m.clone())?;
     }
     Ok(())
+}
+
+/// A new file `path` with permissions `mode`, when creating it with that
+/// mode is sure to give it (no umask bit meets the mode, no special bit);
+/// `None` to make it the usual way and set the mode after.
+#[cfg(target_os = "linux")]
+fn create_with(path: &Path, mode: &fs::Permissions) -> Option<fs::File> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let bits = mode.mode() & 0o7777;
+    let umask = process_umask()?;
+    if bits & 0o7000 != 0 || bits & umask != 0 {
+        return None;
+    }
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(bits)
+        .open(path)
+        .ok()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn create_with(_: &Path, _: &fs::Permissions) -> Option<fs::File> {
+    None
+}
+
+/// The process's umask, as Linux reports it in `/proc/self/status` (since
+/// 4.7), read once; `None` when it does not. (Asking `umask(2)` would set
+/// it, for every thread.)
+#[cfg(target_os = "linux")]
+fn process_umask() -> Option<u32> {
+    static UMASK: std::sync::OnceLock<Option<u32>> = std::sync::OnceLock::new();
+    *UMASK.get_or_init(|| {
+        let status = fs::read_to_string("/proc/self/status").ok()?;
+        let line = status.lines().find_map(|l| l.strip_prefix("Umask:"))?;
+        u32::from_str_radix(line.trim(), 8).ok()
+    })
 }
 
 /// True for the temporaries this module writes (for tests and cleanup checks).
@@ -185,7 +229,8 @@ impl Batch {
     }
 
     /// Stages `bytes` for `dest`; outputs are committed in `order` order.
-    /// `mode_from` names a file whose permissions the output takes.
+    /// `mode` gives the permissions the output takes (else it gets those
+    /// of a new file).
     ///
     /// # Errors
     /// I/O errors; nothing of this output is left behind.
@@ -194,13 +239,13 @@ impl Batch {
         order: usize,
         dest: &Path,
         bytes: &[u8],
-        mode_from: Option<&Path>,
+        mode: Option<&fs::Permissions>,
     ) -> Result<()> {
         if let Some(nd) = &self.new_directory {
             if let Ok(rel) = dest.strip_prefix(&nd.path) {
                 let file = nd.staging.join(rel);
                 self.ensure_dir(file.parent().unwrap_or(&nd.staging))?;
-                if let Err(e) = write_new(&file, bytes, mode_from) {
+                if let Err(e) = write_new(&file, bytes, mode) {
                     let _ = fs::remove_file(&file);
                     return Err(io_error(e, dest));
                 }
@@ -237,7 +282,7 @@ impl Batch {
             self.ensure_dir(dir)?;
         }
         let temp = temp_path(&dest);
-        if let Err(e) = write_new(&temp, bytes, mode_from) {
+        if let Err(e) = write_new(&temp, bytes, mode) {
             let _ = fs::remove_file(&temp);
             return Err(io_error(e, &dest));
         }

@@ -720,10 +720,8 @@ fn process(
     });
     drop(bitcode);
     let bytes = rewritten.bytes.take();
-    let src = match &f.input.source {
-        Source::File(p) => Some(p.as_path()),
-        Source::Stdin => None,
-    };
+    // Outputs take the permissions of their inputs.
+    let mode = f.permissions();
     let mut stdout = None;
     let staged = match (&options.output, output) {
         (Output::Stdout, _) => {
@@ -732,10 +730,10 @@ fn process(
         }
         // In place, an unchanged file stays as it is.
         (Output::InPlace, Some(dest)) => match &bytes {
-            Some(b) => batch.stage(order, dest, b, Some(dest)),
+            Some(b) => batch.stage(order, dest, b, mode),
             None => Ok(()),
         },
-        (_, Some(dest)) => batch.stage(order, dest, bytes.as_deref().unwrap_or(&data), src),
+        (_, Some(dest)) => batch.stage(order, dest, bytes.as_deref().unwrap_or(&data), mode),
         (_, None) => Ok(()),
     };
     staged.map_err(in_file)?;

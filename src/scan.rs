@@ -35,6 +35,8 @@ pub struct LoadedFile {
     fingerprint: (usize, u64),
     /// The bytes, kept only for standard input (which cannot be read twice).
     kept: Option<Vec<u8>>,
+    /// The file's permissions when it was read.
+    permissions: Option<std::fs::Permissions>,
 }
 
 fn fingerprint(data: &[u8]) -> (usize, u64) {
@@ -55,6 +57,7 @@ impl LoadedFile {
                 input: self.input,
                 fingerprint: self.fingerprint,
                 kept: self.kept,
+                permissions: self.permissions,
             },
             self.bitcode,
         )
@@ -75,6 +78,7 @@ pub struct FileHandle {
     pub input: InputFile,
     fingerprint: (usize, u64),
     kept: Option<Vec<u8>>,
+    permissions: Option<std::fs::Permissions>,
 }
 
 impl FileHandle {
@@ -85,13 +89,19 @@ impl FileHandle {
     pub fn reread(&self) -> Result<Vec<u8>> {
         reread(&self.input, self.fingerprint, self.kept.as_deref())
     }
+
+    /// The file's permissions when it was first read (`None` for standard
+    /// input).
+    pub fn permissions(&self) -> Option<&std::fs::Permissions> {
+        self.permissions.as_ref()
+    }
 }
 
 fn reread(input: &InputFile, expected: (usize, u64), kept: Option<&[u8]>) -> Result<Vec<u8>> {
     if let Some(d) = kept {
         return Ok(d.to_vec());
     }
-    let data = input.read().map_err(|e| e.in_file(&input.display))?;
+    let data = (input.read_expecting(expected.0)).map_err(|e| e.in_file(&input.display))?;
     if fingerprint(&data) != expected {
         return Err(crate::Error::new(
             crate::ErrorKind::Io,
@@ -180,6 +190,7 @@ pub fn load_with_jobs(
             bitcode,
             fingerprint: h.fingerprint,
             kept: h.kept,
+            permissions: h.permissions,
         })
         .collect())
 }
@@ -214,12 +225,14 @@ pub fn load_read<T: Send>(
     keep: impl Fn(&InputFile, &[u8]) -> Result<T> + Sync,
 ) -> Result<Vec<(FileHandle, T)>> {
     crate::parallel::map(inputs, jobs, |input| {
-        let data = input.read().map_err(|e| e.in_file(&input.display))?;
+        let (data, permissions) =
+            (input.read_with_permissions()).map_err(|e| e.in_file(&input.display))?;
         let kept = keep(input, &data)?;
         let handle = FileHandle {
             input: input.clone(),
             fingerprint: fingerprint(&data),
             kept: matches!(input.source, crate::input::Source::Stdin).then(|| data.clone()),
+            permissions,
         };
         Ok((handle, kept))
     })
@@ -600,6 +613,39 @@ impl ScanReport {
 #[cfg(test)]
 mod tests {
     use super::fingerprint;
+
+    /// A file that grew, shrank or changed a byte between the plan's read
+    /// and the rewrite's is refused; one left alone reads the same.
+    #[test]
+    fn a_file_changed_between_two_reads_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("m.bc");
+        let input = crate::input::InputFile {
+            source: crate::input::Source::File(p.clone()),
+            display: "m.bc".into(),
+            relative: None,
+        };
+        let data: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
+        let mut grown = data.clone();
+        grown.push(1);
+        let mut flipped = data.clone();
+        flipped[4321] ^= 4;
+        for (changed, to) in [
+            (false, data.clone()),
+            (true, grown),
+            (true, data[..4999].to_vec()),
+            (true, flipped),
+        ] {
+            std::fs::write(&p, &data).unwrap();
+            let loaded = super::load_read(std::slice::from_ref(&input), 1, |_, _| Ok(())).unwrap();
+            let (handle, ()) = loaded.into_iter().next().unwrap();
+            std::fs::write(&p, &to).unwrap();
+            match handle.reread() {
+                Ok(again) => assert!(!changed && again == data),
+                Err(e) => assert!(changed && e.to_string().contains("changed while"), "{e}"),
+            }
+        }
+    }
 
     /// A file changed between the two reads is caught: any single changed
     /// byte, anywhere, changes the fingerprint.

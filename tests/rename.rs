@@ -1513,3 +1513,56 @@ fn a_symbol_table_at_odds_with_its_module_sends_the_run_back_to_plan_exactly() {
     assert_eq!(x.len(), y.len());
     assert_eq!(x.iter().zip(&y).filter(|(p, q)| p != q).count(), 1);
 }
+
+/// Every output takes its input's permissions, whatever the umask: those
+/// the umask would change are set after the file is made, the others are
+/// given when it is made; in place, a replaced file keeps its mode.
+#[cfg(unix)]
+#[test]
+fn outputs_take_their_inputs_permissions_under_any_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let files = copy_backends(&testdata().join("clang-19/prog/distributed"), &d.join("in"));
+    assert!(files.len() >= 3, "{files:?}");
+    let modes = [0o644, 0o640, 0o755, 0o600, 0o664];
+    let mut wanted = BTreeMap::new();
+    for (i, rel) in files.iter().enumerate() {
+        let mode = modes[i % modes.len()];
+        let f = d.join("in").join(rel);
+        std::fs::set_permissions(f, std::fs::Permissions::from_mode(mode)).unwrap();
+        wanted.insert(rel.clone(), mode);
+    }
+    let mode_of = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    for umask in ["022", "077", "000"] {
+        let out = d.join(format!("out{umask}"));
+        let script = format!(
+            "umask {umask}; exec \"$0\" rename --policy source-filename --out-dir {} {}",
+            out.display(),
+            d.join("in").display()
+        );
+        let st = Command::new("sh")
+            .arg("-c")
+            .arg(&script)
+            .arg(env!("CARGO_BIN_EXE_bcrename"))
+            .output()
+            .unwrap();
+        ok(&st);
+        for (rel, &mode) in &wanted {
+            assert_eq!(mode_of(&out.join(rel)), mode, "umask {umask}: {rel:?}");
+        }
+    }
+    let script = "umask 077; exec \"$0\" rename --policy source-filename --in-place \"$1\"";
+    let st = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg(env!("CARGO_BIN_EXE_bcrename"))
+        .arg(d.join("in"))
+        .output()
+        .unwrap();
+    ok(&st);
+    for (rel, &mode) in &wanted {
+        assert_eq!(mode_of(&d.join("in").join(rel)), mode, "in place: {rel:?}");
+    }
+    assert_no_temporaries(d);
+}
