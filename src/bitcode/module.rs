@@ -728,7 +728,14 @@ fn read_module(
     identification: Option<Identification>,
     options: ParseOptions,
 ) -> Result<Module> {
+    // Room for about as many globals and bodies as the block's size allows
+    // (a global's record takes a few words, a body more), so that the lists
+    // rarely grow: each growth copies every entry so far.
+    let room = |words_per: u64| (h.len_words / words_per).min(1 << 12) as usize;
     let mut m = Module {
+        globals: Vec::with_capacity(room(16)),
+        functions: Vec::with_capacity(room(32)),
+        fn_entries: Vec::with_capacity(room(32)),
         identification,
         block: h,
         version: 0,
@@ -736,11 +743,8 @@ fn read_module(
         source_filename: None,
         hash: None,
         vst_offset: None,
-        globals: Vec::new(),
         comdats: Vec::new(),
         asm: Vec::new(),
-        functions: Vec::new(),
-        fn_entries: Vec::new(),
         has_summary: false,
         index_entries: Vec::new(),
         strtab: None,

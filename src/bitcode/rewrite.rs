@@ -496,6 +496,7 @@ fn new_strtabs(
                 .iter()
                 .position(|m| m.symtab == Some(ti))
                 .and_then(|mi| plans[mi].source_filename.as_deref());
+            let before = uses.len();
             for f in table.str_fields() {
                 let old_bytes = f.value.get(old).unwrap_or_default();
                 uses.push(StrUse {
@@ -507,6 +508,7 @@ fn new_strtabs(
                     },
                 });
             }
+            refs.symtab_fields[ti].reserve(uses.len() - before);
         }
         let built = build_strtab(old, &uses);
         if built.appended {
