@@ -353,40 +353,24 @@ impl BitWriter {
         const MAX: usize = 4;
         assert!(new.len() <= MAX, "at most {MAX} operands are spliced");
         debug_assert!(new.windows(2).all(|p| p[0].0 < p[1].0));
+        let Some(abbrev) = abbrev else {
+            return self.splice_unabbreviated(src, width, r, new);
+        };
         let mut cursor = BitCursor::new(src, 0, src.len());
         cursor.seek(r.start_bit + u64::from(width))?;
-        // Unabbreviated operands are all VBR-6.
-        const VBR6: AbbrevOp = AbbrevOp::Vbr(6);
-        let mut spans: [(u64, u64, &AbbrevOp); MAX] = [(0, 0, &VBR6); MAX];
+        // (The operands found replace the placeholders.)
+        const PLACEHOLDER: AbbrevOp = AbbrevOp::Literal(0);
+        let mut spans: [(u64, u64, &AbbrevOp); MAX] = [(0, 0, &PLACEHOLDER); MAX];
         let mut wanted = [0usize; MAX];
         for (w, &(i, _)) in wanted.iter_mut().zip(new) {
             *w = i;
         }
         let wanted = &wanted[..new.len()];
-        let found = match abbrev {
-            None => {
-                cursor.read_vbr(6)?;
-                let n = cursor.read_vbr(6)?;
-                let mut at = 0;
-                let mut k = 0;
-                for &i in wanted.iter().take_while(|&&i| (i as u64) < n) {
-                    cursor.skip_vbr6((i - at) as u64)?;
-                    let from = cursor.position();
-                    cursor.read_vbr(6)?;
-                    spans[k] = (from, cursor.position(), &VBR6);
-                    at = i + 1;
-                    k += 1;
-                }
-                k
-            }
-            Some(a) => {
-                let mut k = 0;
-                a.find_operands(&mut cursor, wanted, |_, from, to, op| {
-                    spans[k] = (from, to, op);
-                    k += 1;
-                })?
-            }
-        };
+        let mut k = 0;
+        let found = abbrev.find_operands(&mut cursor, wanted, |_, from, to, op| {
+            spans[k] = (from, to, op);
+            k += 1;
+        })?;
         let spans = &spans[..found];
         if found < new.len()
             || spans
@@ -401,6 +385,36 @@ impl BitWriter {
             self.copy_bits(src, at, *from);
             self.emit_scalar(op, v);
             at = *to;
+        }
+        self.copy_bits(src, at, r.end_bit);
+        Ok(true)
+    }
+
+    /// [`BitWriter::splice_record`] for an unabbreviated record, whose
+    /// operands are all VBR-6 and so hold any new value: each is found,
+    /// the bits before it copied and the new value written, in one pass.
+    fn splice_unabbreviated(
+        &mut self,
+        src: &[u8],
+        width: u32,
+        r: &Record,
+        new: &[(usize, u64)],
+    ) -> Result<bool> {
+        let mut cursor = BitCursor::new(src, 0, src.len());
+        cursor.seek(r.start_bit + u64::from(width))?;
+        cursor.read_vbr(6)?;
+        let n = cursor.read_vbr(6)?;
+        if new.last().is_some_and(|&(i, _)| i as u64 >= n) {
+            return Ok(false);
+        }
+        let (mut at, mut next) = (r.start_bit, 0);
+        for &(i, v) in new {
+            cursor.skip_vbr6((i - next) as u64)?;
+            let from = cursor.position();
+            cursor.skip_vbr6(1)?;
+            self.copy_bits(src, at, from);
+            self.emit_vbr(v, 6);
+            (at, next) = (cursor.position(), i + 1);
         }
         self.copy_bits(src, at, r.end_bit);
         Ok(true)
