@@ -500,9 +500,20 @@ impl<'a> Reader<'a> {
             let Some((n, count_bits)) = short_vbr6(header >> code_bits) else {
                 return Ok(false);
             };
-            let after = start + u64::from(width) + code_bits + count_bits;
+            let header_bits = u64::from(width) + code_bits + count_bits;
+            let after = start + header_bits;
             if n * 6 > self.cursor.end() - after {
                 return Ok(false);
+            }
+            // Operands of one chunk each that the window still holds (most
+            // instructions) are stepped over at once.
+            if header_bits + n * 6 <= 56 {
+                const CONTINUATION: u64 = 0o404040404040404040;
+                let chunks = word >> header_bits;
+                if chunks & CONTINUATION & ((1u64 << (n * 6)) - 1) == 0 {
+                    self.cursor.seek(after + n * 6)?;
+                    return Ok(true);
+                }
             }
             self.cursor.seek(after)?;
             self.cursor.skip_vbr6(n)?;
