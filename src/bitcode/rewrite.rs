@@ -239,7 +239,8 @@ fn old_key(u: &StrUse<'_>) -> u64 {
 fn layout_order(uses: &[StrUse<'_>]) -> (Vec<usize>, Vec<(usize, usize)>) {
     let mut rising: Vec<(u64, usize)> = Vec::with_capacity(uses.len());
     let mut others: Vec<(u64, usize)> = Vec::new();
-    let mut repeats = Vec::new();
+    // Most uses past the globals' repeat one (see above).
+    let mut repeats = Vec::with_capacity(uses.len());
     let mut hint = 0;
     for (i, u) in uses.iter().enumerate() {
         let key = old_key(u);
@@ -623,7 +624,10 @@ impl FileWriter<'_> {
                             old_base_bit,
                             body_start_byte: 0,
                             vst_offset_at: None,
-                            fn_offsets: FxHashMap::default(),
+                            fn_offsets: FxHashMap::with_capacity_and_hasher(
+                                m.functions.len(),
+                                Default::default(),
+                            ),
                             global: 0,
                             comdat: 0,
                             body: 0,

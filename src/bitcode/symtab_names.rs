@@ -78,13 +78,16 @@ impl<'d> SymtabNames<'d> {
         }
         let text = |r: StrRef| r.get(strtab);
         let source_filename = text(table.header.source_file_name).filter(|s| !s.is_empty())?;
-        let symbols = (table.symbols.iter())
-            .filter(|s| s.ir_name.size > 0)
-            .map(|s| Some((text(s.ir_name)?, owned(s))))
-            .collect::<Option<_>>()?;
-        let comdats = (table.comdats.iter())
-            .map(|c| text(c.name))
-            .collect::<Option<_>>()?;
+        // (Collected into lists made to size: a collect into `Option`
+        // cannot tell how many it gets, and grows its list many times.)
+        let mut symbols = Vec::with_capacity(table.symbols.len());
+        for s in table.symbols.iter().filter(|s| s.ir_name.size > 0) {
+            symbols.push((text(s.ir_name)?, owned(s)));
+        }
+        let mut comdats = Vec::with_capacity(table.comdats.len());
+        for c in &table.comdats {
+            comdats.push(text(c.name)?);
+        }
         Some(SymtabNames {
             source_filename,
             symbols,

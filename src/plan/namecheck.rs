@@ -57,6 +57,7 @@ impl NameFacts {
         let mut renamed: FxHashMap<u64, usize> =
             FxHashMap::with_capacity_and_hasher(changes.len(), Default::default());
         self.staying.reserve(m.globals.len() + m.comdats.len());
+        self.renamed.reserve(changes.len());
         for (i, c) in changes.iter().enumerate().filter(|(_, c)| is_global(c)) {
             let old = fingerprint(c.old);
             renamed.entry(old).or_insert(i);
