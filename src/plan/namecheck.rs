@@ -52,35 +52,84 @@ impl NameFacts {
         let is_global = |c: &ChangeRef<'_>| {
             c.module == module && !matches!(c.kind, ChangeKind::Local | ChangeKind::SourceFilename)
         };
-        // Each name is hashed once: the renamed ones are found by
-        // fingerprint, then compared.
-        let mut renamed: FxHashMap<u64, usize> =
-            FxHashMap::with_capacity_and_hasher(changes.len(), Default::default());
         self.staying.reserve(m.globals.len() + m.comdats.len());
         self.renamed.reserve(changes.len());
+        for c in changes.iter().filter(is_global) {
+            self.odd_renamed |= !c.old.iter().all(|&b| names::is_symbol_byte(b));
+        }
+        if !self.add_in_step(m, changes, is_global) {
+            self.add_by_fingerprint(m, changes, is_global);
+        }
+        if !plan.symbols.is_empty() {
+            for name in names_of(m) {
+                if plan.symbols.contains_key(name.as_slice()) {
+                    self.matched.push(name.to_vec());
+                }
+            }
+        }
+        self.has_asm |= !m.asm.is_empty() || m.functions.iter().any(|f| !f.inline_asm.is_empty());
+    }
+
+    /// The usual case, with no lookup: the module's renames are those of
+    /// its globals, then comdats, in their order (as a rewrite lists
+    /// them), each name hashed once. False, having added nothing, when
+    /// they are not. (Were a name of the module there twice, renamed at
+    /// one place only, it would count as staying and renamed: the check
+    /// is then left undecided, not passed.)
+    fn add_in_step(
+        &mut self,
+        m: &Module,
+        changes: &Changes,
+        is_global: impl Fn(&ChangeRef<'_>) -> bool,
+    ) -> bool {
+        let (staying, renamed) = (self.staying.len(), self.renamed.len());
+        let mut renames = changes.iter().filter(is_global).peekable();
+        for name in names_of(m) {
+            let f = fingerprint(name);
+            match renames.peek() {
+                Some(c) if c.old == name.as_slice() => {
+                    self.renamed.push((f, fingerprint(c.new)));
+                    renames.next();
+                }
+                _ => self.staying.push(f),
+            }
+        }
+        if renames.next().is_some() {
+            self.staying.truncate(staying);
+            self.renamed.truncate(renamed);
+            return false;
+        }
+        true
+    }
+
+    /// Any order of renames: each name is hashed once, and the renamed
+    /// ones are found by fingerprint, then compared.
+    fn add_by_fingerprint(
+        &mut self,
+        m: &Module,
+        changes: &Changes,
+        is_global: impl Fn(&ChangeRef<'_>) -> bool,
+    ) {
+        let mut renamed: FxHashMap<u64, usize> =
+            FxHashMap::with_capacity_and_hasher(changes.len(), Default::default());
         for (i, c) in changes.iter().enumerate().filter(|(_, c)| is_global(c)) {
             let old = fingerprint(c.old);
             renamed.entry(old).or_insert(i);
             self.renamed.push((old, fingerprint(c.new)));
-            self.odd_renamed |= !c.old.iter().all(|&b| names::is_symbol_byte(b));
         }
-        let names = m
-            .globals
-            .iter()
-            .map(|g| &g.name)
-            .chain(m.comdats.iter().map(|c| &c.name));
-        for name in names {
+        for name in names_of(m) {
             let f = fingerprint(name);
             let candidate = renamed.get(&f).map(|&i| changes.get(i));
             if !is_renamed(name, candidate, changes.iter().filter(|c| is_global(c))) {
                 self.staying.push(f);
             }
-            if !plan.symbols.is_empty() && plan.symbols.contains_key(name.as_slice()) {
-                self.matched.push(name.to_vec());
-            }
         }
-        self.has_asm |= !m.asm.is_empty() || m.functions.iter().any(|f| !f.inline_asm.is_empty());
     }
+}
+
+/// The names of a module's globals, then its comdats.
+fn names_of(m: &Module) -> impl Iterator<Item = &crate::bitcode::module::Name> {
+    (m.globals.iter().map(|g| &g.name)).chain(m.comdats.iter().map(|c| &c.name))
 }
 
 /// Whether `name` is renamed: `candidate` is the rename its fingerprint
@@ -161,6 +210,60 @@ impl NameCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The facts of a module are the same whether its renames come in
+    /// the order of its names (taken in step) or in any other (looked up
+    /// by fingerprint).
+    #[test]
+    fn renames_in_step_or_looked_up_give_the_same_facts() {
+        use crate::bitcode::{BitcodeFile, ParseOptions};
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/testdata/clang-19/prog/distributed/main.bc"
+        );
+        let data = std::fs::read(path).unwrap();
+        let file = BitcodeFile::parse(&data, ParseOptions::default()).unwrap();
+        let m = &file.modules[0];
+        let names: Vec<&[u8]> = names_of(m).map(|n| n.as_slice()).collect();
+        assert!(names.len() > 3, "{names:?}");
+        // Every other name renamed, in the order of the names, with a
+        // rename of another module and a local among them.
+        let mut in_order = Changes::new();
+        in_order.push(1, ChangeKind::Function, names[0], b"elsewhere");
+        for (i, n) in names.iter().enumerate().filter(|(i, _)| i % 2 == 1) {
+            let kind = if i < m.globals.len() {
+                ChangeKind::Function
+            } else {
+                ChangeKind::Comdat
+            };
+            in_order.push(0, kind, n, format!("new{i}").as_bytes());
+            in_order.push(0, ChangeKind::Local, b"x.llvm.1", b"x.llvm.2");
+        }
+        let reversed: Changes = {
+            let all: Vec<_> = in_order.iter().collect();
+            all.into_iter().rev().collect()
+        };
+        let facts = |changes: &Changes| {
+            let mut f = NameFacts::default();
+            f.add(&Plan::default(), m, 0, changes);
+            f.staying.sort_unstable();
+            f.renamed.sort_unstable();
+            (f.staying, f.renamed)
+        };
+        let mut stepped = NameFacts::default();
+        assert!(stepped.add_in_step(m, &in_order, |c| c.module == 0
+            && c.kind != ChangeKind::Local));
+        let mut looked_up = NameFacts::default();
+        assert!(!looked_up.add_in_step(m, &reversed, |c| c.module == 0
+            && c.kind != ChangeKind::Local));
+        assert!(looked_up.staying.is_empty() && looked_up.renamed.is_empty());
+        let (staying, renamed) = facts(&in_order);
+        assert_eq!(
+            (staying.len(), renamed.len()),
+            (names.len() - names.len() / 2, names.len() / 2)
+        );
+        assert_eq!(facts(&reversed), (staying, renamed));
+    }
 
     /// The facts of a file with these names, of which `renamed` are renamed.
     fn facts(names: &[&str], renamed: &[(&str, &str)]) -> NameFacts {
