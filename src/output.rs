@@ -57,11 +57,17 @@ fn temp_path(dest: &Path) -> PathBuf {
     dest.with_file_name(format!(".{name}.bcrename-{}.tmp", std::process::id()))
 }
 
-/// Writes `bytes` to a new file `path`, with permissions `mode` if given.
-fn write_new(path: &Path, bytes: &[u8], mode: Option<&fs::Permissions>) -> std::io::Result<()> {
+/// Writes `bytes` to a new file `path`, with permissions `mode` if given;
+/// `umask` is the process's, if known.
+fn write_new(
+    path: &Path,
+    bytes: &[u8],
+    mode: Option<&fs::Permissions>,
+    umask: Option<u32>,
+) -> std::io::Result<()> {
     // A file made with the mode it is to have needs no `chmod`, unless
     // the umask takes bits from it (or it was there already).
-    let made = mode.and_then(|m| create_with(path, m));
+    let made = mode.and_then(|m| create_with(path, m, umask?));
     let set = made.is_none() && mode.is_some();
     let mut f = match made {
         Some(f) => f,
@@ -75,13 +81,12 @@ fn write_new(path: &Path, bytes: &[u8], mode: Option<&fs::Permissions>) -> std::
 }
 
 /// A new file `path` with permissions `mode`, when creating it with that
-/// mode is sure to give it (no umask bit meets the mode, no special bit);
-/// `None` to make it the usual way and set the mode after.
-#[cfg(target_os = "linux")]
-fn create_with(path: &Path, mode: &fs::Permissions) -> Option<fs::File> {
+/// mode is sure to give it (no bit of `umask` meets the mode, no special
+/// bit); `None` to make it the usual way and set the mode after.
+#[cfg(unix)]
+fn create_with(path: &Path, mode: &fs::Permissions, umask: u32) -> Option<fs::File> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let bits = mode.mode() & 0o7777;
-    let umask = process_umask()?;
     if bits & 0o7000 != 0 || bits & umask != 0 {
         return None;
     }
@@ -93,22 +98,21 @@ fn create_with(path: &Path, mode: &fs::Permissions) -> Option<fs::File> {
         .ok()
 }
 
-#[cfg(not(target_os = "linux"))]
-fn create_with(_: &Path, _: &fs::Permissions) -> Option<fs::File> {
+#[cfg(not(unix))]
+fn create_with(_: &Path, _: &fs::Permissions, _: u32) -> Option<fs::File> {
     None
 }
 
 /// The process's umask, as Linux reports it in `/proc/self/status` (since
-/// 4.7), read once; `None` when it does not. (Asking `umask(2)` would set
-/// it, for every thread.)
-#[cfg(target_os = "linux")]
+/// 4.7); `None` where it does not. (Asking `umask(2)` would set it, for
+/// every thread.)
 fn process_umask() -> Option<u32> {
-    static UMASK: std::sync::OnceLock<Option<u32>> = std::sync::OnceLock::new();
-    *UMASK.get_or_init(|| {
-        let status = fs::read_to_string("/proc/self/status").ok()?;
-        let line = status.lines().find_map(|l| l.strip_prefix("Umask:"))?;
-        u32::from_str_radix(line.trim(), 8).ok()
-    })
+    if !cfg!(target_os = "linux") {
+        return None;
+    }
+    let status = fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find_map(|l| l.strip_prefix("Umask:"))?;
+    u32::from_str_radix(line.trim(), 8).ok()
 }
 
 /// True for the temporaries this module writes (for tests and cleanup checks).
@@ -136,6 +140,8 @@ struct NewDirectory {
 /// A set of outputs written together.
 pub struct Batch {
     durable: bool,
+    /// The process's umask when the batch was made, if known.
+    umask: Option<u32>,
     new_directory: Option<NewDirectory>,
     dirs: Mutex<Directories>,
     /// Staged outputs with the order they are committed in.
@@ -177,6 +183,7 @@ impl Batch {
     pub fn new(durable: bool) -> Self {
         Batch {
             durable,
+            umask: process_umask(),
             new_directory: None,
             dirs: Mutex::default(),
             staged: Mutex::default(),
@@ -245,7 +252,7 @@ impl Batch {
             if let Ok(rel) = dest.strip_prefix(&nd.path) {
                 let file = nd.staging.join(rel);
                 self.ensure_dir(file.parent().unwrap_or(&nd.staging))?;
-                if let Err(e) = write_new(&file, bytes, mode) {
+                if let Err(e) = write_new(&file, bytes, mode, self.umask) {
                     let _ = fs::remove_file(&file);
                     return Err(io_error(e, dest));
                 }
@@ -282,7 +289,7 @@ impl Batch {
             self.ensure_dir(dir)?;
         }
         let temp = temp_path(&dest);
-        if let Err(e) = write_new(&temp, bytes, mode) {
+        if let Err(e) = write_new(&temp, bytes, mode, self.umask) {
             let _ = fs::remove_file(&temp);
             return Err(io_error(e, &dest));
         }
