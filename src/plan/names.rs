@@ -23,7 +23,7 @@ impl<'a> PromotedName<'a> {
     pub fn parse(name: &'a [u8]) -> Option<PromotedName<'a>> {
         // Most promoted names end with their suffix: no `.llvm.` can start
         // among the digits after the last one, so it is the rightmost.
-        let digits = name.iter().rev().take_while(|b| b.is_ascii_digit()).count();
+        let digits = trailing_digits(name);
         let at = name.len() - digits;
         if digits > 0 && name[..at].ends_with(TOKEN) {
             return Some(PromotedName {
@@ -79,6 +79,31 @@ impl<'a> PromotedName<'a> {
         out.extend_from_slice(new_suffix);
         out.extend_from_slice(self.tail);
     }
+}
+
+/// How many ASCII digits `name` ends with: eight at a time while there
+/// are (a suffix is a 64-bit hash in decimal, up to 20 digits), then one
+/// at a time.
+fn trailing_digits(name: &[u8]) -> usize {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut n = 0;
+    while let Some(chunk) = name.len().checked_sub(n + 8).map(|at| &name[at..at + 8]) {
+        let w = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        // With every byte below 0x80, adding 0x46 sets a byte's top bit
+        // when it is above '9' (no carry between bytes), and subtracting
+        // 0x30 sets it when it is below '0' (a borrow only reaches the
+        // bytes above one that is not a digit).
+        let not_digits =
+            (w | w.wrapping_add(0x4646_4646_4646_4646) | w.wrapping_sub(0x3030_3030_3030_3030))
+                & HIGH;
+        if not_digits != 0 {
+            break;
+        }
+        n += 8;
+    }
+    n + (name[..name.len() - n].iter().rev())
+        .take_while(|b| b.is_ascii_digit())
+        .count()
 }
 
 /// A suffix's digits, as [`PromotedName::parse`] found them, as text.
@@ -291,15 +316,47 @@ mod tests {
     /// The quick way for names that end with their suffix gives what the
     /// search gives, on names made of the token's pieces and digits.
     #[test]
+    fn trailing_digits_are_counted_as_one_by_one() {
+        let mut next = crate::testing::xorshift(0x9e37_79b9_7f4a_7c15);
+        // Digits, their neighbours in ASCII, and bytes that carry or
+        // borrow across a 64-bit word's bytes.
+        let alphabet = b"0123456789/:\x00\x2f\x3a\x7f\x80\xb9\xba\xcf\xff.";
+        for _ in 0..50_000 {
+            let len = (next() % 40) as usize;
+            let digits_from = (next() % (len as u64 + 1)) as usize;
+            let name: Vec<u8> = (0..len)
+                .map(|i| {
+                    if i >= digits_from && next() % 16 != 0 {
+                        b'0' + (next() % 10) as u8
+                    } else {
+                        alphabet[(next() % alphabet.len() as u64) as usize]
+                    }
+                })
+                .collect();
+            let one_by_one = name.iter().rev().take_while(|b| b.is_ascii_digit()).count();
+            assert_eq!(trailing_digits(&name), one_by_one, "{name:?}");
+        }
+    }
+
+    #[test]
     fn quick_parse_agrees_with_the_search() {
-        let pieces: [&[u8]; 8] = [
-            b".llvm.", b".llvm", b"llvm.", b".", b"1", b"42", b"x", b".exit",
+        let pieces: [&[u8]; 10] = [
+            b".llvm.",
+            b".llvm",
+            b"llvm.",
+            b".",
+            b"1",
+            b"42",
+            b"x",
+            b".exit",
+            b"12345678",
+            b"9876543210987654321",
         ];
         let mut next = crate::testing::xorshift(0x3c6e_f372_fe94_f82b);
         let mut promoted = 0;
         for _ in 0..20_000 {
             let name: Vec<u8> = (0..next() % 7)
-                .flat_map(|_| pieces[(next() % 8) as usize].iter().copied())
+                .flat_map(|_| pieces[(next() % 10) as usize].iter().copied())
                 .collect();
             let got = PromotedName::parse(&name);
             assert_eq!(
