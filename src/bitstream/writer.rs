@@ -409,10 +409,16 @@ impl BitWriter {
         }
         let (mut at, mut next) = (r.start_bit, 0);
         for &(i, v) in new {
-            cursor.skip_vbr6((i - next) as u64)?;
+            // (Operands that change often follow one another: a name's
+            // offset and size.)
+            if i > next {
+                cursor.skip_vbr6((i - next) as u64)?;
+            }
             let from = cursor.position();
-            cursor.skip_vbr6(1)?;
-            self.copy_bits(src, at, from);
+            cursor.read_vbr(6)?;
+            if from > at {
+                self.copy_bits(src, at, from);
+            }
             self.emit_vbr(v, 6);
             (at, next) = (cursor.position(), i + 1);
         }
