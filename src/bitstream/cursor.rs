@@ -256,9 +256,8 @@ impl<'a> BitCursor<'a> {
                 let whole = u64::from((word & CONTINUATION).trailing_zeros() / 6);
                 let k = whole.min(9).min(left);
                 if k > 0 {
-                    for i in 0..k {
-                        out.push((word >> (6 * i)) & 0x1f);
-                    }
+                    // (One capacity check for the lot, not one a value.)
+                    out.extend((0..k).map(|i| (word >> (6 * i)) & 0x1f));
                     self.pos += 6 * k;
                     left -= k;
                     continue;
