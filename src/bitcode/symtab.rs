@@ -120,21 +120,21 @@ impl Words<'_> {
         })
     }
 
-    /// Byte offsets of the entries of `r`, checked against the blob size.
-    fn entries(
+    /// The entries of `r`, `N` bytes each, checked against the blob size
+    /// once (each entry's fields are then read without a check).
+    fn entry_arrays<const N: usize>(
         &self,
         r: EntryRange,
-        entry_len: usize,
         what: &str,
-    ) -> Result<impl Iterator<Item = usize>> {
+    ) -> Result<impl Iterator<Item = &[u8; N]>> {
         let start = r.offset as usize;
         let end = (r.count as usize)
-            .checked_mul(entry_len)
+            .checked_mul(N)
             .and_then(|n| n.checked_add(start));
         match end {
-            Some(end) if end <= self.blob.len() => {
-                Ok((0..r.count as usize).map(move |i| start + i * entry_len))
-            }
+            Some(end) if end <= self.blob.len() => Ok(self.blob[start..end]
+                .chunks_exact(N)
+                .map(|e| <&[u8; N]>::try_from(e).expect("chunks of N bytes"))),
             _ => Err(Error::parse(
                 self.bit,
                 format!(
@@ -145,6 +145,19 @@ impl Words<'_> {
                 ),
             )),
         }
+    }
+}
+
+/// The little-endian word at `at` of an entry.
+fn word_in<const N: usize>(e: &[u8; N], at: usize) -> u32 {
+    u32::from_le_bytes([e[at], e[at + 1], e[at + 2], e[at + 3]])
+}
+
+/// The string reference (offset, then size) at `at` of an entry.
+fn str_ref_in<const N: usize>(e: &[u8; N], at: usize) -> StrRef {
+    StrRef {
+        offset: word_in(e, at),
+        size: word_in(e, at + 4),
     }
 }
 
@@ -189,43 +202,43 @@ impl Symtab {
             header: header.clone(),
             ..Default::default()
         };
-        for at in w.entries(header.modules, MODULE_LEN, "modules")? {
+        for e in w.entry_arrays::<MODULE_LEN>(header.modules, "modules")? {
             t.modules.push(SymtabModule {
-                begin: w.word(at)?,
-                end: w.word(at + 4)?,
-                uncommon_begin: w.word(at + 8)?,
+                begin: word_in(e, 0),
+                end: word_in(e, 4),
+                uncommon_begin: word_in(e, 8),
             });
         }
         // Counts are checked against the blob's size before anything is
         // reserved for them.
-        let comdats = w.entries(header.comdats, COMDAT_LEN, "comdats")?;
+        let comdats = w.entry_arrays::<COMDAT_LEN>(header.comdats, "comdats")?;
         t.comdats.reserve(header.comdats.count as usize);
-        for at in comdats {
+        for e in comdats {
             t.comdats.push(SymtabComdat {
-                name: w.str_ref(at)?,
-                selection_kind: w.word(at + 8)?,
+                name: str_ref_in(e, 0),
+                selection_kind: word_in(e, 8),
             });
         }
-        let symbols = w.entries(header.symbols, SYMBOL_LEN, "symbols")?;
+        let symbols = w.entry_arrays::<SYMBOL_LEN>(header.symbols, "symbols")?;
         t.symbols.reserve(header.symbols.count as usize);
-        for at in symbols {
+        for e in symbols {
             t.symbols.push(SymtabSymbol {
-                name: w.str_ref(at)?,
-                ir_name: w.str_ref(at + 8)?,
-                comdat_index: w.word(at + 16)?,
-                flags: w.word(at + 20)?,
+                name: str_ref_in(e, 0),
+                ir_name: str_ref_in(e, 8),
+                comdat_index: word_in(e, 16),
+                flags: word_in(e, 20),
             });
         }
-        for at in w.entries(header.uncommons, UNCOMMON_LEN, "uncommons")? {
+        for e in w.entry_arrays::<UNCOMMON_LEN>(header.uncommons, "uncommons")? {
             t.uncommons.push(SymtabUncommon {
-                common_size: w.word(at)?,
-                common_align: w.word(at + 4)?,
-                coff_weak_external_fallback_name: w.str_ref(at + 8)?,
-                section_name: w.str_ref(at + 16)?,
+                common_size: word_in(e, 0),
+                common_align: word_in(e, 4),
+                coff_weak_external_fallback_name: str_ref_in(e, 8),
+                section_name: str_ref_in(e, 16),
             });
         }
-        for at in w.entries(header.dependent_libraries, 8, "dependent libraries")? {
-            t.dependent_libraries.push(w.str_ref(at)?);
+        for e in w.entry_arrays::<8>(header.dependent_libraries, "dependent libraries")? {
+            t.dependent_libraries.push(str_ref_in(e, 0));
         }
         Ok(t)
     }
@@ -333,4 +346,72 @@ pub struct StrField {
     pub at: usize,
     pub role: StrRole,
     pub value: StrRef,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn word(blob: &[u8], at: usize) -> u32 {
+        u32::from_le_bytes(blob[at..at + 4].try_into().unwrap())
+    }
+
+    /// The symbol table of a real module: each entry's fields are the words
+    /// at their places; entries that would run past the blob (by their
+    /// count, or a count whose size overflows) are an error, whatever the
+    /// list.
+    #[test]
+    fn entries_are_read_at_their_places_and_checked_against_the_blob() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/testdata/clang-19/prog/distributed/main.bc"
+        );
+        let data = std::fs::read(path).unwrap();
+        let file =
+            crate::bitcode::BitcodeFile::parse(&data, crate::bitcode::ParseOptions::default())
+                .unwrap();
+        let blob = &data[file.symtabs[0].blob.clone()];
+        let t = Symtab::parse(blob, 0).unwrap();
+        assert!(t.symbols.len() > 2 && t.modules.len() == 1);
+        let start = t.header.symbols.offset as usize;
+        for (i, s) in t.symbols.iter().enumerate() {
+            let at = start + i * SYMBOL_LEN;
+            assert_eq!(
+                (s.name.offset, s.name.size, s.ir_name.offset, s.ir_name.size),
+                (
+                    word(blob, at),
+                    word(blob, at + 4),
+                    word(blob, at + 8),
+                    word(blob, at + 12)
+                )
+            );
+            assert_eq!(
+                (s.comdat_index, s.flags),
+                (word(blob, at + 16), word(blob, at + 20))
+            );
+        }
+        let m = &t.modules[0];
+        let at = t.header.modules.offset as usize;
+        assert_eq!(
+            (m.begin, m.end, m.uncommon_begin),
+            (word(blob, at), word(blob, at + 4), word(blob, at + 8))
+        );
+        // Each list's count (header bytes 16, 24, 32, 40 and 72) made too
+        // large for the blob, and too large for any blob.
+        for (count_at, what) in [
+            (16, "modules"),
+            (24, "comdats"),
+            (32, "symbols"),
+            (40, "uncommons"),
+            (72, "dependent libraries"),
+        ] {
+            for count in [(blob.len() / 8) as u32 + 1, u32::MAX] {
+                let mut bad = blob.to_vec();
+                bad[count_at..count_at + 4].copy_from_slice(&count.to_le_bytes());
+                let err = Symtab::parse(&bad, 0).unwrap_err().to_string();
+                assert!(err.contains(&format!("symbol table {what}")), "{err}");
+                assert!(err.contains("run past"), "{err}");
+            }
+        }
+    }
 }
