@@ -9,3 +9,15 @@ pub fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
         seed
     }
 }
+
+/// A file of `testdata/` (`rel` below it), read whole and parsed with
+/// everything but local names.
+pub fn testdata_file(rel: &str) -> (Vec<u8>, crate::bitcode::BitcodeFile) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata")
+        .join(rel);
+    let data = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let file = crate::bitcode::BitcodeFile::parse(&data, crate::bitcode::ParseOptions::default())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    (data, file)
+}

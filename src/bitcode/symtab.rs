@@ -362,14 +362,7 @@ mod tests {
     /// list.
     #[test]
     fn entries_are_read_at_their_places_and_checked_against_the_blob() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/testdata/clang-19/prog/distributed/main.bc"
-        );
-        let data = std::fs::read(path).unwrap();
-        let file =
-            crate::bitcode::BitcodeFile::parse(&data, crate::bitcode::ParseOptions::default())
-                .unwrap();
+        let (data, file) = crate::testing::testdata_file("clang-19/prog/distributed/main.bc");
         let blob = &data[file.symtabs[0].blob.clone()];
         let t = Symtab::parse(blob, 0).unwrap();
         assert!(t.symbols.len() > 2 && t.modules.len() == 1);

@@ -216,13 +216,7 @@ mod tests {
     /// by fingerprint).
     #[test]
     fn renames_in_step_or_looked_up_give_the_same_facts() {
-        use crate::bitcode::{BitcodeFile, ParseOptions};
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/testdata/clang-19/prog/distributed/main.bc"
-        );
-        let data = std::fs::read(path).unwrap();
-        let file = BitcodeFile::parse(&data, ParseOptions::default()).unwrap();
+        let (_, file) = crate::testing::testdata_file("clang-19/prog/distributed/main.bc");
         let m = &file.modules[0];
         let names: Vec<&[u8]> = names_of(m).map(|n| n.as_slice()).collect();
         assert!(names.len() > 3, "{names:?}");
