@@ -313,8 +313,10 @@ mod tests {
         let t = b"call f.llvm.12\n jmp g.llvm.x .llvm.3";
         assert_eq!(suffix_tokens(t), vec![("12", 6), ("3", 29)]);
     }
-    /// The quick way for names that end with their suffix gives what the
-    /// search gives, on names made of the token's pieces and digits.
+
+    /// Digits counted a word at a time are those counted one by one, on
+    /// names ending in digits after bytes next to them in ASCII and bytes
+    /// that carry or borrow across a word.
     #[test]
     fn trailing_digits_are_counted_as_one_by_one() {
         let mut next = crate::testing::xorshift(0x9e37_79b9_7f4a_7c15);
@@ -338,6 +340,8 @@ mod tests {
         }
     }
 
+    /// The quick way for names that end with their suffix gives what the
+    /// search gives, on names made of the token's pieces and digits.
     #[test]
     fn quick_parse_agrees_with_the_search() {
         let pieces: [&[u8]; 10] = [
