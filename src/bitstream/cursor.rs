@@ -34,6 +34,10 @@ pub fn load_le64(data: &[u8], byte: usize) -> Option<u64> {
     Some(u64::from_le_bytes(bytes))
 }
 
+/// The continuation bit of each of the nine VBR-6 chunks a 64-bit load
+/// holds from its low bit (54 bits: at least 56 are loaded).
+pub(crate) const VBR6_CONTINUATION: u64 = 0o404040404040404040;
+
 impl<'a> BitCursor<'a> {
     /// A cursor over `data[start..end]` (byte offsets), positioned at `start`.
     ///
@@ -212,11 +216,9 @@ impl<'a> BitCursor<'a> {
     /// 64-bit load; a value of more than nine chunks, or one near the end
     /// of the data, is read the usual way.
     pub fn skip_vbr6(&mut self, mut n: u64) -> Result<()> {
-        // The continuation bit of each of the nine 6-bit chunks in 56 bits.
-        const CONTINUATION: u64 = 0o404040404040404040;
         while n > 0 {
             if let Some(word) = self.peek56() {
-                let mut ends = !word & CONTINUATION;
+                let mut ends = !word & VBR6_CONTINUATION;
                 let count = u64::from(ends.count_ones());
                 if count >= n {
                     for _ in 1..n {
@@ -247,13 +249,11 @@ impl<'a> BitCursor<'a> {
     /// As [`BitCursor::read_vbr`].
     #[inline]
     pub fn read_vbr6_into(&mut self, n: u64, out: &mut Vec<u64>) -> Result<()> {
-        // The continuation bit of each of the nine 6-bit chunks in 54 bits.
-        const CONTINUATION: u64 = 0o404040404040404040;
         let mut left = n;
         while left > 0 {
             if let Some(word) = self.peek56() {
                 // Chunks before the first with its continuation bit set.
-                let whole = u64::from((word & CONTINUATION).trailing_zeros() / 6);
+                let whole = u64::from((word & VBR6_CONTINUATION).trailing_zeros() / 6);
                 let k = whole.min(9).min(left);
                 if k > 0 {
                     // (One capacity check for the lot, not one a value.)

@@ -11,7 +11,7 @@ use std::ops::Range;
 use std::rc::Rc;
 
 use super::abbrev::Abbrev;
-use super::cursor::BitCursor;
+use super::cursor::{BitCursor, VBR6_CONTINUATION};
 use crate::error::{Error, Result};
 
 /// Abbreviation id: end of the current block.
@@ -508,9 +508,8 @@ impl<'a> Reader<'a> {
             // Operands of one chunk each that the window still holds (most
             // instructions) are stepped over at once.
             if header_bits + n * 6 <= 56 {
-                const CONTINUATION: u64 = 0o404040404040404040;
                 let chunks = word >> header_bits;
-                if chunks & CONTINUATION & ((1u64 << (n * 6)) - 1) == 0 {
+                if chunks & VBR6_CONTINUATION & ((1u64 << (n * 6)) - 1) == 0 {
                     self.cursor.seek(after + n * 6)?;
                     return Ok(true);
                 }
