@@ -207,8 +207,8 @@ pub struct Plan {
 
 impl Plan {
     fn rename_suffix(&self, name: &[u8]) -> Option<Vec<u8>> {
-        let p = PromotedName::parse(name)?;
-        self.suffixes.get(p.suffix).map(|n| p.with_suffix(n))
+        let mut out = Vec::new();
+        self.rename_suffix_into(name, &mut out).then_some(out)
     }
 
     /// [`Plan::rename_suffix`], the new name appended to `out`.
@@ -320,10 +320,8 @@ impl Renamer for Plan {
     /// carries is then renamed by the suffix plan, so that renaming again
     /// with the same options changes nothing.
     fn global(&self, name: &[u8]) -> Option<Vec<u8>> {
-        match self.symbols.get(name) {
-            Some(new) => Some(self.rename_suffix(new).unwrap_or_else(|| new.clone())),
-            None => self.rename_suffix(name),
-        }
+        let mut out = Vec::new();
+        self.global_into(name, &mut out).then_some(out)
     }
 
     fn global_into(&self, name: &[u8], out: &mut Vec<u8>) -> bool {

@@ -64,15 +64,8 @@ impl<'a> PromotedName<'a> {
         suffix_text(self.suffix)
     }
 
-    /// The name with the suffix digits replaced by `new_suffix`.
-    pub fn with_suffix(&self, new_suffix: &[u8]) -> Vec<u8> {
-        let mut out =
-            Vec::with_capacity(self.base.len() + TOKEN.len() + new_suffix.len() + self.tail.len());
-        self.append_with_suffix(new_suffix, &mut out);
-        out
-    }
-
-    /// [`PromotedName::with_suffix`], appended to `out`.
+    /// Appends to `out` the name with the suffix digits replaced by
+    /// `new_suffix`.
     pub fn append_with_suffix(&self, new_suffix: &[u8], out: &mut Vec<u8>) {
         out.extend_from_slice(self.base);
         out.extend_from_slice(TOKEN);
@@ -292,7 +285,9 @@ mod tests {
     #[test]
     fn with_suffix_replaces_only_the_digits() {
         let p = PromotedName::parse(b"f.llvm.1.llvm.22.cfi").unwrap();
-        assert_eq!(p.with_suffix(b"a_c"), b"f.llvm.1.llvm.a_c.cfi");
+        let mut out = b"<".to_vec();
+        p.append_with_suffix(b"a_c", &mut out);
+        assert_eq!(out, b"<f.llvm.1.llvm.a_c.cfi");
     }
 
     #[test]
