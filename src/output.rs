@@ -67,17 +67,17 @@ fn write_new(
 ) -> std::io::Result<()> {
     // A file made with the mode it is to have needs no `chmod`, unless
     // the umask takes bits from it (or it was there already).
-    let made = mode.and_then(|m| create_with(path, m, umask?));
-    let set = made.is_none() && mode.is_some();
-    let mut f = match made {
+    let mut f = match mode.and_then(|m| create_with(path, m, umask?)) {
         Some(f) => f,
-        None => fs::File::create(path)?,
+        None => {
+            let f = fs::File::create(path)?;
+            if let Some(m) = mode {
+                f.set_permissions(m.clone())?;
+            }
+            f
+        }
     };
-    f.write_all(bytes)?;
-    if let (Some(m), true) = (mode, set) {
-        f.set_permissions(m.clone())?;
-    }
-    Ok(())
+    f.write_all(bytes)
 }
 
 /// A new file `path` with permissions `mode`, when creating it with that
