@@ -15,7 +15,7 @@ use super::codes::{
     self, block, identification as ident_code, module as mod_code, module_strtab, vst,
 };
 use super::symtab::{self, StrRef, Symtab};
-use crate::bitstream::reader::{BlockHeader, Entry, Operands, Reader, Record};
+use crate::bitstream::reader::{BlockHeader, Entry, OperandSpan, Operands, Reader, Record};
 use crate::bitstream::wrapper::{self, Wrapper};
 use crate::error::{Error, Result};
 
@@ -314,6 +314,19 @@ pub struct Identification {
     pub block: BlockHeader,
 }
 
+/// Where the function offsets of a module symbol table stand: the
+/// rewrite writes new offsets in their place and copies every other bit of
+/// the block, without reading it again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FnEntrySites {
+    /// The symbol table's block.
+    pub block: BlockHeader,
+    /// Where its END_BLOCK starts.
+    pub end_block_bit: u64,
+    /// The offset operand of each FNENTRY record, in order.
+    pub offsets: Vec<OperandSpan>,
+}
+
 /// One MODULE_BLOCK.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Module {
@@ -331,6 +344,9 @@ pub struct Module {
     pub functions: Vec<FunctionBody>,
     /// Module-level VALUE_SYMTAB FNENTRY records: (value id, word offset).
     pub fn_entries: Vec<(u64, u64)>,
+    /// Where the offsets of [`Module::fn_entries`] stand, when the module
+    /// has one symbol table and each offset is a Fixed or VBR field.
+    pub fn_entry_sites: Option<FnEntrySites>,
     /// Has a ThinLTO or full-LTO summary block.
     pub has_summary: bool,
     /// MODULE_STRTAB entries: present only in ThinLTO index files.
@@ -736,6 +752,7 @@ fn read_module(
         globals: Vec::with_capacity(room(16)),
         functions: Vec::with_capacity(room(32)),
         fn_entries: Vec::with_capacity(room(32)),
+        fn_entry_sites: None,
         identification,
         block: h,
         version: 0,
@@ -792,9 +809,12 @@ fn read_module(
                     });
                 }
                 block::VALUE_SYMTAB => {
+                    let first = vst_bit.is_none();
                     vst_bit = Some(sub.start_bit);
                     reader.enter()?;
-                    read_module_vst(reader, &mut m)?;
+                    let sites = read_module_vst(reader, &mut m, sub)?;
+                    // With two tables, which offset is whose is not kept.
+                    m.fn_entry_sites = sites.filter(|_| first);
                 }
                 block::MODULE_STRTAB => {
                     reader.enter()?;
@@ -1093,20 +1113,39 @@ fn read_function_block(
     Ok((names, asm))
 }
 
-fn read_module_vst(reader: &mut Reader<'_>, m: &mut Module) -> Result<()> {
+/// Reads the module symbol table just entered (`block`); gives where its
+/// function offsets stand, when each is a Fixed or VBR field.
+fn read_module_vst(
+    reader: &mut Reader<'_>,
+    m: &mut Module,
+    block: BlockHeader,
+) -> Result<Option<FnEntrySites>> {
+    let mut offsets = Some(Vec::with_capacity(m.functions.len()));
     while let Some(e) = reader.next_entry()? {
         match e {
             Entry::Record(r) if r.code == vst::FNENTRY => {
                 need(&r, 2, "VST_FNENTRY", reader)?;
                 m.fn_entries.push((r.ops[0], r.ops[1]));
+                if let Some(list) = offsets.as_mut() {
+                    match reader.operand_span(&r, 1)? {
+                        Some(span) => list.push(span),
+                        None => offsets = None,
+                    }
+                }
                 reader.recycle(r.ops);
             }
-            Entry::EndBlock { .. } => break,
+            Entry::EndBlock { start_bit, .. } => {
+                return Ok(offsets.map(|offsets| FnEntrySites {
+                    block,
+                    end_block_bit: start_bit,
+                    offsets,
+                }));
+            }
             Entry::SubBlock(_) => reader.skip()?,
             _ => {}
         }
     }
-    Ok(())
+    Ok(None)
 }
 
 fn read_module_strtab(reader: &mut Reader<'_>, m: &mut Module) -> Result<()> {

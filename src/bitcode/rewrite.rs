@@ -30,7 +30,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use sha1::{Digest, Sha1};
 
 use super::codes::{self, block, module as mod_code, vst};
-use super::module::{BitcodeFile, Module};
+use super::module::{BitcodeFile, FnEntrySites, Module};
 use super::symtab::{StrField, StrRef, StrRole};
 use crate::bitstream::reader::{
     record_operands, BlockHeader, Entry, Operands, Reader, Record, UNABBREV_RECORD,
@@ -917,10 +917,25 @@ impl FileWriter<'_> {
                         }
                         w.patch_bits(at, word_offset(pos, mo.base_bit), 32);
                     }
-                    reader.enter()?;
-                    reader.set_operands(Operands::All);
-                    self.write_module_vst(w, reader, &sub, width, mo)?;
-                    reader.set_operands(MODULE_OPERANDS);
+                    let sites =
+                        (m.fn_entry_sites.as_ref()).filter(|s| s.block.start_bit == sub.start_bit);
+                    if let Some(new) = sites.and_then(|s| self.new_fn_offsets(m, s, mo)) {
+                        reader.skip()?;
+                        let open = w.enter_block(width, sub.id, sub.abbrev_width);
+                        let mut at = sub.body_start_bit;
+                        for (span, v) in sites.unwrap().offsets.iter().zip(new) {
+                            w.copy_bits(self.data, at, span.from);
+                            w.emit_for(span, v);
+                            at = span.to;
+                        }
+                        w.copy_bits(self.data, at, sites.unwrap().end_block_bit);
+                        w.end_block(open);
+                    } else {
+                        reader.enter()?;
+                        reader.set_operands(Operands::All);
+                        self.write_module_vst(w, reader, &sub, width, mo)?;
+                        reader.set_operands(MODULE_OPERANDS);
+                    }
                 }
                 Entry::EndBlock { .. } => break,
                 other => self.copy_entry(w, reader, width, other)?,
@@ -997,6 +1012,19 @@ impl FileWriter<'_> {
             .chunks(4)
             .map(|c| u64::from(u32::from_be_bytes(c.try_into().unwrap())))
             .collect())
+    }
+
+    /// The new offset of each FNENTRY record at `sites`, when every one
+    /// names a function block written and its field holds the new value;
+    /// else `None`, and the table is read again to be written (which
+    /// reports an offset naming no block).
+    fn new_fn_offsets(&self, m: &Module, sites: &FnEntrySites, mo: &ModuleOut) -> Option<Vec<u64>> {
+        if sites.offsets.len() != m.fn_entries.len() {
+            return None;
+        }
+        (m.fn_entries.iter().zip(&sites.offsets))
+            .map(|(&(_, old), span)| mo.fn_offsets.get(&old).copied().filter(|&v| span.holds(v)))
+            .collect()
     }
 
     fn write_module_vst(

@@ -10,7 +10,7 @@
 use std::ops::Range;
 use std::rc::Rc;
 
-use super::abbrev::Abbrev;
+use super::abbrev::{Abbrev, AbbrevOp};
 use super::cursor::{BitCursor, VBR6_CONTINUATION};
 use crate::error::{Error, Result};
 
@@ -59,6 +59,29 @@ pub struct Record {
     pub blob: Option<Range<usize>>,
     pub start_bit: u64,
     pub end_bit: u64,
+}
+
+/// Where a Fixed or VBR operand of a record stands in the data, and how
+/// it is encoded: enough to write a new value in its place
+/// ([`BitWriter::emit_for`](super::writer::BitWriter::emit_for))
+/// without reading the record again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperandSpan {
+    pub from: u64,
+    pub to: u64,
+    /// A [`AbbrevOp::Fixed`] or [`AbbrevOp::Vbr`].
+    pub encoding: AbbrevOp,
+}
+
+impl OperandSpan {
+    /// Whether the encoding can hold `v` (a VBR field holds any value).
+    pub fn holds(&self, v: u64) -> bool {
+        match self.encoding {
+            AbbrevOp::Fixed(w) => w >= 64 || v >> w == 0,
+            AbbrevOp::Vbr(_) => true,
+            _ => false,
+        }
+    }
 }
 
 /// One entry of a block.
@@ -365,6 +388,50 @@ impl<'a> Reader<'a> {
     /// The abbreviations in effect in the current block.
     pub fn current_abbrevs(&self) -> Abbrevs<'_> {
         self.scopes.last().map(Scope::abbrevs).unwrap_or_default()
+    }
+
+    /// Where operand `index` (counted as [`Record::ops`] counts) of `r`,
+    /// a record of the current block, stands: `None` when the record has
+    /// no such operand or it is not a Fixed or VBR field (a literal, a
+    /// Char6, a blob).
+    ///
+    /// # Errors
+    /// Parse errors for truncated data, or an abbreviation id the block
+    /// does not define.
+    pub fn operand_span(&self, r: &Record, index: usize) -> Result<Option<OperandSpan>> {
+        let data = self.cursor.data();
+        let mut cursor = BitCursor::new(data, 0, data.len());
+        let width = self
+            .scopes
+            .last()
+            .map_or(TOP_LEVEL_ABBREV_WIDTH, |s| s.header.abbrev_width);
+        cursor.seek(r.start_bit + u64::from(width))?;
+        if r.abbrev_id == UNABBREV_RECORD {
+            let (_, n) = unabbreviated_header(&mut cursor, r.start_bit)?;
+            if index as u64 >= n {
+                return Ok(None);
+            }
+            cursor.skip_vbr6(index as u64)?;
+            let from = cursor.position();
+            cursor.read_vbr(6)?;
+            return Ok(Some(OperandSpan {
+                from,
+                to: cursor.position(),
+                encoding: AbbrevOp::Vbr(6),
+            }));
+        }
+        let abbrev = abbreviation(self.current_abbrevs(), r.start_bit, r.abbrev_id)?;
+        let mut span = None;
+        abbrev.find_operands(&mut cursor, &[index], |_, from, to, op| {
+            if matches!(op, AbbrevOp::Fixed(_) | AbbrevOp::Vbr(_)) {
+                span = Some(OperandSpan {
+                    from,
+                    to,
+                    encoding: op.clone(),
+                });
+            }
+        })?;
+        Ok(span)
     }
 
     /// The block path, e.g. `MODULE_BLOCK > FUNCTION_BLOCK #12 > VALUE_SYMTAB`;
@@ -1117,6 +1184,72 @@ mod tests {
                 None => return Ok(r.position()),
             }
         }
+    }
+
+    /// Every Fixed and VBR operand of every record of real modules is
+    /// found where its value is written; others (literals, Char6, a
+    /// blob) and operands past the last are not found.
+    #[test]
+    fn operand_spans_hold_the_operands_read() {
+        let (mut spans, mut others) = (0, 0);
+        for rel in [
+            "clang-19/prog/prelink/util.o",
+            "clang-14/cfi/prelink/main.o",
+        ] {
+            let (data, _) = crate::testing::testdata_file(rel);
+            let (_, stream) = super::super::wrapper::locate(&data).unwrap();
+            let mut r = Reader::new(&data, stream.start, stream.end, 4, |_| None).unwrap();
+            while let Some(e) = r.next_entry().unwrap() {
+                let rec = match e {
+                    Entry::SubBlock(_) => {
+                        r.enter().unwrap();
+                        continue;
+                    }
+                    Entry::Record(rec) => rec,
+                    _ => continue,
+                };
+                let abbrev = (rec.abbrev_id != UNABBREV_RECORD)
+                    .then(|| {
+                        r.current_abbrevs()
+                            .get((rec.abbrev_id - 4) as usize)
+                            .cloned()
+                    })
+                    .flatten();
+                for (i, &v) in rec.ops.iter().enumerate() {
+                    let Some(span) = r.operand_span(&rec, i).unwrap() else {
+                        others += 1;
+                        continue;
+                    };
+                    spans += 1;
+                    let mut c = BitCursor::new(&data, 0, data.len());
+                    c.seek(span.from).unwrap();
+                    let read = match span.encoding {
+                        AbbrevOp::Fixed(w) => c.read(w).unwrap(),
+                        AbbrevOp::Vbr(w) => c.read_vbr(w).unwrap(),
+                        ref other => panic!("{other:?}"),
+                    };
+                    assert_eq!((read, c.position()), (v, span.to), "{rec:?} operand {i}");
+                    assert!(span.holds(v) && rec.start_bit < span.from && span.to <= rec.end_bit);
+                }
+                assert_eq!(r.operand_span(&rec, rec.ops.len()).unwrap(), None);
+                if let Some(a) = abbrev {
+                    // Operands the abbreviation gives as literals or Char6
+                    // are never found.
+                    let fixed = a.ops()[1..]
+                        .iter()
+                        .all(|op| matches!(op, AbbrevOp::Fixed(_) | AbbrevOp::Vbr(_)));
+                    if fixed {
+                        assert!(
+                            (0..rec.ops.len()).all(|i| r.operand_span(&rec, i).unwrap().is_some())
+                        );
+                    }
+                }
+            }
+        }
+        assert!(
+            spans > 1000 && others > 50,
+            "{spans} spans, {others} others"
+        );
     }
 
     /// Stepping over records (with its quick ways for unabbreviated

@@ -8,7 +8,7 @@
 
 use super::abbrev::{encode_char6, Abbrev, AbbrevOp};
 use super::cursor::{load_le64, BitCursor};
-use super::reader::{BlockHeader, Record, END_BLOCK, ENTER_SUBBLOCK, UNABBREV_RECORD};
+use super::reader::{BlockHeader, OperandSpan, Record, END_BLOCK, ENTER_SUBBLOCK, UNABBREV_RECORD};
 use crate::error::Result;
 
 /// An append-only bit buffer. Bits wait in `cur` until 32 have gathered
@@ -424,6 +424,16 @@ impl BitWriter {
         }
         self.copy_bits(src, at, r.end_bit);
         Ok(true)
+    }
+
+    /// Writes `v` in the encoding of the operand at `span` (the bits
+    /// before it are the caller's to copy).
+    ///
+    /// # Panics
+    /// When the encoding cannot hold `v` ([`OperandSpan::holds`]).
+    pub fn emit_for(&mut self, span: &OperandSpan, v: u64) {
+        assert!(span.holds(v), "{v} does not fit {:?}", span.encoding);
+        self.emit_scalar(&span.encoding, v);
     }
 
     fn emit_scalar(&mut self, op: &AbbrevOp, v: u64) {
