@@ -678,7 +678,7 @@ fn process(
     options: &RenameOptions,
     batch: &Batch,
 ) -> Result<Processed> {
-    let data = f.reread()?;
+    let mut data = f.reread()?;
     let in_file = |e: Error| e.in_file(&f.input.display);
     let from_symtab = matches!(known, Known::SummarisedFromSymtab);
     let (bitcode, summarized) = match known {
@@ -725,7 +725,7 @@ fn process(
     let mut stdout = None;
     let staged = match (&options.output, output) {
         (Output::Stdout, _) => {
-            stdout = Some(bytes.unwrap_or(data));
+            stdout = Some(bytes.unwrap_or_else(|| std::mem::take(&mut data)));
             Ok(())
         }
         // In place, an unchanged file stays as it is.
@@ -736,6 +736,7 @@ fn process(
         (_, Some(dest)) => batch.stage(order, dest, bytes.as_deref().unwrap_or(&data), mode),
         (_, None) => Ok(()),
     };
+    crate::input::recycle(data);
     staged.map_err(in_file)?;
     let renamed = rewritten.changes.len();
     Ok(Processed::Done(Done {

@@ -228,12 +228,14 @@ pub fn load_read<T: Send>(
         let (data, permissions) =
             (input.read_with_permissions()).map_err(|e| e.in_file(&input.display))?;
         let kept = keep(input, &data)?;
+        let stdin = matches!(input.source, crate::input::Source::Stdin);
         let handle = FileHandle {
             input: input.clone(),
             fingerprint: fingerprint(&data),
-            kept: matches!(input.source, crate::input::Source::Stdin).then(|| data.clone()),
+            kept: stdin.then(|| data.clone()),
             permissions,
         };
+        crate::input::recycle(data);
         Ok((handle, kept))
     })
     .into_iter()
