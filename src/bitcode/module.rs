@@ -15,7 +15,7 @@ use super::codes::{
     self, block, identification as ident_code, module as mod_code, module_strtab, vst,
 };
 use super::symtab::{self, StrRef, Symtab};
-use crate::bitstream::reader::{BlockHeader, Entry, OperandSpan, Operands, Reader, Record};
+use crate::bitstream::reader::{BlockHeader, Entry, OperandSpan, Reader, Record};
 use crate::bitstream::wrapper::{self, Wrapper};
 use crate::error::{Error, Result};
 
@@ -1061,21 +1061,18 @@ fn read_function_block(
         match entry {
             Entry::SubBlock(h) if h.id == block::CONSTANTS => {
                 reader.enter()?;
-                // Only inline asm is of interest among the constants.
-                // (An error ends the parse, so the mode need not be restored.)
-                reader.set_operands(Operands::Of(&INLINE_ASM_CODES));
-                while let Some(e) = reader.next_entry()? {
+                // Only inline asm is of interest among the constants: the
+                // other records are stepped over.
+                while let Some(e) = reader.next_boundary_or_record(&INLINE_ASM_CODES)? {
                     match e {
                         Entry::Record(r) => {
                             asm.extend(inline_asm_text(&r));
                             reader.recycle(r.ops);
                         }
                         Entry::EndBlock { .. } => break,
-                        Entry::SubBlock(_) => reader.skip()?,
                         _ => {}
                     }
                 }
-                reader.set_operands(Operands::All);
             }
             Entry::SubBlock(h) if h.id == block::VALUE_SYMTAB => {
                 reader.enter()?;

@@ -488,8 +488,19 @@ impl<'a> Reader<'a> {
     /// # Errors
     /// As [`Reader::next_entry`].
     pub fn next_block_boundary(&mut self) -> Result<Option<Entry>> {
+        self.next_boundary_or_record(&[])
+    }
+
+    /// [`Reader::next_block_boundary`] that also stops at a record whose
+    /// code is one of `codes`, and reads it (its operands as
+    /// [`Reader::set_operands`] says): for blocks where a few kinds of
+    /// record matter among many that do not.
+    ///
+    /// # Errors
+    /// As [`Reader::next_entry`].
+    pub fn next_boundary_or_record(&mut self, codes: &[u32]) -> Result<Option<Entry>> {
         self.skip()?;
-        match self.step_over_records() {
+        match self.step_over_records(codes) {
             Ok(()) => self.next_inner(),
             Err(e) => Err(e),
         }
@@ -497,8 +508,9 @@ impl<'a> Reader<'a> {
     }
 
     /// Steps over records and definitions until the next entry is END_BLOCK
-    /// or ENTER_SUBBLOCK (left unread), or the stream's top level.
-    fn step_over_records(&mut self) -> Result<()> {
+    /// or ENTER_SUBBLOCK, or a record with one of `codes` (left unread), or
+    /// the stream's top level.
+    fn step_over_records(&mut self, codes: &[u32]) -> Result<()> {
         let Some(scope) = self.scopes.last() else {
             return Ok(());
         };
@@ -509,9 +521,10 @@ impl<'a> Reader<'a> {
             if start >= block_end {
                 return Err(Error::parse(start, "block ends without END_BLOCK"));
             }
-            if !self.step_quickly(start, width)? {
-                let id = self.cursor.read(width)? as u32;
-                let code = match id {
+            // The code of the record stepped over (none for a definition).
+            let code = match self.step_quickly(start, width)? {
+                Some(code) => Some(code),
+                None => match self.cursor.read(width)? as u32 {
                     END_BLOCK | ENTER_SUBBLOCK => {
                         self.cursor.seek(start)?;
                         return Ok(());
@@ -519,26 +532,29 @@ impl<'a> Reader<'a> {
                     DEFINE_ABBREV => {
                         let abbrev = Rc::new(Abbrev::read_definition(&mut self.cursor)?);
                         self.scopes.last_mut().unwrap().abbrevs.push(abbrev);
-                        0
+                        None
                     }
                     // Records are checked as `read_record` checks them.
                     UNABBREV_RECORD => {
                         let (code, n) = unabbreviated_header(&mut self.cursor, start)?;
                         self.cursor.skip_vbr6(n)?;
-                        code
+                        Some(u64::from(record_code(start, code)?))
                     }
-                    _ => {
+                    id => {
                         let scope = self.scopes.last().expect("inside a block");
                         let abbrev = abbreviation(scope.abbrevs(), start, id)?;
                         let code = abbrev.read_code(&mut self.cursor)?;
                         abbrev.skip_operands(&mut self.cursor)?;
-                        code
+                        Some(u64::from(record_code(start, code)?))
                     }
-                };
-                record_code(start, code)?;
-            }
+                },
+            };
             if self.cursor.position() > block_end {
                 return Err(Error::parse(start, "entry runs past the end of its block"));
+            }
+            if code.is_some_and(|code| codes.iter().any(|&c| u64::from(c) == code)) {
+                self.cursor.seek(start)?;
+                return Ok(());
             }
         }
     }
@@ -546,14 +562,14 @@ impl<'a> Reader<'a> {
     /// Steps over the record at `start` the quick way where it can: an
     /// unabbreviated record whose code and operand count are one or two
     /// VBR chunks each, or one whose abbreviation [`Abbrev::step_record`]
-    /// handles.
-    /// False, with the cursor unmoved, for anything else (other entries,
-    /// longer headers, the last bits of the data), which the caller reads
-    /// the usual way. Errors are those the usual way gives.
+    /// handles. Gives the record's code; `None`, with the cursor unmoved,
+    /// for anything else (other entries, longer headers, the last bits of
+    /// the data), which the caller reads the usual way. Errors are those
+    /// the usual way gives.
     #[inline]
-    fn step_quickly(&mut self, start: u64, width: u32) -> Result<bool> {
+    fn step_quickly(&mut self, start: u64, width: u32) -> Result<Option<u64>> {
         let Some(word) = self.cursor.peek56_at(start) else {
-            return Ok(false);
+            return Ok(None);
         };
         // Ids are at most 32 bits wide, which leaves 24 bits of the window.
         let id = (word & ((1u64 << width) - 1)) as u32;
@@ -561,16 +577,16 @@ impl<'a> Reader<'a> {
             // Code and count, of one or two VBR-6 chunks each (24 bits at
             // most, which the window holds past any id).
             let header = word >> width;
-            let Some((_, code_bits)) = short_vbr6(header) else {
-                return Ok(false);
+            let Some((code, code_bits)) = short_vbr6(header) else {
+                return Ok(None);
             };
             let Some((n, count_bits)) = short_vbr6(header >> code_bits) else {
-                return Ok(false);
+                return Ok(None);
             };
             let header_bits = u64::from(width) + code_bits + count_bits;
             let after = start + header_bits;
             if n * 6 > self.cursor.end() - after {
-                return Ok(false);
+                return Ok(None);
             }
             // Operands of one chunk each that the window still holds (most
             // instructions) are stepped over at once.
@@ -578,26 +594,26 @@ impl<'a> Reader<'a> {
                 let chunks = word >> header_bits;
                 if chunks & VBR6_CONTINUATION & ((1u64 << (n * 6)) - 1) == 0 {
                     self.cursor.seek(after + n * 6)?;
-                    return Ok(true);
+                    return Ok(Some(code));
                 }
             }
             self.cursor.seek(after)?;
             self.cursor.skip_vbr6(n)?;
-            return Ok(true);
+            return Ok(Some(code));
         }
         if id < 4 {
-            return Ok(false);
+            return Ok(None);
         }
         let scope = self.scopes.last().expect("inside a block");
         let Some(abbrev) = scope.abbrevs().get((id - 4) as usize) else {
-            return Ok(false);
+            return Ok(None);
         };
         self.cursor.seek(start + u64::from(width))?;
-        if abbrev.step_record(&mut self.cursor).is_some() {
-            return Ok(true);
+        if let Some(code) = abbrev.step_record(&mut self.cursor) {
+            return Ok(Some(u64::from(code)));
         }
         self.cursor.seek(start)?;
-        Ok(false)
+        Ok(None)
     }
 
     fn next_inner(&mut self) -> Result<Option<Entry>> {
@@ -1162,8 +1178,9 @@ mod tests {
     }
 
     /// Where the reader stops, or the error it stops with, stepping to
-    /// the next boundary of block 8 one way or the other.
-    fn boundary(data: &[u8], by_records: bool) -> std::result::Result<u64, String> {
+    /// the next boundary of block 8, or record with one of the codes
+    /// `stop`, one way or the other.
+    fn boundary(data: &[u8], by_records: bool, stop: &[u32]) -> std::result::Result<u64, String> {
         let mut r = Reader::new(data, 0, data.len(), 4, |_| None).map_err(|e| e.to_string())?;
         let entered = (|| match r.next_entry()? {
             Some(Entry::SubBlock(h)) if h.id == 8 => r.enter(),
@@ -1174,9 +1191,12 @@ mod tests {
             let e = if by_records {
                 r.next_entry()
             } else {
-                r.next_block_boundary()
+                r.next_boundary_or_record(stop)
             };
             match e.map_err(|e| e.to_string())? {
+                Some(Entry::Record(rec)) if !by_records || stop.contains(&rec.code) => {
+                    return Ok(rec.start_bit)
+                }
                 Some(Entry::Record(_) | Entry::DefineAbbrev { .. }) if by_records => {}
                 Some(Entry::SubBlock(h) | Entry::BlockInfo(h)) => return Ok(h.start_bit),
                 Some(Entry::EndBlock { start_bit, .. }) => return Ok(start_bit),
@@ -1326,16 +1346,18 @@ mod tests {
             w.end_block(inner);
             w.end_block(block);
             let data = w.into_bytes();
-            let stepped = boundary(&data, false);
-            assert_eq!(stepped, boundary(&data, true), "round {round}");
+            // Codes met the quick ways and the usual ways.
+            let stop = [&[][..], &[40, 9], &[70_000, 7], &[5]][round % 4];
+            let stepped = boundary(&data, false, stop);
+            assert_eq!(stepped, boundary(&data, true, stop), "round {round}");
             outcomes[usize::from(stepped.is_ok())] += 1;
             for _ in 0..20 {
                 let mut bad = data.clone();
                 // Flip a bit past the block header (bytes 4..12).
                 let at = 12 + (next() as usize) % (bad.len() - 12);
                 bad[at] ^= 1 << (next() % 8);
-                let stepped = boundary(&bad, false);
-                assert_eq!(stepped, boundary(&bad, true), "round {round}");
+                let stepped = boundary(&bad, false, stop);
+                assert_eq!(stepped, boundary(&bad, true, stop), "round {round}");
                 outcomes[usize::from(stepped.is_ok())] += 1;
             }
         }
