@@ -896,11 +896,36 @@ impl FileWriter<'_> {
                         ));
                     }
                     mo.fn_offsets.insert(old_word, word_offset(at, mo.base_bit));
-                    if plan.bodies.get(bi).copied().unwrap_or(false) {
+                    let rewritten = |bi: usize| plan.bodies.get(bi).copied().unwrap_or(false);
+                    if rewritten(bi) {
                         reader.enter()?;
                         reader.set_operands(Operands::All);
                         self.write_function(w, reader, &sub, width)?;
                         reader.set_operands(MODULE_OPERANDS);
+                    } else if (sub.start_bit - shift) % 32 == 0
+                        && m.functions.get(bi).is_some_and(|b| b.block == sub)
+                    {
+                        // This body and the unchanged ones that follow it
+                        // end to start are copied as they stand, as one
+                        // range: each keeps its place relative to the first
+                        // (as both start on a 32-bit boundary).
+                        let mut end = sub.end_bit;
+                        let mut next = bi + 1;
+                        while let Some(b) = (m.functions.get(next))
+                            .filter(|b| b.block.start_bit == end && !rewritten(next))
+                        {
+                            let old_word = word_offset(end - shift, mo.old_base_bit);
+                            let new_at = at + (end - sub.start_bit);
+                            mo.fn_offsets
+                                .insert(old_word, word_offset(new_at, mo.base_bit));
+                            end = b.block.end_bit;
+                            next += 1;
+                        }
+                        w.copy_bits(self.data, sub.start_bit, end);
+                        reader.skip()?;
+                        let more = next - bi - 1;
+                        reader.skip_blocks_to(end, block::FUNCTION, more as u32)?;
+                        mo.body += more;
                     } else {
                         w.copy_block(self.data, width, &sub);
                         reader.skip()?;

@@ -822,6 +822,24 @@ impl<'a> Reader<'a> {
         self.cursor.seek(bit)
     }
 
+    /// [`Reader::skip_to`] past `blocks` whole sub-blocks with id `id`
+    /// (and nothing else) that another read of the same bytes found: they
+    /// count as met, so later blocks with that id keep their ordinals.
+    ///
+    /// # Errors
+    /// As [`Reader::skip_to`].
+    pub fn skip_blocks_to(&mut self, bit: u64, id: u32, blocks: u32) -> Result<()> {
+        self.skip_to(bit)?;
+        let scope = self
+            .scopes
+            .last_mut()
+            .expect("skip_to checked a block is open");
+        for _ in 0..blocks {
+            bump(&mut scope.child_counts, id);
+        }
+        Ok(())
+    }
+
     /// Hands back a record's operand buffer once the record is used: the
     /// next record read fills it instead of a new allocation.
     pub fn recycle(&mut self, mut ops: Vec<u64>) {
@@ -1042,6 +1060,45 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(matches!(r.next_entry().unwrap(), Some(Entry::SubBlock(_))));
+    }
+
+    /// Sub-blocks passed with `skip_blocks_to` count as met: the block
+    /// after them has the ordinal reading each would have given it.
+    #[test]
+    fn blocks_skipped_to_keep_the_ordinals_of_those_after() {
+        let mut w = BitWriter::new();
+        w.emit_bytes(b"BC\xc0\xde");
+        let block = w.enter_block(2, 8, 3);
+        let mut ends = Vec::new();
+        for id in [12, 12, 12, 14, 12] {
+            let sub = w.enter_block(3, id, 3);
+            w.end_block(sub);
+            ends.push(w.position());
+        }
+        w.end_block(block);
+        let data = w.into_bytes();
+        let mut r = Reader::new(&data, 0, data.len(), 4, |_| None).unwrap();
+        r.next_entry().unwrap();
+        r.enter().unwrap();
+        assert!(matches!(r.next_entry().unwrap(), Some(Entry::SubBlock(_))));
+        assert!(
+            r.skip_blocks_to(ends[2], 12, 2).is_err(),
+            "a sub-block announced"
+        );
+        r.skip().unwrap();
+        r.skip_blocks_to(ends[2], 12, 2).unwrap();
+        for (id, path) in [(14, "block 8 > block 14"), (12, "block 8 > block 12 #4")] {
+            match r.next_entry().unwrap() {
+                Some(Entry::SubBlock(h)) => assert_eq!(h.id, id),
+                other => panic!("{other:?}"),
+            }
+            r.enter().unwrap();
+            assert_eq!(r.path(), path);
+            assert!(matches!(
+                r.next_entry().unwrap(),
+                Some(Entry::EndBlock { .. })
+            ));
+        }
     }
 
     /// The BLOCKINFO kept from the last read on the thread stands in only
