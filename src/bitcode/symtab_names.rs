@@ -96,6 +96,36 @@ impl<'d> SymtabNames<'d> {
     }
 }
 
+/// The keys of `globals` in the order LLVM's symbol table lists them:
+/// functions, variables, aliases, then ifuncs, each kind in record order
+/// (one pass to count each kind, one to place each global).
+fn in_llvm_order<'g, K: Copy + Default>(
+    globals: impl Iterator<Item = &'g Global> + Clone,
+    key: impl Fn(&Global) -> K,
+) -> Vec<K> {
+    let rank = |kind: GlobalKind| match kind {
+        GlobalKind::Function => 0,
+        GlobalKind::Variable => 1,
+        GlobalKind::Alias => 2,
+        GlobalKind::Ifunc => 3,
+    };
+    let mut next = [0usize; 4];
+    for g in globals.clone() {
+        next[rank(g.kind)] += 1;
+    }
+    let mut start = 0;
+    for n in &mut next {
+        (*n, start) = (start, start + *n);
+    }
+    let mut out = vec![K::default(); start];
+    for g in globals {
+        let at = &mut next[rank(g.kind)];
+        out[*at] = key(g);
+        *at += 1;
+    }
+    out
+}
+
 fn owned(s: &SymtabSymbol) -> bool {
     s.flags & FLAG_UNDEFINED == 0
 }
@@ -152,16 +182,7 @@ pub fn agrees(
     // LLVM lists functions, variables, aliases and ifuncs, each in the
     // module's order; the module's records put variables first. Any other
     // order is compared sorted.
-    let llvm_order = [
-        GlobalKind::Function,
-        GlobalKind::Variable,
-        GlobalKind::Alias,
-        GlobalKind::Ifunc,
-    ]
-    .into_iter()
-    .flat_map(|kind| listable().filter(move |g| g.kind == kind))
-    .map(record_key);
-    let same_globals = listed.clone().eq(llvm_order) || {
+    let same_globals = listed.clone().eq(in_llvm_order(listable(), record_key)) || {
         let (mut a, mut b): (Vec<_>, Vec<_>) =
             (listable().map(record_key).collect(), listed.collect());
         a.sort_unstable();
@@ -175,4 +196,59 @@ pub fn agrees(
         v.sort_unstable_by_key(|r| (r.offset, r.size));
     }
     same_globals && comdats == listed_comdats
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Globals laid out in LLVM's symbol-table order are those of each
+    /// kind in turn, in record order: on real modules with several kinds
+    /// of global, and on those modules' globals given kinds at random.
+    #[test]
+    fn globals_are_laid_out_by_kind_in_record_order() {
+        let by_kind = |globals: &[Global]| -> Vec<(u32, u32)> {
+            [
+                GlobalKind::Function,
+                GlobalKind::Variable,
+                GlobalKind::Alias,
+                GlobalKind::Ifunc,
+            ]
+            .into_iter()
+            .flat_map(|kind| globals.iter().filter(move |g| g.kind == kind))
+            .map(|g| (g.name_ref.offset, g.name_ref.size))
+            .collect()
+        };
+        let key = |g: &Global| (g.name_ref.offset, g.name_ref.size);
+        let mut kinds_seen = 0;
+        for rel in [
+            "clang-16/prog/prelink/alias.o",
+            "clang-14/cfi/distributed/main.bc",
+        ] {
+            let (_, file) = crate::testing::testdata_file(rel);
+            let mut globals = file.modules[0].globals.clone();
+            let kinds: std::collections::BTreeSet<_> =
+                globals.iter().map(|g| g.kind as u8).collect();
+            kinds_seen = kinds_seen.max(kinds.len());
+            assert_eq!(
+                in_llvm_order(globals.iter(), key),
+                by_kind(&globals),
+                "{rel}"
+            );
+            let mut next = crate::testing::xorshift(0x2545_f491_4f6c_dd1d);
+            let all = [
+                GlobalKind::Variable,
+                GlobalKind::Function,
+                GlobalKind::Alias,
+                GlobalKind::Ifunc,
+            ];
+            for _ in 0..50 {
+                for g in &mut globals {
+                    g.kind = all[(next() % 4) as usize];
+                }
+                assert_eq!(in_llvm_order(globals.iter(), key), by_kind(&globals));
+            }
+        }
+        assert!(kinds_seen >= 2, "{kinds_seen} kinds in one module");
+    }
 }
