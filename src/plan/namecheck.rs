@@ -57,8 +57,14 @@ impl NameFacts {
         for c in changes.iter().filter(is_global) {
             self.odd_renamed |= !c.old.iter().all(|&b| names::is_symbol_byte(b));
         }
-        if !self.add_in_step(m, changes, is_global) {
-            self.add_by_fingerprint(m, changes, is_global);
+        // Without exact renames a new name is a promoted name with another
+        // suffix, and only promoted names are renamed: both hold the
+        // token, so a staying name without it meets neither and is left
+        // out (most names: those never promoted).
+        let exact = !plan.symbols.is_empty();
+        let may_meet = |name: &[u8]| exact || names::has_token(name);
+        if !self.add_in_step(m, changes, is_global, may_meet) {
+            self.add_by_fingerprint(m, changes, is_global, may_meet);
         }
         if !plan.symbols.is_empty() {
             for name in names_of(m) {
@@ -81,17 +87,18 @@ impl NameFacts {
         m: &Module,
         changes: &Changes,
         is_global: impl Fn(&ChangeRef<'_>) -> bool,
+        may_meet: impl Fn(&[u8]) -> bool,
     ) -> bool {
         let (staying, renamed) = (self.staying.len(), self.renamed.len());
         let mut renames = changes.iter().filter(is_global).peekable();
         for name in names_of(m) {
-            let f = fingerprint(name);
             match renames.peek() {
                 Some(c) if c.old == name.as_slice() => {
-                    self.renamed.push((f, fingerprint(c.new)));
+                    self.renamed.push((fingerprint(name), fingerprint(c.new)));
                     renames.next();
                 }
-                _ => self.staying.push(f),
+                _ if may_meet(name) => self.staying.push(fingerprint(name)),
+                _ => {}
             }
         }
         if renames.next().is_some() {
@@ -109,6 +116,7 @@ impl NameFacts {
         m: &Module,
         changes: &Changes,
         is_global: impl Fn(&ChangeRef<'_>) -> bool,
+        may_meet: impl Fn(&[u8]) -> bool,
     ) {
         let mut renamed: FxHashMap<u64, usize> =
             FxHashMap::with_capacity_and_hasher(changes.len(), Default::default());
@@ -117,7 +125,7 @@ impl NameFacts {
             renamed.entry(old).or_insert(i);
             self.renamed.push((old, fingerprint(c.new)));
         }
-        for name in names_of(m) {
+        for name in names_of(m).filter(|n| may_meet(n)) {
             let f = fingerprint(name);
             let candidate = renamed.get(&f).map(|&i| changes.get(i));
             if !is_renamed(name, candidate, changes.iter().filter(|c| is_global(c))) {
@@ -237,19 +245,21 @@ mod tests {
             let all: Vec<_> = in_order.iter().collect();
             all.into_iter().rev().collect()
         };
+        // (An exact rename in the plan keeps every staying name.)
+        let mut plan = Plan::default();
+        plan.symbols.insert(b"other".to_vec(), b"new".to_vec());
         let facts = |changes: &Changes| {
             let mut f = NameFacts::default();
-            f.add(&Plan::default(), m, 0, changes);
+            f.add(&plan, m, 0, changes);
             f.staying.sort_unstable();
             f.renamed.sort_unstable();
             (f.staying, f.renamed)
         };
+        let global = |c: &ChangeRef<'_>| c.module == 0 && c.kind != ChangeKind::Local;
         let mut stepped = NameFacts::default();
-        assert!(stepped.add_in_step(m, &in_order, |c| c.module == 0
-            && c.kind != ChangeKind::Local));
+        assert!(stepped.add_in_step(m, &in_order, global, |_| true));
         let mut looked_up = NameFacts::default();
-        assert!(!looked_up.add_in_step(m, &reversed, |c| c.module == 0
-            && c.kind != ChangeKind::Local));
+        assert!(!looked_up.add_in_step(m, &reversed, global, |_| true));
         assert!(looked_up.staying.is_empty() && looked_up.renamed.is_empty());
         let (staying, renamed) = facts(&in_order);
         assert_eq!(
@@ -257,6 +267,49 @@ mod tests {
             (names.len() - names.len() / 2, names.len() / 2)
         );
         assert_eq!(facts(&reversed), (staying, renamed));
+    }
+
+    /// Without exact renames, a staying name without the promotion token
+    /// (which no new name and no renamed name can be) is left out of the
+    /// facts, whichever way the renames are taken; with them, every
+    /// staying name is kept.
+    #[test]
+    fn staying_names_that_no_rename_can_meet_are_left_out() {
+        let (_, file) = crate::testing::testdata_file("clang-19/prog/distributed/main.bc");
+        let m = &file.modules[0];
+        let names: Vec<&[u8]> = names_of(m).map(|n| n.as_slice()).collect();
+        let (with_token, without): (Vec<&[u8]>, Vec<&[u8]>) =
+            names.iter().partition(|n| names::has_token(n));
+        assert!(!with_token.is_empty() && !without.is_empty(), "{names:?}");
+        let renamed = with_token[0];
+        let mut changes = Changes::new();
+        changes.push(0, ChangeKind::Function, renamed, b"x.llvm.new");
+        let fingerprints = |names: &[&[u8]]| {
+            let mut f: Vec<u64> = names
+                .iter()
+                .filter(|n| **n != renamed)
+                .map(|n| fingerprint(n))
+                .collect();
+            f.sort_unstable();
+            f
+        };
+        let mut exact = Plan::default();
+        exact.symbols.insert(b"other".to_vec(), b"new".to_vec());
+        for (plan, kept) in [(&Plan::default(), &with_token), (&exact, &names)] {
+            let mut f = NameFacts::default();
+            f.add(plan, m, 0, &changes);
+            f.staying.sort_unstable();
+            assert_eq!(f.staying, fingerprints(kept));
+            assert_eq!(
+                f.renamed,
+                vec![(fingerprint(renamed), fingerprint(b"x.llvm.new"))]
+            );
+            let mut looked_up = NameFacts::default();
+            let may_meet = |n: &[u8]| !plan.symbols.is_empty() || names::has_token(n);
+            looked_up.add_by_fingerprint(m, &changes, |c| c.module == 0, may_meet);
+            looked_up.staying.sort_unstable();
+            assert_eq!(looked_up.staying, f.staying);
+        }
     }
 
     /// The facts of a file with these names, of which `renamed` are renamed.

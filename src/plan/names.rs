@@ -119,6 +119,12 @@ fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
         .find(|&i| hay[i] == first && &hay[i..i + needle.len()] == needle)
 }
 
+/// True if `name` holds the promotion token `.llvm.` anywhere, digits
+/// after it or not (a name with no dot is answered at once).
+pub fn has_token(name: &[u8]) -> bool {
+    name.contains(&b'.') && name.windows(TOKEN.len()).any(|w| w == TOKEN)
+}
+
 /// True if `name` carries a promotion suffix.
 pub fn carries_suffix(name: &[u8]) -> bool {
     PromotedName::parse(name).is_some()
@@ -307,6 +313,25 @@ mod tests {
     fn tokens_in_text() {
         let t = b"call f.llvm.12\n jmp g.llvm.x .llvm.3";
         assert_eq!(suffix_tokens(t), vec![("12", 6), ("3", 29)]);
+    }
+
+    /// The token is found wherever it stands, with digits after it or
+    /// not, and nowhere else.
+    #[test]
+    fn the_token_is_found_anywhere() {
+        for (name, has) in [
+            ("f.llvm.123", true),
+            ("f.llvm.", true),
+            (".llvm.x", true),
+            ("a.b.llvm.1.c", true),
+            ("f.llvm", false),
+            ("fllvm.1", false),
+            ("f.llv.m.1", false),
+            ("", false),
+            ("api_1_2", false),
+        ] {
+            assert_eq!(has_token(name.as_bytes()), has, "{name}");
+        }
     }
 
     /// Digits counted a word at a time are those counted one by one, on
