@@ -7,7 +7,7 @@
 //! block ends, so callers never compute lengths by hand.
 
 use super::abbrev::{encode_char6, Abbrev, AbbrevOp};
-use super::cursor::{load_le64, BitCursor};
+use super::cursor::{load_le64, BitCursor, VBR6_CONTINUATION};
 use super::reader::{BlockHeader, OperandSpan, Record, END_BLOCK, ENTER_SUBBLOCK, UNABBREV_RECORD};
 use crate::error::Result;
 
@@ -400,6 +400,9 @@ impl BitWriter {
         r: &Record,
         new: &[(usize, u64)],
     ) -> Result<bool> {
+        if let Some(done) = self.splice_unabbreviated_quickly(src, width, r, new) {
+            return Ok(done);
+        }
         let mut cursor = BitCursor::new(src, 0, src.len());
         cursor.seek(r.start_bit + u64::from(width))?;
         cursor.read_vbr(6)?;
@@ -434,6 +437,58 @@ impl BitWriter {
     pub fn emit_for(&mut self, span: &OperandSpan, v: u64) {
         assert!(span.holds(v), "{v} does not fit {:?}", span.encoding);
         self.emit_scalar(&span.encoding, v);
+    }
+
+    /// [`BitWriter::splice_unabbreviated`] for a record whose code,
+    /// operand count and operands up to the last replaced one end within
+    /// one 64-bit load (nine chunks; a name's offset and size near the
+    /// start of a global's record do): where each ends is read from the
+    /// chunks' continuation bits at once. `None`, having written nothing,
+    /// for any other record.
+    fn splice_unabbreviated_quickly(
+        &mut self,
+        src: &[u8],
+        width: u32,
+        r: &Record,
+        new: &[(usize, u64)],
+    ) -> Option<bool> {
+        let values = new.last()?.0 + 3;
+        if values > 9 {
+            return None;
+        }
+        let start = r.start_bit + u64::from(width);
+        let word = load_le64(src, (start / 8) as usize)? >> (start % 8);
+        // Where each value (code, count, operands) ends, from `start`.
+        let mut ends = [0u64; 9];
+        let mut last_chunks = !word & VBR6_CONTINUATION;
+        for end in ends.iter_mut().take(values) {
+            if last_chunks == 0 {
+                return None;
+            }
+            *end = u64::from(last_chunks.trailing_zeros()) + 1;
+            last_chunks &= last_chunks - 1;
+        }
+        if start + ends[values - 1] > r.end_bit {
+            return None;
+        }
+        // The operand count: of one chunk, or else 32 or more (past any
+        // operand looked at here).
+        let count = if ends[1] - ends[0] == 6 {
+            (word >> ends[0]) & 31
+        } else {
+            32
+        };
+        if new.last().is_some_and(|&(i, _)| i as u64 >= count) {
+            return Some(false);
+        }
+        let mut at = r.start_bit;
+        for &(i, v) in new {
+            self.copy_bits(src, at, start + ends[i + 1]);
+            self.emit_vbr(v, 6);
+            at = start + ends[i + 2];
+        }
+        self.copy_bits(src, at, r.end_bit);
+        Some(true)
     }
 
     fn emit_scalar(&mut self, op: &AbbrevOp, v: u64) {
@@ -699,5 +754,43 @@ mod splice_tests {
             &[(0, 4), (5, u64::from(b'-'))]
         ));
         assert!(!splice_agrees(Some(&scalars), 3, &ops, &[(6, 1)]));
+    }
+
+    /// Unabbreviated records whose header and first operands fit one load
+    /// (the quick way) or not, with counts of one and two chunks, spliced
+    /// at random: each equals the record encoded anew, or is refused when
+    /// it lacks an operand.
+    #[test]
+    fn unabbreviated_records_spliced_either_way_equal_records_encoded_anew() {
+        let mut next = crate::testing::xorshift(0x3c6e_f372_fe94_f82b);
+        let (mut spliced, mut refused) = (0, 0);
+        for _ in 0..400 {
+            let n = [0, 1, 2, 3, 5, 9, 17, 31, 33, 40][(next() % 10) as usize];
+            let ops: Vec<u64> = (0..n)
+                .map(|_| match next() % 4 {
+                    0 => next() % 32,
+                    1 => next() % 1024,
+                    2 => next() % (1 << 20),
+                    _ => next() >> (next() % 64),
+                })
+                .collect();
+            let mut new: Vec<(usize, u64)> = Vec::new();
+            let mut i = (next() % 3) as usize;
+            while new.len() < 1 + (next() % 4) as usize {
+                new.push((i, next() >> (next() % 64)));
+                i += 1 + (next() % 2) as usize;
+            }
+            let code = [8, 40, 2000][(next() % 3) as usize];
+            if splice_agrees(None, code, &ops, &new) {
+                spliced += 1;
+            } else {
+                assert!(new.last().unwrap().0 >= ops.len(), "{ops:?} {new:?}");
+                refused += 1;
+            }
+        }
+        assert!(
+            spliced > 100 && refused > 20,
+            "{spliced} spliced, {refused} refused"
+        );
     }
 }
