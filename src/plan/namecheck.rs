@@ -156,8 +156,7 @@ fn is_renamed<'c>(
 #[derive(Debug, Default)]
 pub struct NameCheck {
     staying: FxHashSet<u64>,
-    renamed: FxHashSet<u64>,
-    /// New name -> old name.
+    /// New name -> old name (the old names are the renamed ones).
     targets: FxHashMap<u64, u64>,
     matched: BTreeSet<Vec<u8>>,
     odd_renamed: bool,
@@ -168,11 +167,9 @@ pub struct NameCheck {
 
 impl NameCheck {
     pub fn add(&mut self, facts: NameFacts) {
-        self.renamed.reserve(facts.renamed.len());
         self.targets.reserve(facts.renamed.len());
         self.staying.extend(facts.staying);
         for (old, new) in facts.renamed {
-            self.renamed.insert(old);
             if let Some(prev) = self.targets.insert(new, old) {
                 self.clash |= prev != old;
             }
@@ -192,17 +189,15 @@ impl NameCheck {
             return false;
         }
         // A name is renamed everywhere or nowhere: a fingerprint seen both
-        // ways belongs to two names.
-        let (small, large) = if self.staying.len() < self.renamed.len() {
-            (&self.staying, &self.renamed)
-        } else {
-            (&self.renamed, &self.staying)
-        };
-        if small.iter().any(|f| large.contains(f)) {
-            return false;
-        }
-        // A new name that is a name of the set which stays.
-        if self.targets.keys().any(|n| self.staying.contains(n)) {
+        // ways belongs to two names. And a new name must not be a name of
+        // the set which stays.
+        let stays = |f: &u64| self.staying.contains(f);
+        if !self.staying.is_empty()
+            && self
+                .targets
+                .iter()
+                .any(|(new, old)| stays(old) || stays(new))
+        {
             return false;
         }
         plan.unmatched = plan
