@@ -251,7 +251,13 @@ impl Symtab {
     /// Every string field: where it is in the blob, what it is, its value.
     pub fn str_fields(&self) -> Vec<StrField> {
         let h = &self.header;
-        let mut out = vec![
+        let mut out = Vec::with_capacity(
+            4 + self.comdats.len()
+                + 2 * self.symbols.len()
+                + 2 * self.uncommons.len()
+                + self.dependent_libraries.len(),
+        );
+        out.extend([
             StrField {
                 at: 4,
                 role: StrRole::Producer,
@@ -272,13 +278,7 @@ impl Symtab {
                 role: StrRole::CoffLinkerOpts,
                 value: h.coff_linker_opts,
             },
-        ];
-        out.reserve(
-            self.comdats.len()
-                + 2 * self.symbols.len()
-                + 2 * self.uncommons.len()
-                + self.dependent_libraries.len(),
-        );
+        ]);
         let base = |r: EntryRange, i: usize, len: usize| r.offset as usize + i * len;
         for (i, c) in self.comdats.iter().enumerate() {
             out.push(StrField {
