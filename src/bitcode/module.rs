@@ -1056,14 +1056,16 @@ fn read_function_block(
 ) -> Result<(Vec<LocalName>, Vec<Vec<u8>>)> {
     let mut names = Vec::new();
     let mut asm = Vec::new();
-    // Instruction records are only stepped over.
-    while let Some(entry) = reader.next_block_boundary()? {
+    // Instruction records are only stepped over, and the sub-blocks that
+    // hold no names (metadata attachments, use lists) skipped.
+    const NAMED: [u32; 2] = [block::CONSTANTS, block::VALUE_SYMTAB];
+    while let Some(entry) = reader.next_of(&[], &NAMED)? {
         match entry {
             Entry::SubBlock(h) if h.id == block::CONSTANTS => {
                 reader.enter()?;
                 // Only inline asm is of interest among the constants: the
                 // other records are stepped over.
-                while let Some(e) = reader.next_boundary_or_record(&INLINE_ASM_CODES)? {
+                while let Some(e) = reader.next_of(&INLINE_ASM_CODES, &[])? {
                     match e {
                         Entry::Record(r) => {
                             asm.extend(inline_asm_text(&r));
@@ -1076,6 +1078,7 @@ fn read_function_block(
             }
             Entry::SubBlock(h) if h.id == block::VALUE_SYMTAB => {
                 reader.enter()?;
+                // (Every record is read: nearly all are names.)
                 while let Some(e) = reader.next_entry()? {
                     match e {
                         Entry::Record(r) if r.code == vst::ENTRY || r.code == vst::BBENTRY => {
@@ -1102,7 +1105,6 @@ fn read_function_block(
                     }
                 }
             }
-            Entry::SubBlock(_) => reader.skip()?,
             Entry::EndBlock { .. } => break,
             _ => {}
         }

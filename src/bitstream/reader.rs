@@ -488,20 +488,28 @@ impl<'a> Reader<'a> {
     /// # Errors
     /// As [`Reader::next_entry`].
     pub fn next_block_boundary(&mut self) -> Result<Option<Entry>> {
-        self.next_boundary_or_record(&[])
+        self.step_to_next(&[], None)
     }
 
-    /// [`Reader::next_block_boundary`] that also stops at a record whose
-    /// code is one of `codes`, and reads it (its operands as
-    /// [`Reader::set_operands`] says): for blocks where a few kinds of
-    /// record matter among many that do not.
+    /// The next entry of interest in the current block: a record whose
+    /// code is one of `codes` (read, its operands as
+    /// [`Reader::set_operands`] says), a sub-block whose id is one of
+    /// `blocks`, a BLOCKINFO block (read and in effect) or the block's end.
+    /// Other records are stepped over and other sub-blocks skipped by
+    /// their length (they count as met, for the ordinals in block paths):
+    /// for blocks where a few kinds of entry matter among many that do not.
     ///
     /// # Errors
     /// As [`Reader::next_entry`].
-    pub fn next_boundary_or_record(&mut self, codes: &[u32]) -> Result<Option<Entry>> {
+    pub fn next_of(&mut self, codes: &[u32], blocks: &[u32]) -> Result<Option<Entry>> {
+        self.step_to_next(codes, Some(blocks))
+    }
+
+    fn step_to_next(&mut self, codes: &[u32], blocks: Option<&[u32]>) -> Result<Option<Entry>> {
         self.skip()?;
-        match self.step_over_records(codes) {
-            Ok(()) => self.next_inner(),
+        match self.step_over_records(codes, blocks) {
+            Ok(Some(entry)) => Ok(Some(entry)),
+            Ok(None) => self.next_inner(),
             Err(e) => Err(e),
         }
         .map_err(|e| self.located(e))
@@ -509,10 +517,15 @@ impl<'a> Reader<'a> {
 
     /// Steps over records and definitions until the next entry is END_BLOCK
     /// or ENTER_SUBBLOCK, or a record with one of `codes` (left unread), or
-    /// the stream's top level.
-    fn step_over_records(&mut self, codes: &[u32]) -> Result<()> {
+    /// the stream's top level. With `blocks`, a sub-block whose id is not
+    /// one of them is skipped, and one that is is announced and returned.
+    fn step_over_records(
+        &mut self,
+        codes: &[u32],
+        blocks: Option<&[u32]>,
+    ) -> Result<Option<Entry>> {
         let Some(scope) = self.scopes.last() else {
-            return Ok(());
+            return Ok(None);
         };
         let width = scope.header.abbrev_width;
         let block_end = scope.header.end_bit;
@@ -525,9 +538,23 @@ impl<'a> Reader<'a> {
             let code = match self.step_quickly(start, width)? {
                 Some(code) => Some(code),
                 None => match self.cursor.read(width)? as u32 {
-                    END_BLOCK | ENTER_SUBBLOCK => {
+                    END_BLOCK => {
                         self.cursor.seek(start)?;
-                        return Ok(());
+                        return Ok(None);
+                    }
+                    ENTER_SUBBLOCK => {
+                        let Some(wanted) = blocks else {
+                            self.cursor.seek(start)?;
+                            return Ok(None);
+                        };
+                        let h = self.sub_block_header(start, block_end)?;
+                        if h.id == BLOCKINFO_BLOCK_ID || wanted.contains(&h.id) {
+                            return self.announce(h).map(Some);
+                        }
+                        let scope = self.scopes.last_mut().expect("inside a block");
+                        bump(&mut scope.child_counts, h.id);
+                        self.cursor.seek(h.end_bit)?;
+                        None
                     }
                     DEFINE_ABBREV => {
                         let abbrev = Rc::new(Abbrev::read_definition(&mut self.cursor)?);
@@ -554,7 +581,7 @@ impl<'a> Reader<'a> {
             }
             if code.is_some_and(|code| codes.iter().any(|&c| u64::from(c) == code)) {
                 self.cursor.seek(start)?;
-                return Ok(());
+                return Ok(None);
             }
         }
     }
@@ -646,16 +673,7 @@ impl<'a> Reader<'a> {
                 }
             }
             ENTER_SUBBLOCK => {
-                let h = self.read_block_header(start)?;
-                if h.end_bit > block_end {
-                    return Err(Error::parse(
-                        start,
-                        format!(
-                            "sub-block {} of {} words runs past the end of its parent block",
-                            h.id, h.len_words
-                        ),
-                    ));
-                }
+                let h = self.sub_block_header(start, block_end)?;
                 self.announce(h)?
             }
             DEFINE_ABBREV => {
@@ -707,6 +725,22 @@ impl<'a> Reader<'a> {
         };
         self.pending = Some((h.clone(), ordinal));
         Ok(Entry::SubBlock(h))
+    }
+
+    /// The header of a sub-block of the current block (which ends at
+    /// `block_end`), its ENTER_SUBBLOCK id at `start` just read.
+    fn sub_block_header(&mut self, start: u64, block_end: u64) -> Result<BlockHeader> {
+        let h = self.read_block_header(start)?;
+        if h.end_bit > block_end {
+            return Err(Error::parse(
+                start,
+                format!(
+                    "sub-block {} of {} words runs past the end of its parent block",
+                    h.id, h.len_words
+                ),
+            ));
+        }
+        Ok(h)
     }
 
     fn read_block_header(&mut self, start: u64) -> Result<BlockHeader> {
@@ -1062,8 +1096,9 @@ mod tests {
         assert!(matches!(r.next_entry().unwrap(), Some(Entry::SubBlock(_))));
     }
 
-    /// Sub-blocks passed with `skip_blocks_to` count as met: the block
-    /// after them has the ordinal reading each would have given it.
+    /// Sub-blocks passed with `skip_blocks_to`, or skipped by `next_of`,
+    /// count as met: the block after them has the ordinal reading each
+    /// would have given it.
     #[test]
     fn blocks_skipped_to_keep_the_ordinals_of_those_after() {
         let mut w = BitWriter::new();
@@ -1099,6 +1134,26 @@ mod tests {
                 Some(Entry::EndBlock { .. })
             ));
         }
+        // Blocks `next_of` skips count as met too.
+        let mut r = Reader::new(&data, 0, data.len(), 4, |_| None).unwrap();
+        r.next_entry().unwrap();
+        r.enter().unwrap();
+        for (id, path) in [(14, "block 8 > block 14"), (12, "block 8 > block 12 #4")] {
+            match r.next_of(&[], &[id]).unwrap() {
+                Some(Entry::SubBlock(h)) => assert_eq!(h.id, id),
+                other => panic!("{other:?}"),
+            }
+            r.enter().unwrap();
+            assert_eq!(r.path(), path);
+            assert!(matches!(
+                r.next_entry().unwrap(),
+                Some(Entry::EndBlock { .. })
+            ));
+        }
+        assert!(matches!(
+            r.next_of(&[], &[]).unwrap(),
+            Some(Entry::EndBlock { .. })
+        ));
     }
 
     /// The BLOCKINFO kept from the last read on the thread stands in only
@@ -1235,9 +1290,15 @@ mod tests {
     }
 
     /// Where the reader stops, or the error it stops with, stepping to
-    /// the next boundary of block 8, or record with one of the codes
-    /// `stop`, one way or the other.
-    fn boundary(data: &[u8], by_records: bool, stop: &[u32]) -> std::result::Result<u64, String> {
+    /// the next boundary of block 8 (of the sub-blocks, those with an id
+    /// in `blocks`, when given), or record with one of the codes `stop`,
+    /// one way or the other.
+    fn boundary(
+        data: &[u8],
+        by_records: bool,
+        stop: &[u32],
+        blocks: Option<&[u32]>,
+    ) -> std::result::Result<u64, String> {
         let mut r = Reader::new(data, 0, data.len(), 4, |_| None).map_err(|e| e.to_string())?;
         let entered = (|| match r.next_entry()? {
             Some(Entry::SubBlock(h)) if h.id == 8 => r.enter(),
@@ -1245,16 +1306,19 @@ mod tests {
         })();
         entered.map_err(|e| format!("setup: {e}"))?;
         loop {
-            let e = if by_records {
-                r.next_entry()
-            } else {
-                r.next_boundary_or_record(stop)
+            let e = match (by_records, blocks) {
+                (true, _) => r.next_entry(),
+                (false, Some(blocks)) => r.next_of(stop, blocks),
+                (false, None) if stop.is_empty() => r.next_block_boundary(),
+                (false, None) => return Err("no way to stop at records there".into()),
             };
             match e.map_err(|e| e.to_string())? {
                 Some(Entry::Record(rec)) if !by_records || stop.contains(&rec.code) => {
                     return Ok(rec.start_bit)
                 }
                 Some(Entry::Record(_) | Entry::DefineAbbrev { .. }) if by_records => {}
+                Some(Entry::SubBlock(h))
+                    if by_records && blocks.is_some_and(|b| !b.contains(&h.id)) => {}
                 Some(Entry::SubBlock(h) | Entry::BlockInfo(h)) => return Ok(h.start_bit),
                 Some(Entry::EndBlock { start_bit, .. }) => return Ok(start_bit),
                 Some(e) => return Err(format!("{e:?} returned")),
@@ -1403,18 +1467,25 @@ mod tests {
             w.end_block(inner);
             w.end_block(block);
             let data = w.into_bytes();
-            // Codes met the quick ways and the usual ways.
+            // Codes met the quick ways and the usual ways; every sub-block
+            // a boundary, or only those wanted.
             let stop = [&[][..], &[40, 9], &[70_000, 7], &[5]][round % 4];
-            let stepped = boundary(&data, false, stop);
-            assert_eq!(stepped, boundary(&data, true, stop), "round {round}");
+            let blocks = [None, Some(&[9][..]), Some(&[][..])][round % 3];
+            let stop = if blocks.is_none() { &[][..] } else { stop };
+            let stepped = boundary(&data, false, stop, blocks);
+            assert_eq!(
+                stepped,
+                boundary(&data, true, stop, blocks),
+                "round {round}"
+            );
             outcomes[usize::from(stepped.is_ok())] += 1;
             for _ in 0..20 {
                 let mut bad = data.clone();
                 // Flip a bit past the block header (bytes 4..12).
                 let at = 12 + (next() as usize) % (bad.len() - 12);
                 bad[at] ^= 1 << (next() % 8);
-                let stepped = boundary(&bad, false, stop);
-                assert_eq!(stepped, boundary(&bad, true, stop), "round {round}");
+                let stepped = boundary(&bad, false, stop, blocks);
+                assert_eq!(stepped, boundary(&bad, true, stop, blocks), "round {round}");
                 outcomes[usize::from(stepped.is_ok())] += 1;
             }
         }
