@@ -821,19 +821,23 @@ impl FileWriter<'_> {
                         | mod_code::FUNCTION
                         | mod_code::ALIAS
                         | mod_code::IFUNC => {
-                            self.write_global(w, reader, width, m, mo, &r)?;
+                            let mut copied_to =
+                                self.write_global(w, reader, width, mo, &r, r.start_bit)?;
                             // The global records that follow it, end to
                             // start (no abbreviation defined between), are
                             // where the parse found them: they are spliced
-                            // without being read again.
+                            // without being read again, and the bits
+                            // between their operands copied in one go.
                             let mut end = r.end_bit;
                             while let Some(g) = (m.globals.get(mo.global))
                                 .filter(|g| g.record_bit == end && g.record_end_bit > end)
                             {
                                 let next = g.record();
-                                self.write_global(w, reader, width, m, mo, &next)?;
+                                copied_to =
+                                    self.write_global(w, reader, width, mo, &next, copied_to)?;
                                 end = next.end_bit;
                             }
+                            w.copy_bits(self.data, copied_to, end);
                             reader.skip_to(end)?;
                         }
                         mod_code::COMDAT => {
@@ -972,19 +976,20 @@ impl FileWriter<'_> {
     }
 
     /// Writes the record of the module's next global (`mo.global`), `r`,
-    /// with its new STRTAB references.
+    /// with its new STRTAB references, from bit `copied_to` (see
+    /// [`emit_replaced_from`]): returns where the bits left to copy start.
     fn write_global(
         &self,
         w: &mut BitWriter,
         reader: &Reader<'_>,
         width: u32,
-        m: &Module,
         mo: &mut ModuleOut,
         r: &Record,
-    ) -> Result<()> {
+        copied_to: u64,
+    ) -> Result<u64> {
         let gi = mo.global;
         mo.global += 1;
-        let g = &m.globals[gi];
+        let g = &self.file.modules[mo.index].globals[gi];
         let mut new = Replaced::default();
         new.str_ref(0, g.name_ref, self.refs.globals[mo.index][gi]);
         if let Some((at, old)) = g.partition {
@@ -992,7 +997,9 @@ impl FileWriter<'_> {
                 self.refs.partitions[mo.index][gi].expect("every partition has a new reference");
             new.str_ref(at, old, p);
         }
-        self.emit_replaced(w, reader, width, r, new.as_slice())
+        let abbrevs = reader.current_abbrevs();
+        emit_replaced_from(w, self.data, copied_to, abbrevs, width, r, new.as_slice())
+            .map_err(|e| e.with_path(|| reader.path()))
     }
 
     /// [`emit_replaced`] for a record just read by `reader`, in the block it
@@ -1212,16 +1219,34 @@ fn emit_replaced(
     r: &Record,
     new: &[(usize, u64)],
 ) -> Result<()> {
+    let copied_to = emit_replaced_from(w, data, r.start_bit, abbrevs, width, r, new)?;
+    w.copy_bits(data, copied_to, r.end_bit);
+    Ok(())
+}
+
+/// [`emit_replaced`] from bit `copied_to` of `data` (at most where the
+/// record starts: the bits before it go in the same copy as its first
+/// ones), leaving the bits from the returned position to the record's end
+/// for the caller to copy (with what follows, in one copy).
+fn emit_replaced_from(
+    w: &mut BitWriter,
+    data: &[u8],
+    copied_to: u64,
+    abbrevs: Abbrevs<'_>,
+    width: u32,
+    r: &Record,
+    new: &[(usize, u64)],
+) -> Result<u64> {
     if new.is_empty() {
-        w.copy_bits(data, r.start_bit, r.end_bit);
-        return Ok(());
+        return Ok(copied_to);
     }
     let abbrev = (r.abbrev_id != UNABBREV_RECORD)
         .then(|| abbrevs.get((r.abbrev_id - 4) as usize).map(|a| &**a))
         .flatten();
-    if w.splice_record(data, width, abbrev, r, new)? {
-        return Ok(());
+    if let Some(tail) = w.splice_record_from(data, copied_to, width, abbrev, r, new)? {
+        return Ok(tail);
     }
+    w.copy_bits(data, copied_to, r.start_bit);
     let mut ops = record_operands(data, width, abbrev, r)?;
     for &(i, v) in new {
         let Some(op) = ops.get_mut(i) else {
@@ -1232,7 +1257,8 @@ fn emit_replaced(
         };
         *op = v;
     }
-    emit_record(w, width, abbrevs, r, &ops, None)
+    emit_record(w, width, abbrevs, r, &ops, None)?;
+    Ok(r.end_bit)
 }
 
 /// Writes `r` with new operands: with its own abbreviation when that can

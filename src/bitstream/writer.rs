@@ -350,11 +350,40 @@ impl BitWriter {
         r: &Record,
         new: &[(usize, u64)],
     ) -> Result<bool> {
+        match self.splice_record_from(src, r.start_bit, width, abbrev, r, new)? {
+            Some(tail) => {
+                self.copy_bits(src, tail, r.end_bit);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// [`BitWriter::splice_record`] from bit `copied_to` of `src` (at
+    /// most `r.start_bit`: the bits from there to the record are copied
+    /// first, in the same copy as the record's first bits), and without
+    /// the record's bits after the last operand replaced: returns where
+    /// those start, for the caller to copy (with what follows, in one
+    /// copy). `None`, having written nothing, where `splice_record`
+    /// returns false.
+    ///
+    /// # Errors
+    /// Parse errors for truncated data.
+    pub fn splice_record_from(
+        &mut self,
+        src: &[u8],
+        copied_to: u64,
+        width: u32,
+        abbrev: Option<&Abbrev>,
+        r: &Record,
+        new: &[(usize, u64)],
+    ) -> Result<Option<u64>> {
         const MAX: usize = 4;
         assert!(new.len() <= MAX, "at most {MAX} operands are spliced");
         debug_assert!(new.windows(2).all(|p| p[0].0 < p[1].0));
+        debug_assert!(copied_to <= r.start_bit);
         let Some(abbrev) = abbrev else {
-            return self.splice_unabbreviated(src, width, r, new);
+            return self.splice_unabbreviated(src, copied_to, width, r, new);
         };
         let mut cursor = BitCursor::new(src, 0, src.len());
         cursor.seek(r.start_bit + u64::from(width))?;
@@ -378,29 +407,30 @@ impl BitWriter {
                 .zip(new)
                 .any(|((_, _, op), &(_, v))| scalar_bits(op, v).is_none())
         {
-            return Ok(false);
+            return Ok(None);
         }
-        let mut at = r.start_bit;
+        let mut at = copied_to;
         for ((from, to, op), &(_, v)) in spans.iter().zip(new) {
             self.copy_bits(src, at, *from);
             self.emit_scalar(op, v);
             at = *to;
         }
-        self.copy_bits(src, at, r.end_bit);
-        Ok(true)
+        Ok(Some(at))
     }
 
-    /// [`BitWriter::splice_record`] for an unabbreviated record, whose
-    /// operands are all VBR-6 and so hold any new value: each is found,
-    /// the bits before it copied and the new value written, in one pass.
+    /// [`BitWriter::splice_record_from`] for an unabbreviated record,
+    /// whose operands are all VBR-6 and so hold any new value: each is
+    /// found, the bits before it copied and the new value written, in one
+    /// pass.
     fn splice_unabbreviated(
         &mut self,
         src: &[u8],
+        copied_to: u64,
         width: u32,
         r: &Record,
         new: &[(usize, u64)],
-    ) -> Result<bool> {
-        if let Some(done) = self.splice_unabbreviated_quickly(src, width, r, new) {
+    ) -> Result<Option<u64>> {
+        if let Some(done) = self.splice_unabbreviated_quickly(src, copied_to, width, r, new) {
             return Ok(done);
         }
         let mut cursor = BitCursor::new(src, 0, src.len());
@@ -408,9 +438,9 @@ impl BitWriter {
         cursor.read_vbr(6)?;
         let n = cursor.read_vbr(6)?;
         if new.last().is_some_and(|&(i, _)| i as u64 >= n) {
-            return Ok(false);
+            return Ok(None);
         }
-        let (mut at, mut next) = (r.start_bit, 0);
+        let (mut at, mut next) = (copied_to, 0);
         for &(i, v) in new {
             // (Operands that change often follow one another: a name's
             // offset and size.)
@@ -425,8 +455,7 @@ impl BitWriter {
             self.emit_vbr(v, 6);
             (at, next) = (cursor.position(), i + 1);
         }
-        self.copy_bits(src, at, r.end_bit);
-        Ok(true)
+        Ok(Some(at))
     }
 
     /// Writes `v` in the encoding of the operand at `span` (the bits
@@ -448,10 +477,11 @@ impl BitWriter {
     fn splice_unabbreviated_quickly(
         &mut self,
         src: &[u8],
+        copied_to: u64,
         width: u32,
         r: &Record,
         new: &[(usize, u64)],
-    ) -> Option<bool> {
+    ) -> Option<Option<u64>> {
         let values = new.last()?.0 + 3;
         if values > 9 {
             return None;
@@ -479,16 +509,18 @@ impl BitWriter {
             32
         };
         if new.last().is_some_and(|&(i, _)| i as u64 >= count) {
-            return Some(false);
+            return Some(None);
         }
-        let mut at = r.start_bit;
+        let mut at = copied_to;
         for &(i, v) in new {
-            self.copy_bits(src, at, start + ends[i + 1]);
+            let from = start + ends[i + 1];
+            if from > at {
+                self.copy_bits(src, at, from);
+            }
             self.emit_vbr(v, 6);
             at = start + ends[i + 2];
         }
-        self.copy_bits(src, at, r.end_bit);
-        Some(true)
+        Some(Some(at))
     }
 
     fn emit_scalar(&mut self, op: &AbbrevOp, v: u64) {
@@ -754,6 +786,73 @@ mod splice_tests {
             &[(0, 4), (5, u64::from(b'-'))]
         ));
         assert!(!splice_agrees(Some(&scalars), 3, &ops, &[(6, 1)]));
+    }
+
+    /// Records that follow one another spliced in one pass (each from
+    /// where the last left off, the bits between copied together) give
+    /// what splicing each on its own gives, whichever way each is spliced.
+    #[test]
+    fn records_spliced_in_one_pass_equal_records_spliced_one_by_one() {
+        const WIDTH: u32 = 4;
+        let scalars = Abbrev::new(vec![
+            AbbrevOp::Literal(3),
+            AbbrevOp::Vbr(6),
+            AbbrevOp::Vbr(6),
+        ]);
+        // Unabbreviated (the quick way, then the usual way past nine
+        // chunks), abbreviated, and one left as it is.
+        let records: [(Option<&Abbrev>, Vec<u64>, &[(usize, u64)]); 4] = [
+            (None, vec![1000, 7, 3, 4], &[(0, 5), (1, 99_999)]),
+            (None, vec![1 << 40, 7, 3], &[(2, 1 << 30)]),
+            (Some(&scalars), vec![12, 13], &[(0, 1 << 20), (1, 2)]),
+            (None, vec![1, 2], &[]),
+        ];
+        let mut src = BitWriter::new();
+        src.emit(0, 5);
+        let mut spans = Vec::new();
+        for (abbrev, ops, _) in &records {
+            let start = src.position();
+            match abbrev {
+                None => src.emit_unabbrev(WIDTH, 9, ops),
+                Some(a) => src.emit_abbreviated(WIDTH, 4, a, 3, ops, None),
+            }
+            spans.push((start, src.position()));
+        }
+        src.align32();
+        let src = src.into_bytes();
+        let record = |i: usize| Record {
+            code: 0,
+            abbrev_id: if records[i].0.is_some() {
+                4
+            } else {
+                UNABBREV_RECORD
+            },
+            ops: Vec::new(),
+            blob: None,
+            start_bit: spans[i].0,
+            end_bit: spans[i].1,
+        };
+        let mut one_by_one = BitWriter::new();
+        let mut one_pass = BitWriter::new();
+        let mut copied_to = spans[0].0;
+        for (i, (abbrev, _, new)) in records.iter().enumerate() {
+            let r = record(i);
+            if new.is_empty() {
+                one_by_one.copy_bits(&src, r.start_bit, r.end_bit);
+                continue;
+            }
+            assert!(one_by_one
+                .splice_record(&src, WIDTH, *abbrev, &r, new)
+                .unwrap());
+            copied_to = one_pass
+                .splice_record_from(&src, copied_to, WIDTH, *abbrev, &r, new)
+                .unwrap()
+                .expect("spliced");
+        }
+        one_pass.copy_bits(&src, copied_to, spans[3].1);
+        one_by_one.align32();
+        one_pass.align32();
+        assert_eq!(one_pass.into_bytes(), one_by_one.into_bytes());
     }
 
     /// Unabbreviated records whose header and first operands fit one load
