@@ -799,13 +799,16 @@ mod splice_tests {
             AbbrevOp::Vbr(6),
             AbbrevOp::Vbr(6),
         ]);
-        // Unabbreviated (the quick way, then the usual way past nine
-        // chunks), abbreviated, and one left as it is.
-        let records: [(Option<&Abbrev>, Vec<u64>, &[(usize, u64)]); 4] = [
+        // Unabbreviated (the quick way, and the usual way past nine
+        // chunks), abbreviated, and one left as it is, each after others.
+        type Spliced<'a> = (Option<&'a Abbrev>, Vec<u64>, &'a [(usize, u64)]);
+        let records: [Spliced<'_>; 6] = [
             (None, vec![1000, 7, 3, 4], &[(0, 5), (1, 99_999)]),
             (None, vec![1 << 40, 7, 3], &[(2, 1 << 30)]),
+            (None, vec![5, 6, 7], &[(0, 77), (1, 1)]),
             (Some(&scalars), vec![12, 13], &[(0, 1 << 20), (1, 2)]),
             (None, vec![1, 2], &[]),
+            (None, vec![8, 9], &[(1, 4096)]),
         ];
         let mut src = BitWriter::new();
         src.emit(0, 5);
@@ -818,6 +821,8 @@ mod splice_tests {
             }
             spans.push((start, src.position()));
         }
+        // (Room after the last record for a load of eight bytes.)
+        src.emit(0, 64);
         src.align32();
         let src = src.into_bytes();
         let record = |i: usize| Record {
@@ -849,7 +854,7 @@ mod splice_tests {
                 .unwrap()
                 .expect("spliced");
         }
-        one_pass.copy_bits(&src, copied_to, spans[3].1);
+        one_pass.copy_bits(&src, copied_to, spans[5].1);
         one_by_one.align32();
         one_pass.align32();
         assert_eq!(one_pass.into_bytes(), one_by_one.into_bytes());
