@@ -17,7 +17,7 @@
 //! the two reads is an error. Outputs are written as a [`Batch`]: all or
 //! nothing.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -247,7 +247,9 @@ fn output_paths(files: &[InputFile], output: &Output) -> Result<Vec<Option<PathB
             files.len()
         )));
     }
-    let mut seen: BTreeMap<PathBuf, &str> = BTreeMap::new();
+    // (Hashed: a path compares by its components, which is slow to do
+    // a dozen times a file.)
+    let mut seen: HashMap<PathBuf, &str> = HashMap::with_capacity(files.len());
     let mut paths_of = Normaliser::default();
     for (f, p) in files.iter().zip(&paths) {
         let Some(p) = p else { continue };
@@ -280,7 +282,7 @@ fn output_paths(files: &[InputFile], output: &Output) -> Result<Vec<Option<PathB
 /// directories costs one `lstat` a file, not a `realpath` walk).
 #[derive(Default)]
 struct Normaliser {
-    dirs: std::collections::HashMap<PathBuf, Option<PathBuf>>,
+    dirs: HashMap<PathBuf, Option<PathBuf>>,
 }
 
 impl Normaliser {
