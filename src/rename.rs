@@ -30,7 +30,7 @@ use crate::bitcode::{BitcodeFile, ParseOptions};
 use crate::error::{Error, ErrorKind, Result};
 use crate::input::{self, InputFile, Source};
 use crate::output::Batch;
-use crate::plan::build::{self, ModuleSummary, Plan, PlanOptions};
+use crate::plan::build::{self, Mentions, ModuleSummary, Plan, PlanOptions};
 use crate::plan::names;
 use crate::plan::{NameCheck, NameFacts};
 use crate::scan::{self, FileHandle};
@@ -508,29 +508,27 @@ fn plan_set(
                 local_names: None,
                 skip_symbol_tables: true,
             };
-            let loaded = scan::load_read(inputs, options.jobs, |input, data| {
+            // Each summary is counted for the plan as soon as it is made,
+            // on the thread that made it, not on one thread afterwards.
+            let mentions = std::sync::Mutex::new(Mentions::default());
+            let count = |summary: ModuleSummary| mentions.lock().unwrap().add(summary);
+            let files = scan::load_read(inputs, options.jobs, |input, data| {
                 let path = &input.display;
                 if let Some(names) = SymtabNames::read(data) {
-                    let summary = ModuleSummary::of_symtab(path, &names);
-                    return Ok((vec![summary], Known::SummarisedFromSymtab));
+                    count(ModuleSummary::of_symtab(path, &names));
+                    return Ok(Known::SummarisedFromSymtab);
                 }
                 let bitcode = BitcodeFile::parse(data, names_only).map_err(|e| e.in_file(path))?;
                 not_an_index(input, &bitcode)?;
-                let summaries = (bitcode.modules.iter())
-                    .filter(|m| !m.is_index())
-                    .map(|m| ModuleSummary::of(path, m))
-                    .collect();
-                Ok((summaries, Known::Summarised))
+                for m in bitcode.modules.iter().filter(|m| !m.is_index()) {
+                    count(ModuleSummary::of(path, m));
+                }
+                Ok(Known::Summarised)
             })?;
-            let mut files = Vec::with_capacity(loaded.len());
-            let mut summaries = Vec::new();
-            for (handle, (s, known)) in loaded {
-                summaries.extend(s);
-                files.push((handle, known));
-            }
             let prelink = scan::load_prelink(&options.prelink)?;
             let index = scan::load_index(&options.index)?;
-            let plan = build::unchecked(summaries, &prelink, &index, &options.plan)?;
+            let mentions = mentions.into_inner().unwrap();
+            let plan = build::unchecked(mentions, &prelink, &index, &options.plan)?;
             Ok(PlannedSet { files, plan })
         }
         Planning::Exact => {

@@ -3,7 +3,7 @@
 //! checked before anything is written.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::rc::Rc;
+use std::sync::Arc;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -124,45 +124,66 @@ pub fn summaries(mods: &[ModuleRef<'_>]) -> Vec<ModuleSummary> {
 }
 
 /// The paths of a suffix's definers and of every module that mentions it.
-type PathLists = (Vec<Rc<str>>, Paths);
+type PathLists = (Vec<Arc<str>>, Paths);
 
-/// What the set says about each suffix, and each path's source file name;
-/// each summary is dropped once it is counted.
-pub fn collect_mentions(
-    mods: Vec<ModuleSummary>,
-) -> (BTreeMap<String, SuffixMentions>, SourceFilenames) {
-    // Definers are gathered in lists and sorted into sets once (a set
-    // built one insertion at a time compares paths on every one); the
-    // modules mentioning a suffix are sorted only if it is reported.
-    let mut lists: FxHashMap<Box<str>, PathLists> = FxHashMap::default();
-    let mut sources = BTreeMap::new();
-    for m in mods {
-        // One copy of each path, shared by every suffix it mentions.
-        let path: Rc<str> = Rc::from(m.path.as_str());
+/// What the set says about each suffix, and each path's source file name,
+/// gathered a summary at a time ([`Mentions::add`]): the summaries can be
+/// counted as they are made, on the threads that make them, and dropped.
+#[derive(Debug, Default)]
+pub struct Mentions {
+    lists: FxHashMap<Box<str>, PathLists>,
+    sources: SourceFilenames,
+}
+
+impl Mentions {
+    /// Counts a module's summary.
+    pub fn add(&mut self, m: ModuleSummary) {
+        // One copy of the path, shared by every suffix it mentions.
+        let path: Arc<str> = Arc::from(m.path.as_str());
         for (suffix, owning) in m.suffixes() {
             // A suffix is copied once, when first met.
-            let (definers, mentioned_by) = match lists.get_mut(suffix) {
+            let (definers, mentioned_by) = match self.lists.get_mut(suffix) {
                 Some(l) => l,
-                None => lists.entry(suffix.into()).or_default(),
+                None => self.lists.entry(suffix.into()).or_default(),
             };
             mentioned_by.push(path.clone());
             if owning {
                 definers.push(path.clone());
             }
         }
-        sources.entry(m.path).or_insert(m.source_filename);
+        self.sources.entry(m.path).or_insert(m.source_filename);
     }
-    let mentions = lists
-        .into_iter()
-        .map(|(suffix, (definers, mentioned_by))| {
-            let m = SuffixMentions {
-                definers: definers.into_iter().collect(),
-                mentioned_by,
-            };
-            (suffix.into(), m)
-        })
-        .collect();
-    (mentions, sources)
+
+    /// The mentions of each suffix, and each path's source file name
+    /// (the first summary of a path counted gives it). Neither depends on
+    /// the order the summaries were counted in: definers become sets,
+    /// and the modules mentioning a suffix are sorted when they are read.
+    pub fn finish(self) -> (BTreeMap<String, SuffixMentions>, SourceFilenames) {
+        // Definers are gathered in lists and sorted into sets once (a set
+        // built one insertion at a time compares paths on every one).
+        let mentions = (self.lists.into_iter())
+            .map(|(suffix, (definers, mentioned_by))| {
+                let m = SuffixMentions {
+                    definers: definers.into_iter().collect(),
+                    mentioned_by,
+                };
+                (suffix.into(), m)
+            })
+            .collect();
+        (mentions, self.sources)
+    }
+}
+
+/// What the set says about each suffix, and each path's source file name;
+/// each summary is dropped once it is counted.
+pub fn collect_mentions(
+    mods: Vec<ModuleSummary>,
+) -> (BTreeMap<String, SuffixMentions>, SourceFilenames) {
+    let mut all = Mentions::default();
+    for m in mods {
+        all.add(m);
+    }
+    all.finish()
 }
 
 /// What the user asked for.
@@ -372,7 +393,11 @@ pub fn build(
     index: &[IndexedModule],
     opts: &PlanOptions,
 ) -> Result<Plan> {
-    let mut plan = unchecked(summaries(mods), prelink, index, opts)?;
+    let mut all = Mentions::default();
+    for m in mods {
+        all.add(ModuleSummary::of(m.path, m.module));
+    }
+    let mut plan = unchecked(all, prelink, index, opts)?;
     check(mods, &mut plan, opts)?;
     Ok(plan)
 }
@@ -386,12 +411,12 @@ pub fn build(
 /// # Errors
 /// As [`build`], but for the name checks.
 pub fn unchecked(
-    mods: Vec<ModuleSummary>,
+    mods: Mentions,
     prelink: &[HashedModule],
     index: &[IndexedModule],
     opts: &PlanOptions,
 ) -> Result<Plan> {
-    let (mentions, sources) = collect_mentions(mods);
+    let (mentions, sources) = mods.finish();
     let (mut owner_list, problems) = owners::resolve(&mentions, &sources, prelink, index);
     let manifest = opts.manifest.clone().unwrap_or_default();
     let mut plan = Plan::default();
@@ -607,4 +632,53 @@ fn check<'m>(mods: &[ModuleRef<'m>], plan: &mut Plan, opts: &PlanOptions) -> Res
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The mentions of a set are the same whichever order its summaries
+    /// are counted in (the threads that make them count them as they
+    /// finish): the definers, the modules mentioning each suffix and each
+    /// path's source file name.
+    #[test]
+    fn mentions_do_not_depend_on_the_order_summaries_are_counted_in() {
+        let rels = [
+            "clang-19/prog/inprocess/main.o.5.precodegen.bc",
+            "clang-19/prog/inprocess/util.o.5.precodegen.bc",
+            "clang-19/prog/inprocess/alias.o.5.precodegen.bc",
+            "clang-19/prog/inprocess/asm.o.5.precodegen.bc",
+        ];
+        let summaries: Vec<ModuleSummary> = rels
+            .iter()
+            .map(|rel| {
+                let (_, file) = crate::testing::testdata_file(rel);
+                ModuleSummary::of(rel, &file.modules[0])
+            })
+            .collect();
+        let counted = |order: &[usize]| {
+            let mut all = Mentions::default();
+            for &i in order {
+                all.add(summaries[i].clone());
+            }
+            all.finish()
+        };
+        let (mentions, sources) = counted(&[0, 1, 2, 3]);
+        let shared = mentions
+            .values()
+            .filter(|m| m.mentioned_by.sorted().len() > 1);
+        assert!(
+            shared.count() > 0 && sources.len() == rels.len(),
+            "{mentions:?}"
+        );
+        for order in [[3, 2, 1, 0], [1, 3, 0, 2], [2, 0, 3, 1]] {
+            assert_eq!(
+                counted(&order),
+                (mentions.clone(), sources.clone()),
+                "{order:?}"
+            );
+        }
+        assert_eq!(collect_mentions(summaries.clone()), (mentions, sources));
+    }
 }

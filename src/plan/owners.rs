@@ -14,7 +14,7 @@
 //! reads no files.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::rc::Rc;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -33,7 +33,7 @@ pub enum ResolvedBy {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SuffixMentions {
     /// Paths of modules holding an owning definition.
-    pub definers: BTreeSet<Rc<str>>,
+    pub definers: BTreeSet<Arc<str>>,
     /// Paths of modules mentioning the suffix in any name.
     pub mentioned_by: Paths,
 }
@@ -42,10 +42,10 @@ pub struct SuffixMentions {
 /// once) and put in order only when read: every suffix has them, only
 /// suffixes that are reported read them.
 #[derive(Debug, Clone, Default)]
-pub struct Paths(Vec<Rc<str>>);
+pub struct Paths(Vec<Arc<str>>);
 
 impl Paths {
-    pub fn push(&mut self, path: Rc<str>) {
+    pub fn push(&mut self, path: Arc<str>) {
         self.0.push(path);
     }
 
@@ -58,8 +58,8 @@ impl Paths {
     }
 }
 
-impl FromIterator<Rc<str>> for Paths {
-    fn from_iter<I: IntoIterator<Item = Rc<str>>>(iter: I) -> Self {
+impl FromIterator<Arc<str>> for Paths {
+    fn from_iter<I: IntoIterator<Item = Arc<str>>>(iter: I) -> Self {
         Paths(iter.into_iter().collect())
     }
 }
@@ -284,8 +284,8 @@ mod tests {
 
     fn mentions(defs: &[&str], refs: &[&str]) -> SuffixMentions {
         SuffixMentions {
-            definers: defs.iter().map(|&s| Rc::from(s)).collect(),
-            mentioned_by: defs.iter().chain(refs).map(|&s| Rc::from(s)).collect(),
+            definers: defs.iter().map(|&s| Arc::from(s)).collect(),
+            mentioned_by: defs.iter().chain(refs).map(|&s| Arc::from(s)).collect(),
         }
     }
 
@@ -356,7 +356,10 @@ mod tests {
             "{}",
             p[0].message
         );
-        let reordered: Paths = ["b.bc", "a.bc", "c.bc"].into_iter().map(Rc::from).collect();
+        let reordered: Paths = ["b.bc", "a.bc", "c.bc"]
+            .into_iter()
+            .map(Arc::from)
+            .collect();
         assert_eq!(m["1"].mentioned_by, reordered);
         assert_ne!(m["1"].mentioned_by, Paths::default());
     }
