@@ -39,8 +39,8 @@ pub struct ModuleSummary {
     /// The suffixes' digits, one after another, in the order of `suffixes`.
     suffix_text: String,
     /// (end of the suffix in `suffix_text`, owned here), sorted by suffix.
-    /// One buffer for all of a module's suffixes: summaries are made for
-    /// every module and dropped while the plan is made, on one thread.
+    /// One buffer for all of a module's suffixes: a summary is made for
+    /// every module, and counted ([`Mentions::add`]) and dropped.
     suffixes: Vec<(u32, bool)>,
 }
 
