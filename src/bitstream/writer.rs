@@ -419,9 +419,7 @@ impl BitWriter {
     }
 
     /// [`BitWriter::splice_record_from`] for an unabbreviated record,
-    /// whose operands are all VBR-6 and so hold any new value: each is
-    /// found, the bits before it copied and the new value written, in one
-    /// pass.
+    /// whose operands are all VBR-6 and so hold any new value.
     fn splice_unabbreviated(
         &mut self,
         src: &[u8],
@@ -430,30 +428,18 @@ impl BitWriter {
         r: &Record,
         new: &[(usize, u64)],
     ) -> Result<Option<u64>> {
-        if let Some(done) = self.splice_unabbreviated_quickly(src, copied_to, width, r, new) {
-            return Ok(done);
-        }
-        let mut cursor = BitCursor::new(src, 0, src.len());
-        cursor.seek(r.start_bit + u64::from(width))?;
-        cursor.read_vbr(6)?;
-        let n = cursor.read_vbr(6)?;
-        if new.last().is_some_and(|&(i, _)| i as u64 >= n) {
+        let Some(spans) = unabbreviated_spans(src, width, r, new)? else {
             return Ok(None);
-        }
-        let (mut at, mut next) = (copied_to, 0);
-        for &(i, v) in new {
+        };
+        let mut at = copied_to;
+        for (&(from, to), &(_, v)) in spans.iter().zip(new) {
             // (Operands that change often follow one another: a name's
-            // offset and size.)
-            if i > next {
-                cursor.skip_vbr6((i - next) as u64)?;
-            }
-            let from = cursor.position();
-            cursor.read_vbr(6)?;
+            // offset and size, with no bits between.)
             if from > at {
                 self.copy_bits(src, at, from);
             }
             self.emit_vbr(v, 6);
-            (at, next) = (cursor.position(), i + 1);
+            at = to;
         }
         Ok(Some(at))
     }
@@ -468,61 +454,6 @@ impl BitWriter {
         self.emit_scalar(&span.encoding, v);
     }
 
-    /// [`BitWriter::splice_unabbreviated`] for a record whose code,
-    /// operand count and operands up to the last replaced one end within
-    /// one 64-bit load (nine chunks; a name's offset and size near the
-    /// start of a global's record do): where each ends is read from the
-    /// chunks' continuation bits at once. `None`, having written nothing,
-    /// for any other record.
-    fn splice_unabbreviated_quickly(
-        &mut self,
-        src: &[u8],
-        copied_to: u64,
-        width: u32,
-        r: &Record,
-        new: &[(usize, u64)],
-    ) -> Option<Option<u64>> {
-        let values = new.last()?.0 + 3;
-        if values > 9 {
-            return None;
-        }
-        let start = r.start_bit + u64::from(width);
-        let word = load_le64(src, (start / 8) as usize)? >> (start % 8);
-        // Where each value (code, count, operands) ends, from `start`.
-        let mut ends = [0u64; 9];
-        let mut last_chunks = !word & VBR6_CONTINUATION;
-        for end in ends.iter_mut().take(values) {
-            if last_chunks == 0 {
-                return None;
-            }
-            *end = u64::from(last_chunks.trailing_zeros()) + 1;
-            last_chunks &= last_chunks - 1;
-        }
-        if start + ends[values - 1] > r.end_bit {
-            return None;
-        }
-        // The operand count: of one chunk, or else 32 or more (past any
-        // operand looked at here).
-        let count = if ends[1] - ends[0] == 6 {
-            (word >> ends[0]) & 31
-        } else {
-            32
-        };
-        if new.last().is_some_and(|&(i, _)| i as u64 >= count) {
-            return Some(None);
-        }
-        let mut at = copied_to;
-        for &(i, v) in new {
-            let from = start + ends[i + 1];
-            if from > at {
-                self.copy_bits(src, at, from);
-            }
-            self.emit_vbr(v, 6);
-            at = start + ends[i + 2];
-        }
-        Some(Some(at))
-    }
-
     fn emit_scalar(&mut self, op: &AbbrevOp, v: u64) {
         match op {
             AbbrevOp::Literal(_) => {}
@@ -534,6 +465,86 @@ impl BitWriter {
             AbbrevOp::Array(_) | AbbrevOp::Blob => unreachable!("scalar expected"),
         }
     }
+}
+
+/// Where each operand that `new` replaces (at most four, by increasing
+/// index) stands in unabbreviated record `r` of `src`, read in a block of
+/// abbreviation id width `width`: `None` when the record lacks one.
+fn unabbreviated_spans(
+    src: &[u8],
+    width: u32,
+    r: &Record,
+    new: &[(usize, u64)],
+) -> Result<Option<[(u64, u64); 4]>> {
+    let start = r.start_bit + u64::from(width);
+    if let Some(spans) = spans_in_one_load(src, start, r.end_bit, new) {
+        return Ok(spans);
+    }
+    let mut cursor = BitCursor::new(src, 0, src.len());
+    cursor.seek(start)?;
+    cursor.read_vbr(6)?;
+    let n = cursor.read_vbr(6)?;
+    if new.last().is_some_and(|&(i, _)| i as u64 >= n) {
+        return Ok(None);
+    }
+    let mut spans = [(0, 0); 4];
+    let mut next = 0;
+    for (span, &(i, _)) in spans.iter_mut().zip(new) {
+        if i > next {
+            cursor.skip_vbr6((i - next) as u64)?;
+        }
+        let from = cursor.position();
+        cursor.read_vbr(6)?;
+        (*span, next) = ((from, cursor.position()), i + 1);
+    }
+    Ok(Some(spans))
+}
+
+/// [`unabbreviated_spans`] for a record (its values from `start`, after
+/// the abbreviation id, to `record_end`) whose code, operand count and operands
+/// up to the last replaced one end within one 64-bit load (nine chunks;
+/// a name's offset and size near the start of a global's record do):
+/// where each ends is read from the chunks' continuation bits at once.
+/// `None` for any other record.
+fn spans_in_one_load(
+    src: &[u8],
+    start: u64,
+    record_end: u64,
+    new: &[(usize, u64)],
+) -> Option<Option<[(u64, u64); 4]>> {
+    let values = new.last()?.0 + 3;
+    if values > 9 {
+        return None;
+    }
+    let word = load_le64(src, (start / 8) as usize)? >> (start % 8);
+    // Where each value (code, count, operands) ends, from `start`.
+    let mut ends = [0u64; 9];
+    let mut last_chunks = !word & VBR6_CONTINUATION;
+    for end in ends.iter_mut().take(values) {
+        if last_chunks == 0 {
+            return None;
+        }
+        *end = u64::from(last_chunks.trailing_zeros()) + 1;
+        last_chunks &= last_chunks - 1;
+    }
+    if start + ends[values - 1] > record_end {
+        return None;
+    }
+    // The operand count: of one chunk, or else 32 or more (past any
+    // operand looked at here).
+    let count = if ends[1] - ends[0] == 6 {
+        (word >> ends[0]) & 31
+    } else {
+        32
+    };
+    if new.last().is_some_and(|&(i, _)| i as u64 >= count) {
+        return Some(None);
+    }
+    let mut spans = [(0, 0); 4];
+    for (span, &(i, _)) in spans.iter_mut().zip(new) {
+        *span = (start + ends[i + 1], start + ends[i + 2]);
+    }
+    Some(Some(spans))
 }
 
 fn vbr_bits(mut v: u64, width: u32) -> u64 {
