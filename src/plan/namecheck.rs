@@ -66,7 +66,7 @@ impl NameFacts {
         if !self.add_in_step(m, changes, is_global, may_meet) {
             self.add_by_fingerprint(m, changes, is_global, may_meet);
         }
-        if !plan.symbols.is_empty() {
+        if exact {
             for name in names_of(m) {
                 if plan.symbols.contains_key(name.as_slice()) {
                     self.matched.push(name.to_vec());
