@@ -179,11 +179,17 @@ impl Mentions {
 pub fn collect_mentions(
     mods: Vec<ModuleSummary>,
 ) -> (BTreeMap<String, SuffixMentions>, SourceFilenames) {
-    let mut all = Mentions::default();
-    for m in mods {
-        all.add(m);
+    mods.into_iter().collect::<Mentions>().finish()
+}
+
+impl FromIterator<ModuleSummary> for Mentions {
+    fn from_iter<I: IntoIterator<Item = ModuleSummary>>(summaries: I) -> Self {
+        let mut all = Mentions::default();
+        for m in summaries {
+            all.add(m);
+        }
+        all
     }
-    all.finish()
 }
 
 /// What the user asked for.
@@ -393,11 +399,8 @@ pub fn build(
     index: &[IndexedModule],
     opts: &PlanOptions,
 ) -> Result<Plan> {
-    let mut all = Mentions::default();
-    for m in mods {
-        all.add(ModuleSummary::of(m.path, m.module));
-    }
-    let mut plan = unchecked(all, prelink, index, opts)?;
+    let all = mods.iter().map(|m| ModuleSummary::of(m.path, m.module));
+    let mut plan = unchecked(all.collect(), prelink, index, opts)?;
     check(mods, &mut plan, opts)?;
     Ok(plan)
 }
