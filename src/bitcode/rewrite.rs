@@ -946,18 +946,19 @@ impl FileWriter<'_> {
                         }
                         w.patch_bits(at, word_offset(pos, mo.base_bit), 32);
                     }
-                    let sites =
-                        (m.fn_entry_sites.as_ref()).filter(|s| s.block.start_bit == sub.start_bit);
-                    if let Some(new) = sites.and_then(|s| self.new_fn_offsets(m, s, mo)) {
+                    let in_place = (m.fn_entry_sites.as_ref())
+                        .filter(|s| s.block.start_bit == sub.start_bit)
+                        .and_then(|s| Some((s, self.new_fn_offsets(m, s, mo)?)));
+                    if let Some((sites, new)) = in_place {
                         reader.skip()?;
                         let open = w.enter_block(width, sub.id, sub.abbrev_width);
                         let mut at = sub.body_start_bit;
-                        for (span, v) in sites.unwrap().offsets.iter().zip(new) {
+                        for (span, v) in sites.offsets.iter().zip(new) {
                             w.copy_bits(self.data, at, span.from);
                             w.emit_for(span, v);
                             at = span.to;
                         }
-                        w.copy_bits(self.data, at, sites.unwrap().end_block_bit);
+                        w.copy_bits(self.data, at, sites.end_block_bit);
                         w.end_block(open);
                     } else {
                         reader.enter()?;
