@@ -2,7 +2,7 @@
 //! results in input order (so nothing downstream depends on scheduling).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, TryLockError};
 
 /// The default number of threads: all cores.
 pub fn default_jobs() -> usize {
@@ -51,8 +51,60 @@ pub fn map_owned<T: Send, R: Send>(
     })
 }
 
+/// A value that worker threads add items to without waiting for each
+/// other: an item that finds the value busy (another thread adding to it)
+/// is queued, and the thread holding the value takes in the queue before
+/// it lets go; [`Gather::into_inner`] takes in what is left. For values
+/// that do not depend on the order items are added in.
+pub struct Gather<S, T> {
+    value: Mutex<S>,
+    queue: Mutex<Vec<T>>,
+}
+
+impl<S, T> Gather<S, T> {
+    pub fn new(value: S) -> Self {
+        Gather {
+            value: Mutex::new(value),
+            queue: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Adds `item` with `add`, now if the value is free, else later.
+    pub fn add(&self, item: T, add: impl Fn(&mut S, T)) {
+        let mut value = match self.value.try_lock() {
+            Ok(v) => v,
+            Err(TryLockError::WouldBlock) => {
+                self.queue.lock().unwrap().push(item);
+                return;
+            }
+            Err(TryLockError::Poisoned(e)) => panic!("a thread panicked while adding: {e}"),
+        };
+        add(&mut value, item);
+        loop {
+            let queued = std::mem::take(&mut *self.queue.lock().unwrap());
+            if queued.is_empty() {
+                break;
+            }
+            for t in queued {
+                add(&mut value, t);
+            }
+        }
+    }
+
+    /// The value with every item added.
+    pub fn into_inner(self, add: impl Fn(&mut S, T)) -> S {
+        let mut value = self.value.into_inner().unwrap();
+        for t in self.queue.into_inner().unwrap() {
+            add(&mut value, t);
+        }
+        value
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use std::sync::Mutex;
+
     #[test]
     fn order_is_kept_for_any_thread_count() {
         let items: Vec<u32> = (0..1000).collect();
@@ -66,5 +118,57 @@ mod tests {
                 items.iter().map(|x| x * 2).collect::<Vec<_>>()
             );
         }
+    }
+
+    /// Every item is added once, however the threads meet.
+    #[test]
+    fn gather_adds_every_item_once() {
+        for jobs in [1, 2, 8] {
+            let gather = super::Gather::new(Vec::new());
+            let add = |v: &mut Vec<u32>, x: u32| {
+                // Long enough for other threads to find the value busy.
+                std::hint::black_box((0..200).sum::<u32>());
+                v.push(x);
+            };
+            super::map(&(0..5000).collect::<Vec<u32>>(), jobs, |&x| {
+                gather.add(x, add)
+            });
+            let mut all = gather.into_inner(add);
+            all.sort_unstable();
+            assert_eq!(all, (0..5000).collect::<Vec<_>>(), "{jobs} jobs");
+        }
+    }
+
+    /// An item that finds the value busy is queued, and taken in by the
+    /// thread adding to the value before that thread lets go of it, or
+    /// at the end.
+    #[test]
+    fn an_item_queued_while_the_value_is_busy_is_taken_in_by_the_holder() {
+        let gather = super::Gather::new(Vec::new());
+        let (inside, is_inside) = std::sync::mpsc::channel();
+        let (go, may_go) = std::sync::mpsc::channel();
+        let may_go = Mutex::new(may_go);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                gather.add(1, |v: &mut Vec<u32>, x| {
+                    if x == 1 {
+                        inside.send(()).unwrap();
+                        may_go.lock().unwrap().recv().unwrap();
+                    }
+                    v.push(x);
+                })
+            });
+            is_inside.recv().unwrap();
+            gather.add(2, |_, _| {
+                panic!("the value is busy: the item must be queued")
+            });
+            assert_eq!(*gather.queue.lock().unwrap(), [2]);
+            go.send(()).unwrap();
+        });
+        assert!(gather.queue.lock().unwrap().is_empty());
+        assert_eq!(*gather.value.lock().unwrap(), [1, 2]);
+        // One queued as the holder let go is taken in at the end.
+        gather.queue.lock().unwrap().push(3);
+        assert_eq!(gather.into_inner(|v, x| v.push(x)), [1, 2, 3]);
     }
 }

@@ -30,6 +30,7 @@ use crate::bitcode::{BitcodeFile, ParseOptions};
 use crate::error::{Error, ErrorKind, Result};
 use crate::input::{self, InputFile, Source};
 use crate::output::Batch;
+use crate::parallel::Gather;
 use crate::plan::build::{self, Mentions, ModuleSummary, Plan, PlanOptions};
 use crate::plan::names;
 use crate::plan::{NameCheck, NameFacts};
@@ -509,9 +510,10 @@ fn plan_set(
                 skip_symbol_tables: true,
             };
             // Each summary is counted for the plan as soon as it is made,
-            // on the thread that made it, not on one thread afterwards.
-            let mentions = std::sync::Mutex::new(Mentions::default());
-            let count = |summary: ModuleSummary| mentions.lock().unwrap().add(summary);
+            // on the thread that made it, not on one thread afterwards (or,
+            // when another thread is counting one, by that thread).
+            let mentions = Gather::new(Mentions::default());
+            let count = |summary: ModuleSummary| mentions.add(summary, Mentions::add);
             let files = scan::load_read(inputs, options.jobs, |input, data| {
                 let path = &input.display;
                 if let Some(names) = SymtabNames::read(data) {
@@ -527,7 +529,7 @@ fn plan_set(
             })?;
             let prelink = scan::load_prelink(&options.prelink)?;
             let index = scan::load_index(&options.index)?;
-            let mentions = mentions.into_inner().unwrap();
+            let mentions = mentions.into_inner(Mentions::add);
             let plan = build::unchecked(mentions, &prelink, &index, &options.plan)?;
             Ok(PlannedSet { files, plan })
         }
@@ -577,7 +579,7 @@ fn prepare(
     let work: Vec<(usize, Known)> = known.into_iter().enumerate().collect();
     // Each file's name facts join the check as soon as it is rewritten, so
     // they are held once for the set, not once per file.
-    let names = std::sync::Mutex::new(NameCheck::default());
+    let names = Gather::new(NameCheck::default());
     let results = crate::parallel::map_owned(work, options.jobs, |(i, known)| {
         let mut r = process(
             &files[i],
@@ -590,13 +592,13 @@ fn prepare(
         );
         if let Ok(Processed::Done(done)) = &mut r {
             if let Some(facts) = done.facts.take() {
-                names.lock().unwrap().add(facts);
+                names.add(facts, NameCheck::add);
             }
         }
         progress.tick();
         r
     });
-    let names = names.into_inner().unwrap();
+    let names = names.into_inner(NameCheck::add);
     let files_len = files.len();
     let mut out_files = Vec::with_capacity(files_len);
     let mut to_stdout = None;
