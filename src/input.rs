@@ -4,12 +4,16 @@
 //! Directories are walked in byte order of file names, so the result does not
 //! depend on the file system's order. A file under a directory is kept when
 //! its first bytes are bitcode or wrapper magic; other files are skipped and
-//! counted. Symbolic links to files are followed; links to directories are
+//! counted. ([`list`] leaves that to the first read of each file,
+//! [`InputFile::read_first`], which saves opening each file once more.)
+//! Symbolic links to files are followed; links to directories are
 //! not (as `find` does by default), which also rules out cycles.
 
 use std::fs;
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
 
 use crate::bitstream::wrapper::looks_like_bitcode;
 use crate::error::{Error, ErrorKind, Result};
@@ -52,25 +56,42 @@ impl InputFile {
 
     /// Reads the whole input and the permissions of its file (`None` for
     /// standard input): one `fstat`, and one `read` for a file that keeps
-    /// the size it has.
+    /// the size it has. With `sniff`, a file found under a directory
+    /// argument is read whole only if it starts with bitcode or wrapper
+    /// magic: `None` if it does not, with no more than its first 64 KiB
+    /// read. With `keep_open`, the file is left open to be read again
+    /// through ([`FirstRead::file`]), as many files as the process may
+    /// keep open leaving room for the rest (see [`OpenInput`]).
     ///
     /// # Errors
     /// I/O errors, naming the input.
-    pub fn read_with_permissions(&self) -> Result<(Vec<u8>, Option<fs::Permissions>)> {
+    pub fn read_first(&self, sniff: bool, keep_open: bool) -> Result<Option<FirstRead>> {
         let Source::File(p) = &self.source else {
-            return Ok((self.read()?, None));
+            return Ok(Some(FirstRead {
+                data: self.read()?,
+                permissions: None,
+                file: None,
+            }));
         };
+        let sniff = sniff && self.relative.is_some();
         let read = || -> std::io::Result<_> {
             let mut f = fs::File::open(p)?;
             let meta = f.metadata()?;
+            let len = meta.len() as usize;
             let data = if meta.is_file() {
-                read_expecting(&mut f, meta.len() as usize)?
+                read_expecting(&mut f, len, sniff)?
             } else {
                 let mut buf = Vec::new();
                 f.read_to_end(&mut buf)?;
-                buf
+                Some(buf)
             };
-            Ok((data, Some(meta.permissions())))
+            Ok(data.map(|data| FirstRead {
+                data,
+                permissions: Some(meta.permissions()),
+                file: (keep_open && meta.is_file())
+                    .then(|| OpenInput::keep(f, len))
+                    .flatten(),
+            }))
         };
         read().map_err(|e| io_error(p, e))
     }
@@ -85,8 +106,101 @@ impl InputFile {
             return self.read();
         };
         fs::File::open(p)
-            .and_then(|mut f| read_expecting(&mut f, len))
+            .and_then(|mut f| read_expecting(&mut f, len, false))
+            .map(|data| data.expect("read without sniffing"))
             .map_err(|e| io_error(p, e))
+    }
+}
+
+/// What the first read of an input gives.
+#[derive(Debug)]
+pub struct FirstRead {
+    pub data: Vec<u8>,
+    /// The file's permissions (`None` for standard input).
+    pub permissions: Option<fs::Permissions>,
+    /// The file, still open, when it was to be kept open and could be.
+    pub file: Option<OpenInput>,
+}
+
+/// How many files are kept open between two reads, and how many may be.
+static KEPT_OPEN: AtomicUsize = AtomicUsize::new(0);
+
+/// Half the open files the process may have (the other half for outputs,
+/// threads, the standard streams and whatever else); none where that is
+/// not known.
+fn keep_open_limit() -> usize {
+    static LIMIT: OnceLock<usize> = OnceLock::new();
+    *LIMIT.get_or_init(|| {
+        #[cfg(target_os = "linux")]
+        {
+            let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile);
+            limit.current.map_or(0, |n| (n / 2) as usize)
+        }
+        #[cfg(not(target_os = "linux"))]
+        0
+    })
+}
+
+/// Grows the process's table of open files to hold `n` more files kept
+/// open (as many as may be, see [`OpenInput`]): to be called while the
+/// process has one thread. On Linux a table grown while other threads run
+/// waits, at each doubling, for them all to pass a quiescent point (an RCU
+/// grace period: milliseconds); grown first, it is not grown while the
+/// files are read.
+pub fn make_room_to_keep_open(n: usize) {
+    #[cfg(target_os = "linux")]
+    {
+        let n = n.min(keep_open_limit());
+        // The table starts with room for 64.
+        if n < 48 {
+            return;
+        }
+        // A descriptor made at or above the number wanted grows the table
+        // to hold it; closed at once, it leaves the table grown.
+        if let Ok(root) = fs::File::open("/") {
+            let _ = rustix::io::fcntl_dupfd_cloexec(&root, (n + 16) as i32);
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = n;
+}
+
+/// An input file left open after its first read, to be read again through
+/// it rather than opened again by path: the same file, even if its path
+/// is given another file in between. At most half the process's limit on
+/// open files are kept open at once (the other half for outputs, threads
+/// and the rest); where the limit is not known, none.
+#[derive(Debug)]
+pub struct OpenInput {
+    file: fs::File,
+    len: usize,
+}
+
+impl OpenInput {
+    /// `file`, of `len` bytes when read, kept if the limit allows.
+    fn keep(file: fs::File, len: usize) -> Option<OpenInput> {
+        let limit = keep_open_limit();
+        KEPT_OPEN
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                (n < limit).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| OpenInput { file, len })
+    }
+
+    /// The file's bytes, read again from its start (and closed).
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn read_again(mut self) -> std::io::Result<Vec<u8>> {
+        self.file.seek(SeekFrom::Start(0))?;
+        read_expecting(&mut self.file, self.len, false).map(|d| d.expect("read without sniffing"))
+    }
+}
+
+impl Drop for OpenInput {
+    fn drop(&mut self) {
+        KEPT_OPEN.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -110,28 +224,52 @@ pub fn recycle(buf: Vec<u8>) {
 /// Reads `f` (a regular file) to its end, expecting `len` bytes. The read
 /// asks for one byte more: a regular file gives all it has up to what is
 /// asked, so getting exactly `len` is its end, and getting more means it
-/// grew, when the rest is read as well.
-fn read_expecting(f: &mut fs::File, len: usize) -> std::io::Result<Vec<u8>> {
+/// grew, when the rest is read as well. With `sniff`, the first read asks
+/// for no more than [`SNIFF_READ`] bytes, and a file whose first bytes
+/// are not bitcode or wrapper magic is read no further: `None`.
+fn read_expecting(f: &mut fs::File, len: usize, sniff: bool) -> std::io::Result<Option<Vec<u8>>> {
     // A buffer handed back on this thread is read into as it is: only
     // room it never held is zeroed first.
     let mut buf = SPARE.with(|s| std::mem::take(&mut *s.borrow_mut()));
     buf.resize(len + 1, 0);
     let mut n = 0;
+    let mut sniffing = sniff;
     // (An empty file is read once, to see that it still is.)
     while n < len.max(1) {
-        match f.read(&mut buf[n..]) {
+        let room = if sniffing {
+            SNIFF_READ.min(buf.len())
+        } else {
+            buf.len()
+        };
+        match f.read(&mut buf[n..room]) {
             Ok(0) => break,
             Ok(k) => n += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         }
+        if sniffing && n >= MAGIC_LEN {
+            sniffing = false;
+            if !looks_like_bitcode(&buf[..MAGIC_LEN]) {
+                break;
+            }
+        }
+    }
+    if sniff && !looks_like_bitcode(&buf[..n.min(MAGIC_LEN)]) {
+        recycle(buf);
+        return Ok(None);
     }
     buf.truncate(n);
     if n > len {
         f.read_to_end(&mut buf)?;
     }
-    Ok(buf)
+    Ok(Some(buf))
 }
+
+/// Bytes a file's bitcode or wrapper magic takes.
+const MAGIC_LEN: usize = 4;
+
+/// The most the first read of a file that may not be bitcode asks for.
+const SNIFF_READ: usize = 64 * 1024;
 
 /// The expanded input list.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -163,15 +301,37 @@ pub fn expand(args: &[String]) -> Result<Inputs> {
 /// # Errors
 /// As [`expand`].
 pub fn expand_with_jobs(args: &[String], jobs: usize) -> Result<Inputs> {
+    expand_with(args, Some(jobs))
+}
+
+/// [`expand`], but the files found under directories are not looked at:
+/// each is listed, to be read with a sniff ([`InputFile::read_first`]),
+/// which skips those that are not bitcode. Only what is not a file (or a
+/// link to one) is listed as skipped.
+///
+/// # Errors
+/// As [`expand`].
+pub fn list(args: &[String]) -> Result<Inputs> {
+    expand_with(args, None)
+}
+
+/// [`expand`], with the first bytes of the files under directories read
+/// on up to `jobs` threads, or (`None`) not read.
+fn expand_with(args: &[String], sniff: Option<usize>) -> Result<Inputs> {
     let mut out = Inputs::default();
     let mut stack = Vec::new();
     for a in args {
-        expand_one(a, &mut out, &mut stack, jobs)?;
+        expand_one(a, &mut out, &mut stack, sniff)?;
     }
     Ok(out)
 }
 
-fn expand_one(arg: &str, out: &mut Inputs, stack: &mut Vec<PathBuf>, jobs: usize) -> Result<()> {
+fn expand_one(
+    arg: &str,
+    out: &mut Inputs,
+    stack: &mut Vec<PathBuf>,
+    sniff: Option<usize>,
+) -> Result<()> {
     if let Some(file) = arg.strip_prefix('@') {
         let path = PathBuf::from(file);
         if stack.contains(&path) || stack.len() > 32 {
@@ -185,7 +345,7 @@ fn expand_one(arg: &str, out: &mut Inputs, stack: &mut Vec<PathBuf>, jobs: usize
             .map_err(|m| Error::new(ErrorKind::Usage, format!("{file}: {m}")))?;
         stack.push(path);
         for w in words {
-            expand_one(&w, out, stack, jobs)?;
+            expand_one(&w, out, stack, sniff)?;
         }
         stack.pop();
         return Ok(());
@@ -203,9 +363,12 @@ fn expand_one(arg: &str, out: &mut Inputs, stack: &mut Vec<PathBuf>, jobs: usize
     if meta.is_dir() {
         let mut found = Vec::new();
         walk(&path, Path::new(""), &mut found)?;
-        let bitcode = crate::parallel::map(&found, jobs, |(path, rel)| {
+        let bitcode = crate::parallel::map(&found, sniff.unwrap_or(1), |(path, rel)| {
             if rel.is_none() {
                 return Ok(false);
+            }
+            if sniff.is_none() {
+                return Ok(true);
             }
             let mut magic = [0u8; 4];
             let n = fs::File::open(path)
@@ -363,14 +526,59 @@ mod tests {
                 assert_eq!(read, data, "{len} {expected}");
                 recycle(read);
             }
-            let (read, mode) = input.read_with_permissions().unwrap();
-            assert_eq!(read, data);
-            assert_eq!(mode, Some(fs::metadata(&p).unwrap().permissions()));
-            recycle(read);
+            let first = input.read_first(false, false).unwrap().unwrap();
+            assert_eq!(first.data, data);
+            assert_eq!(
+                first.permissions,
+                Some(fs::metadata(&p).unwrap().permissions())
+            );
+            recycle(first.data);
         }
         fs::remove_file(&p).unwrap();
         let err = input.read_expecting(3).unwrap_err().to_string();
         assert!(err.contains("/f"), "{err}");
+    }
+
+    /// With a sniff, a file found under a directory is read only when it
+    /// starts with bitcode or wrapper magic (whatever its size); a file
+    /// given by name, or read without a sniff, is read whatever it holds.
+    #[test]
+    fn only_bitcode_found_under_a_directory_is_read_when_sniffed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let long = |head: &[u8]| {
+            let mut v = head.to_vec();
+            v.extend((0..100_000u32).map(|i| (i % 253) as u8));
+            v
+        };
+        let cases: [(&str, Vec<u8>, bool); 7] = [
+            ("raw", long(b"BC\xc0\xde"), true),
+            ("raw-short", b"BC\xc0\xde".to_vec(), true),
+            ("wrapper", long(b"\xde\xc0\x17\x0b"), true),
+            ("text", long(b"text"), false),
+            ("two", b"BC".to_vec(), false),
+            ("empty", Vec::new(), false),
+            ("late-magic", long(b"\0BC\xc0\xde"), false),
+        ];
+        for (name, bytes, bitcode) in cases {
+            let p = tmp.path().join(name);
+            fs::write(&p, &bytes).unwrap();
+            for relative in [None, Some(PathBuf::from(name))] {
+                let found = relative.is_some();
+                let input = InputFile {
+                    source: Source::File(p.clone()),
+                    display: name.into(),
+                    relative,
+                };
+                for sniff in [false, true] {
+                    let read = input.read_first(sniff, false).unwrap().map(|r| r.data);
+                    if sniff && found && !bitcode {
+                        assert_eq!(read, None, "{name}");
+                    } else {
+                        assert_eq!(read.as_deref(), Some(&bytes[..]), "{name} {sniff} {found}");
+                    }
+                }
+            }
+        }
     }
 
     /// A tree is walked in name order: bitcode files kept with their
@@ -427,6 +635,15 @@ mod tests {
         for jobs in [2, 3, 8] {
             assert_eq!(expand_with_jobs(&arg, jobs).unwrap(), want, "{jobs} jobs");
         }
+        // Listed without a look inside: every file (or link to one) is
+        // kept, in the same order; only the pipe is skipped.
+        let listed = list(&arg).unwrap();
+        let rel: Vec<_> = (listed.files.iter())
+            .map(|f| f.relative.clone().unwrap())
+            .collect();
+        let all = ["a.txt", "b.bc", "e", "link.bc", "sub/c.bc", "sub/d.o"];
+        assert_eq!(rel, all.map(PathBuf::from));
+        assert_eq!(listed.skipped, [fifo]);
     }
 
     #[test]

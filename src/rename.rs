@@ -1,6 +1,8 @@
 //! The `rename` command: read the set, plan, check, rewrite, write.
 //!
-//! Every usage error is found before a byte of input is read; every plan
+//! Every usage error is found before anything is written (the files
+//! found under directories are told from other files as they are first
+//! read, so the output paths are checked after that read); every plan
 //! error before any output is put in place (a plan from summaries finds
 //! name collisions while it stages outputs as temporaries, which are
 //! removed when it goes back to plan the exact way, where every plan error
@@ -14,8 +16,12 @@
 //! job, not the set, and the name checks keep a fingerprint per distinct
 //! name. A check the summaries cannot decide sends the run back to plan
 //! the exact way, from every name of the set. A file that changed between
-//! the two reads is an error. Outputs are written as a [`Batch`]: all or
-//! nothing.
+//! the two reads is an error. Each file is left open between the two
+//! reads (as many as the limit on open files allows; not with
+//! `--in-place`), and read again through that: the file read, even if
+//! another is renamed to its path in between. With `--in-place`, it is
+//! opened again by path, so such a file is refused as changed rather than
+//! replaced. Outputs are written as a [`Batch`]: all or nothing.
 
 use std::collections::HashMap;
 use std::fs;
@@ -208,8 +214,8 @@ fn usage(m: impl Into<String>) -> Error {
     Error::new(ErrorKind::Usage, m)
 }
 
-/// Where each input goes, checked for collisions before anything is read.
-fn output_paths(files: &[InputFile], output: &Output) -> Result<Vec<Option<PathBuf>>> {
+/// Where each input goes, checked for collisions.
+fn output_paths(files: &[&InputFile], output: &Output) -> Result<Vec<Option<PathBuf>>> {
     let paths: Vec<Option<PathBuf>> = match output {
         Output::Nowhere | Output::Stdout => files.iter().map(|_| None).collect(),
         Output::File(p) => {
@@ -391,14 +397,6 @@ pub fn run(
     options: &RenameOptions,
     stdout: &mut dyn Write,
 ) -> Result<RenameOutcome> {
-    let expanded = input::expand_with_jobs(inputs, options.jobs)?;
-    if expanded.files.is_empty() {
-        return Err(usage(format!(
-            "no bitcode files among the inputs ({} other files skipped)",
-            expanded.skipped.len()
-        )));
-    }
-    let outputs = output_paths(&expanded.files, &options.output)?;
     // Planning from summaries is the fast way, in memory bounded by a file
     // per job. It is kept only when it succeeds: any failure, or a check it
     // cannot decide, is run again the exact way, so what is written and
@@ -406,19 +404,57 @@ pub fn run(
     let undecided = if options.exact_plan {
         "asked for"
     } else {
-        match prepare(&expanded.files, &outputs, options, Planning::Summaries) {
-            Ok(Attempt::Done(p)) => return p.finish(options, stdout),
-            Ok(Attempt::Undecided(why)) => why,
-            Err(_) => "a check failed, and is made again to be reported exactly",
+        match from_summaries(inputs, options)? {
+            Attempt::Done(p) => return p.finish(options, stdout),
+            Attempt::Undecided(why) => why,
         }
     };
-    match prepare(&expanded.files, &outputs, options, Planning::Exact)? {
+    let expanded = input::expand_with_jobs(inputs, options.jobs)?;
+    let files: Vec<&InputFile> = expanded.files.iter().collect();
+    let outputs = checked_outputs(&files, expanded.skipped.len(), &options.output)?;
+    let planned = plan_exactly(&expanded.files, options)?;
+    match rewrite_set(planned, &outputs, options, Planning::Exact)? {
         Attempt::Done(mut p) => {
             p.outcome.planned_exactly = Some(undecided);
             p.finish(options, stdout)
         }
         Attempt::Undecided(why) => unreachable!("the exact plan decides every check ({why})"),
     }
+}
+
+/// The fast way: the inputs listed, each read once (the files found under
+/// directories looked at as they are read, not before), summarised and
+/// planned, then rewritten and staged, unless a check cannot be decided.
+/// A usage error is final (the exact way finds the same); any other
+/// failure leaves the run undecided, to be made again the exact way,
+/// which reports it.
+fn from_summaries(inputs: &[String], options: &RenameOptions) -> Result<Attempt> {
+    const FAILED: &str = "a check failed, and is made again to be reported exactly";
+    let listed = input::list(inputs)?;
+    let Ok((planned, not_bitcode)) = plan_from_summaries(&listed.files, options) else {
+        return Ok(Attempt::Undecided(FAILED));
+    };
+    let files: Vec<&InputFile> = planned.files.iter().map(|(f, _)| &f.input).collect();
+    let skipped = listed.skipped.len() + not_bitcode;
+    let outputs = checked_outputs(&files, skipped, &options.output)?;
+    Ok(rewrite_set(planned, &outputs, options, Planning::Summaries)
+        .unwrap_or(Attempt::Undecided(FAILED)))
+}
+
+/// Where each of `files` (the bitcode among the inputs, `skipped` others
+/// left out) goes, checked for collisions: usage errors, found before
+/// anything is written.
+fn checked_outputs(
+    files: &[&InputFile],
+    skipped: usize,
+    output: &Output,
+) -> Result<Vec<Option<PathBuf>>> {
+    if files.is_empty() {
+        return Err(usage(format!(
+            "no bitcode files among the inputs ({skipped} other files skipped)"
+        )));
+    }
+    output_paths(files, output)
 }
 
 /// What came of one way of planning.
@@ -494,77 +530,83 @@ enum Known {
     SummarisedFromSymtab,
 }
 
-/// Reads the set and makes its plan.
-fn plan_set(
+/// Reads the set and makes its plan from summaries: each file found
+/// under a directory is read only if it is bitcode. Also gives how many
+/// were not.
+fn plan_from_summaries(
     inputs: &[InputFile],
     options: &RenameOptions,
-    planning: Planning,
-) -> Result<PlannedSet> {
-    match planning {
-        Planning::Summaries => {
-            // Summaries need a file's symbol table, or else its modules'
-            // records; the full parse of each file when it is rewritten
-            // reads (and checks) the rest.
-            let names_only = ParseOptions {
-                local_names: None,
-                skip_symbol_tables: true,
-            };
-            // Each summary is counted for the plan as soon as it is made,
-            // on the thread that made it, not on one thread afterwards (or,
-            // when another thread is counting one, by that thread).
-            let mentions = Gather::new(Mentions::default());
-            let count = |summary: ModuleSummary| mentions.add(summary, Mentions::add);
-            let files = scan::load_read(inputs, options.jobs, |input, data| {
-                let path = &input.display;
-                if let Some(names) = SymtabNames::read(data) {
-                    count(ModuleSummary::of_symtab(path, &names));
-                    return Ok(Known::SummarisedFromSymtab);
-                }
-                let bitcode = BitcodeFile::parse(data, names_only).map_err(|e| e.in_file(path))?;
-                not_an_index(input, &bitcode)?;
-                for m in bitcode.modules.iter().filter(|m| !m.is_index()) {
-                    count(ModuleSummary::of(path, m));
-                }
-                Ok(Known::Summarised)
-            })?;
-            let prelink = scan::load_prelink(&options.prelink)?;
-            let index = scan::load_index(&options.index)?;
-            let mentions = mentions.into_inner(Mentions::add);
-            let plan = build::unchecked(mentions, &prelink, &index, &options.plan)?;
-            Ok(PlannedSet { files, plan })
+) -> Result<(PlannedSet, usize)> {
+    // Summaries need a file's symbol table, or else its modules' records;
+    // the full parse of each file when it is rewritten reads (and checks)
+    // the rest.
+    let names_only = ParseOptions {
+        local_names: None,
+        skip_symbol_tables: true,
+    };
+    // Each summary is counted for the plan as soon as it is made, on the
+    // thread that made it, not on one thread afterwards (or, when another
+    // thread is counting one, by that thread).
+    let mentions = Gather::new(Mentions::default());
+    let count = |summary: ModuleSummary| mentions.add(summary, Mentions::add);
+    let reading = scan::Reading {
+        sniff: true,
+        keep_open: options.output != Output::InPlace,
+    };
+    let read = scan::load_read(inputs, options.jobs, reading, |input, data| {
+        let path = &input.display;
+        if let Some(names) = SymtabNames::read(data) {
+            count(ModuleSummary::of_symtab(path, &names));
+            return Ok(Known::SummarisedFromSymtab);
         }
-        Planning::Exact => {
-            let files = scan::load_with_jobs(inputs, scan::scan_parse_options(), options.jobs)?;
-            for f in &files {
-                not_an_index(&f.input, &f.bitcode)?;
-            }
-            let prelink = scan::load_prelink(&options.prelink)?;
-            let index = scan::load_index(&options.index)?;
-            let refs = scan::module_refs(&files);
-            let plan = build::build(&refs, &prelink, &index, &options.plan)?;
-            drop(refs);
-            let files = files
-                .into_iter()
-                .map(|f| {
-                    let (handle, bitcode) = f.into_handle();
-                    (handle, Known::Parsed(bitcode))
-                })
-                .collect();
-            Ok(PlannedSet { files, plan })
+        let bitcode = BitcodeFile::parse(data, names_only).map_err(|e| e.in_file(path))?;
+        not_an_index(input, &bitcode)?;
+        for m in bitcode.modules.iter().filter(|m| !m.is_index()) {
+            count(ModuleSummary::of(path, m));
         }
-    }
+        Ok(Known::Summarised)
+    })?;
+    let not_bitcode = read.iter().filter(|f| f.is_none()).count();
+    let files = read.into_iter().flatten().collect();
+    let prelink = scan::load_prelink(&options.prelink)?;
+    let index = scan::load_index(&options.index)?;
+    let mentions = mentions.into_inner(Mentions::add);
+    let plan = build::unchecked(mentions, &prelink, &index, &options.plan)?;
+    Ok((PlannedSet { files, plan }, not_bitcode))
 }
 
-/// Plans, rewrites and stages every file, unless a plan made from
-/// summaries meets a check it cannot decide. Unless it is done, nothing is
-/// left staged.
-fn prepare(
-    inputs: &[InputFile],
+/// Reads the set and makes its plan from every name in it.
+fn plan_exactly(inputs: &[InputFile], options: &RenameOptions) -> Result<PlannedSet> {
+    let keep_open = options.output != Output::InPlace;
+    let files = scan::load_with_jobs(inputs, scan::scan_parse_options(), options.jobs, keep_open)?;
+    for f in &files {
+        not_an_index(&f.input, &f.bitcode)?;
+    }
+    let prelink = scan::load_prelink(&options.prelink)?;
+    let index = scan::load_index(&options.index)?;
+    let refs = scan::module_refs(&files);
+    let plan = build::build(&refs, &prelink, &index, &options.plan)?;
+    drop(refs);
+    let files = files
+        .into_iter()
+        .map(|f| {
+            let (handle, bitcode) = f.into_handle();
+            (handle, Known::Parsed(bitcode))
+        })
+        .collect();
+    Ok(PlannedSet { files, plan })
+}
+
+/// Rewrites and stages every file of a planned set, unless a plan made
+/// from summaries meets a check it cannot decide. Unless it is done,
+/// nothing is left staged.
+fn rewrite_set(
+    planned: PlannedSet,
     outputs: &[Option<PathBuf>],
     options: &RenameOptions,
     planning: Planning,
 ) -> Result<Attempt> {
-    let PlannedSet { files, mut plan } = plan_set(inputs, options, planning)?;
+    let PlannedSet { files, mut plan } = planned;
     // From here on each file is read again when its turn comes and dropped
     // once it is rewritten.
     let (files, known): (Vec<FileHandle>, Vec<Known>) = files.into_iter().unzip();

@@ -6,12 +6,13 @@
 
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use serde::Serialize;
 
 use crate::bitcode::{BitcodeFile, Module, ParseOptions};
 use crate::error::Result;
-use crate::input::{self, InputFile};
+use crate::input::{self, InputFile, OpenInput};
 use crate::plan::build::{collect_mentions, ModuleRef, ModuleSummary};
 use crate::plan::names::{self, PromotedName};
 use crate::plan::owners::{self, HashedModule, IndexedModule, Problem, ResolvedBy};
@@ -37,6 +38,8 @@ pub struct LoadedFile {
     kept: Option<Vec<u8>>,
     /// The file's permissions when it was read.
     permissions: Option<std::fs::Permissions>,
+    /// The file, left open to be read again (taken when it is).
+    open: Mutex<Option<OpenInput>>,
 }
 
 fn fingerprint(data: &[u8]) -> (usize, u64) {
@@ -58,17 +61,20 @@ impl LoadedFile {
                 fingerprint: self.fingerprint,
                 kept: self.kept,
                 permissions: self.permissions,
+                open: self.open,
             },
             self.bitcode,
         )
     }
 
-    /// The file's bytes again, checked to be the bytes that were parsed.
+    /// The file's bytes again, checked to be the bytes that were parsed
+    /// (read through the file if it was left open, which closes it).
     ///
     /// # Errors
     /// I/O errors, or the file changed since it was first read.
     pub fn reread(&self) -> Result<Vec<u8>> {
-        reread(&self.input, self.fingerprint, self.kept.as_deref())
+        let open = self.open.lock().unwrap().take();
+        reread(&self.input, self.fingerprint, self.kept.as_deref(), open)
     }
 }
 
@@ -79,6 +85,8 @@ pub struct FileHandle {
     fingerprint: (usize, u64),
     kept: Option<Vec<u8>>,
     permissions: Option<std::fs::Permissions>,
+    /// The file, left open to be read again (taken when it is).
+    open: Mutex<Option<OpenInput>>,
 }
 
 impl FileHandle {
@@ -87,7 +95,8 @@ impl FileHandle {
     /// # Errors
     /// I/O errors, or the file changed since it was first read.
     pub fn reread(&self) -> Result<Vec<u8>> {
-        reread(&self.input, self.fingerprint, self.kept.as_deref())
+        let open = self.open.lock().unwrap().take();
+        reread(&self.input, self.fingerprint, self.kept.as_deref(), open)
     }
 
     /// The file's permissions when it was first read (`None` for standard
@@ -97,11 +106,21 @@ impl FileHandle {
     }
 }
 
-fn reread(input: &InputFile, expected: (usize, u64), kept: Option<&[u8]>) -> Result<Vec<u8>> {
+fn reread(
+    input: &InputFile,
+    expected: (usize, u64),
+    kept: Option<&[u8]>,
+    open: Option<OpenInput>,
+) -> Result<Vec<u8>> {
     if let Some(d) = kept {
         return Ok(d.to_vec());
     }
-    let data = (input.read_expecting(expected.0)).map_err(|e| e.in_file(&input.display))?;
+    let data = match open {
+        Some(f) => f.read_again().map_err(|e| {
+            crate::Error::new(crate::ErrorKind::Io, format!("{}: {e}", input.display))
+        })?,
+        None => (input.read_expecting(expected.0)).map_err(|e| e.in_file(&input.display))?,
+    };
     if fingerprint(&data) != expected {
         return Err(crate::Error::new(
             crate::ErrorKind::Io,
@@ -170,7 +189,7 @@ pub fn scan_parse_options() -> ParseOptions {
 /// # Errors
 /// The first unreadable or malformed file, named in the error.
 pub fn load(inputs: &[InputFile], options: ParseOptions) -> Result<Vec<LoadedFile>> {
-    load_with_jobs(inputs, options, crate::parallel::default_jobs())
+    load_with_jobs(inputs, options, crate::parallel::default_jobs(), false)
 }
 
 /// [`load`] on up to `jobs` threads.
@@ -181,8 +200,9 @@ pub fn load_with_jobs(
     inputs: &[InputFile],
     options: ParseOptions,
     jobs: usize,
+    keep_open: bool,
 ) -> Result<Vec<LoadedFile>> {
-    let loaded = load_kept(inputs, options, jobs, |_, bitcode| bitcode)?;
+    let loaded = load_kept(inputs, options, jobs, keep_open, |_, bitcode| bitcode)?;
     Ok(loaded
         .into_iter()
         .map(|(h, bitcode)| LoadedFile {
@@ -191,6 +211,7 @@ pub fn load_with_jobs(
             fingerprint: h.fingerprint,
             kept: h.kept,
             permissions: h.permissions,
+            open: h.open,
         })
         .collect())
 }
@@ -205,38 +226,65 @@ pub fn load_kept<T: Send>(
     inputs: &[InputFile],
     options: ParseOptions,
     jobs: usize,
+    keep_open: bool,
     keep: impl Fn(&InputFile, BitcodeFile) -> T + Sync,
 ) -> Result<Vec<(FileHandle, T)>> {
-    load_read(inputs, jobs, |input, data| {
+    let reading = Reading {
+        sniff: false,
+        keep_open,
+    };
+    let read = load_read(inputs, jobs, reading, |input, data| {
         let bitcode = BitcodeFile::parse(data, options).map_err(|e| e.in_file(&input.display))?;
         Ok(keep(input, bitcode))
-    })
+    })?;
+    // (Nothing is skipped without a sniff.)
+    Ok(read.into_iter().flatten().collect())
+}
+
+/// How [`load_read`] reads its inputs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Reading {
+    /// The files found under directory arguments were listed without
+    /// being looked at ([`input::list`]): one that is not bitcode is
+    /// skipped (`None`), read no further than its first bytes.
+    pub sniff: bool,
+    /// Leave each file open to be read again through it, as many as may
+    /// be ([`input::OpenInput`]).
+    pub keep_open: bool,
 }
 
 /// Reads each input on up to `jobs` threads and keeps what `keep` makes of
 /// its bytes, and what it takes to read it again; the bytes are dropped as
-/// soon as `keep` is done with them.
+/// soon as `keep` is done with them. `None` for an input skipped as not
+/// bitcode (only when [`Reading::sniff`]).
 ///
 /// # Errors
 /// The first input (in order) that cannot be read or that `keep` fails on.
 pub fn load_read<T: Send>(
     inputs: &[InputFile],
     jobs: usize,
+    reading: Reading,
     keep: impl Fn(&InputFile, &[u8]) -> Result<T> + Sync,
-) -> Result<Vec<(FileHandle, T)>> {
+) -> Result<Vec<Option<(FileHandle, T)>>> {
+    if reading.keep_open {
+        input::make_room_to_keep_open(inputs.len());
+    }
     crate::parallel::map(inputs, jobs, |input| {
-        let (data, permissions) =
-            (input.read_with_permissions()).map_err(|e| e.in_file(&input.display))?;
-        let kept = keep(input, &data)?;
+        let first = input.read_first(reading.sniff, reading.keep_open);
+        let Some(first) = first.map_err(|e| e.in_file(&input.display))? else {
+            return Ok(None);
+        };
+        let kept = keep(input, &first.data)?;
         let stdin = matches!(input.source, crate::input::Source::Stdin);
         let handle = FileHandle {
             input: input.clone(),
-            fingerprint: fingerprint(&data),
-            kept: stdin.then(|| data.clone()),
-            permissions,
+            fingerprint: fingerprint(&first.data),
+            kept: stdin.then(|| first.data.clone()),
+            permissions: first.permissions,
+            open: Mutex::new(first.file),
         };
-        crate::input::recycle(data);
-        Ok((handle, kept))
+        crate::input::recycle(first.data);
+        Ok(Some((handle, kept)))
     })
     .into_iter()
     .collect()
@@ -505,6 +553,7 @@ pub fn scan(inputs: &[String], options: &ScanOptions) -> Result<ScanReport> {
         &expanded.files,
         scan_parse_options(),
         jobs,
+        false,
         |input, bitcode| file_facts(&input.display, &bitcode, options),
     )?;
     let prelink = load_prelink(&options.prelink)?;
@@ -617,7 +666,8 @@ mod tests {
     use super::fingerprint;
 
     /// A file that grew, shrank or changed a byte between the plan's read
-    /// and the rewrite's is refused; one left alone reads the same.
+    /// and the rewrite's is refused; one left alone reads the same; read
+    /// again through the file kept open or by its path.
     #[test]
     fn a_file_changed_between_two_reads_is_refused() {
         let tmp = tempfile::tempdir().unwrap();
@@ -638,13 +688,52 @@ mod tests {
             (true, data[..4999].to_vec()),
             (true, flipped),
         ] {
-            std::fs::write(&p, &data).unwrap();
-            let loaded = super::load_read(std::slice::from_ref(&input), 1, |_, _| Ok(())).unwrap();
-            let (handle, ()) = loaded.into_iter().next().unwrap();
-            std::fs::write(&p, &to).unwrap();
+            for keep_open in [false, true] {
+                std::fs::write(&p, &data).unwrap();
+                let handle = read_once(&input, keep_open);
+                std::fs::write(&p, &to).unwrap();
+                match handle.reread() {
+                    Ok(again) => assert!(!changed && again == data),
+                    Err(e) => assert!(changed && e.to_string().contains("changed while"), "{e}"),
+                }
+            }
+        }
+    }
+
+    /// `input` read once with [`super::load_read`], the file kept open or not.
+    fn read_once(input: &crate::input::InputFile, keep_open: bool) -> super::FileHandle {
+        let reading = super::Reading {
+            sniff: false,
+            keep_open,
+        };
+        let loaded = super::load_read(std::slice::from_ref(input), 1, reading, |_, _| Ok(()));
+        let (handle, ()) = loaded.unwrap().into_iter().next().unwrap().unwrap();
+        assert_eq!(handle.open.lock().unwrap().is_some(), keep_open);
+        handle
+    }
+
+    /// A file kept open is read again through itself: a file put in its
+    /// place by a rename in between is not the one read (nor an error);
+    /// read again by path, it is, and refused as a change.
+    #[cfg(unix)]
+    #[test]
+    fn a_file_kept_open_is_read_again_whatever_its_path_names() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("m.bc");
+        let input = crate::input::InputFile {
+            source: crate::input::Source::File(p.clone()),
+            display: "m.bc".into(),
+            relative: None,
+        };
+        for keep_open in [false, true] {
+            std::fs::write(&p, b"first").unwrap();
+            let handle = read_once(&input, keep_open);
+            let other = tmp.path().join("other");
+            std::fs::write(&other, b"second").unwrap();
+            std::fs::rename(&other, &p).unwrap();
             match handle.reread() {
-                Ok(again) => assert!(!changed && again == data),
-                Err(e) => assert!(changed && e.to_string().contains("changed while"), "{e}"),
+                Ok(again) => assert!(keep_open && again == b"first"),
+                Err(e) => assert!(!keep_open && e.to_string().contains("changed while"), "{e}"),
             }
         }
     }

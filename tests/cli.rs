@@ -115,6 +115,88 @@ fn directories_are_searched_by_magic() {
     assert!(String::from_utf8_lossy(&text.stdout).contains("2 non-bitcode files skipped"));
 }
 
+/// `rename` over directories writes only the bitcode found in them: other
+/// files are skipped (told apart as they are read), count in the message
+/// when nothing is bitcode, and take no output path, so none collides.
+#[test]
+fn rename_of_a_directory_writes_only_its_bitcode() {
+    let dir = tempfile::tempdir().unwrap();
+    let util = testdata().join("clang-19/prog/distributed/util.bc");
+    let main = testdata().join("clang-19/prog/distributed/main.bc");
+    let tree = dir.path().join("tree");
+    std::fs::create_dir_all(tree.join("sub")).unwrap();
+    std::fs::copy(&main, tree.join("sub/main.bc")).unwrap();
+    std::fs::write(tree.join("README"), "not bitcode").unwrap();
+    // Named as the file argument below is: it would collide, were it kept.
+    std::fs::write(tree.join("util.bc"), "not bitcode either").unwrap();
+    std::fs::copy(&util, dir.path().join("util.bc")).unwrap();
+    let out = run_in(
+        dir.path(),
+        &[
+            "rename",
+            "--policy",
+            "source-filename",
+            "--keep-unresolved",
+            "--verbose",
+            "--out-dir",
+            "o",
+            "util.bc",
+            "tree",
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    // (The fast way tells the files apart itself: the exact way, sent
+    // back to, would hide it.)
+    assert!(err.contains("planned from module summaries"), "{err}");
+    let mut written = files_under(&dir.path().join("o"));
+    written.sort();
+    let o = dir.path().join("o");
+    assert_eq!(written, [o.join("sub/main.bc"), o.join("util.bc")]);
+    // A bitcode file under the directory at the same place does collide.
+    std::fs::copy(&main, tree.join("util.bc")).unwrap();
+    let out = run_in(
+        dir.path(),
+        &[
+            "rename",
+            "--policy",
+            "source-filename",
+            "--keep-unresolved",
+            "--out-dir",
+            "o2",
+            "util.bc",
+            "tree",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("would both be written to"), "{err}");
+    assert!(!dir.path().join("o2").exists());
+    // Nothing but other files: a usage error that counts them.
+    let none = dir.path().join("none");
+    std::fs::create_dir_all(&none).unwrap();
+    std::fs::write(none.join("a.txt"), "text").unwrap();
+    std::fs::write(none.join("empty"), "").unwrap();
+    let out = run_in(
+        dir.path(),
+        &[
+            "rename",
+            "--policy",
+            "source-filename",
+            "--keep-unresolved",
+            "--out-dir",
+            "o3",
+            "none",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no bitcode files among the inputs (2 other files skipped)"),
+        "{err}"
+    );
+}
+
 #[test]
 fn standard_input_is_read_for_dash() {
     let data = std::fs::read(testdata().join("clang-19/prog/distributed/util.bc")).unwrap();
