@@ -620,7 +620,7 @@ fn check<'m>(mods: &[ModuleRef<'m>], plan: &mut Plan, opts: &PlanOptions) -> Res
 
     let mut odd: Vec<Vec<u8>> = targets
         .values()
-        .filter(|n| !n.iter().all(|&b| names::is_symbol_byte(b)))
+        .filter(|n| !names::all_symbol_bytes(n))
         .map(|n| n.to_vec())
         .collect();
     odd.sort();

@@ -55,7 +55,7 @@ impl NameFacts {
         self.staying.reserve(m.globals.len() + m.comdats.len());
         self.renamed.reserve(changes.len());
         for c in changes.iter().filter(is_global) {
-            self.odd_renamed |= !c.old.iter().all(|&b| names::is_symbol_byte(b));
+            self.odd_renamed |= !names::all_symbol_bytes(c.old);
         }
         // Without exact renames a new name is a promoted name with another
         // suffix, and only promoted names are renamed: both hold the

@@ -180,6 +180,17 @@ static SYMBOL_BYTES: [bool; 256] = {
     t
 };
 
+/// True if every byte of `name` is a symbol byte ([`is_symbol_byte`]).
+/// Asked of every renamed name: each byte is classed by comparisons, with
+/// no early exit, which the compiler turns into vector code.
+pub fn all_symbol_bytes(name: &[u8]) -> bool {
+    name.iter().fold(true, |all, &b| {
+        let letter = (b | 0x20).wrapping_sub(b'a') < 26;
+        let digit = b.wrapping_sub(b'0') < 10;
+        all & (letter | digit | (b == b'_') | (b == b'.') | (b == b'$'))
+    })
+}
+
 /// The maximal runs of symbol bytes in `text`.
 pub fn symbol_tokens(text: &[u8]) -> impl Iterator<Item = &[u8]> {
     text.split(|&b| !is_symbol_byte(b))
@@ -212,13 +223,22 @@ mod tests {
 
     use super::*;
 
-    /// Symbol bytes are ASCII letters and digits, `_`, `.` and `$`.
+    /// Symbol bytes are ASCII letters and digits, `_`, `.` and `$`,
+    /// whether asked of one byte or of every byte of a name.
     #[test]
     fn symbol_bytes_are_letters_digits_and_three_marks() {
         for b in 0..=255u8 {
             let want = b.is_ascii_alphanumeric() || b"_.$".contains(&b);
             assert_eq!(is_symbol_byte(b), want, "byte {b:#x}");
+            // Alone, and at every place of names long enough for vectors.
+            assert_eq!(all_symbol_bytes(&[b]), want, "byte {b:#x}");
+            for at in [0, 17, 63, 64, 99] {
+                let mut name = b"foo.llvm.123_$Z9".repeat(7);
+                name[at] = b;
+                assert_eq!(all_symbol_bytes(&name), want, "byte {b:#x} at {at}");
+            }
         }
+        assert!(all_symbol_bytes(b""));
     }
 
     fn split(name: &str) -> Option<(String, String, String)> {
