@@ -672,11 +672,7 @@ mod tests {
     fn a_file_changed_between_two_reads_is_refused() {
         let tmp = tempfile::tempdir().unwrap();
         let p = tmp.path().join("m.bc");
-        let input = crate::input::InputFile {
-            source: crate::input::Source::File(p.clone()),
-            display: "m.bc".into(),
-            relative: None,
-        };
+        let input = named_input(&p);
         let data: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
         let mut grown = data.clone();
         grown.push(1);
@@ -700,6 +696,15 @@ mod tests {
         }
     }
 
+    /// The input file `p`, as named on a command line.
+    fn named_input(p: &std::path::Path) -> crate::input::InputFile {
+        crate::input::InputFile {
+            source: crate::input::Source::File(p.to_path_buf()),
+            display: p.display().to_string(),
+            relative: None,
+        }
+    }
+
     /// `input` read once with [`super::load_read`], the file kept open or not.
     fn read_once(input: &crate::input::InputFile, keep_open: bool) -> super::FileHandle {
         let reading = super::Reading {
@@ -720,11 +725,7 @@ mod tests {
     fn a_file_kept_open_is_read_again_whatever_its_path_names() {
         let tmp = tempfile::tempdir().unwrap();
         let p = tmp.path().join("m.bc");
-        let input = crate::input::InputFile {
-            source: crate::input::Source::File(p.clone()),
-            display: "m.bc".into(),
-            relative: None,
-        };
+        let input = named_input(&p);
         for keep_open in [false, true] {
             std::fs::write(&p, b"first").unwrap();
             let handle = read_once(&input, keep_open);
