@@ -363,19 +363,20 @@ fn expand_one(
     if meta.is_dir() {
         let mut found = Vec::new();
         walk(&path, Path::new(""), &mut found)?;
-        let bitcode = crate::parallel::map(&found, sniff.unwrap_or(1), |(path, rel)| {
-            if rel.is_none() {
-                return Ok(false);
-            }
-            if sniff.is_none() {
-                return Ok(true);
-            }
-            let mut magic = [0u8; 4];
-            let n = fs::File::open(path)
-                .and_then(|mut f| read_up_to(&mut f, &mut magic))
-                .map_err(|err| io_error(path, err))?;
-            Ok::<_, Error>(looks_like_bitcode(&magic[..n]))
-        });
+        // (Unsniffed, every file is kept, to be looked at when read.)
+        let bitcode: Vec<Result<bool>> = match sniff {
+            None => found.iter().map(|(_, rel)| Ok(rel.is_some())).collect(),
+            Some(jobs) => crate::parallel::map(&found, jobs, |(path, rel)| {
+                if rel.is_none() {
+                    return Ok(false);
+                }
+                let mut magic = [0u8; 4];
+                let n = fs::File::open(path)
+                    .and_then(|mut f| read_up_to(&mut f, &mut magic))
+                    .map_err(|err| io_error(path, err))?;
+                Ok(looks_like_bitcode(&magic[..n]))
+            }),
+        };
         for ((path, rel), bitcode) in found.into_iter().zip(bitcode) {
             match rel {
                 Some(rel) if bitcode? => out.files.push(InputFile {
