@@ -210,6 +210,34 @@ impl<'a> BitCursor<'a> {
         self.read_vbr_rest(chunk, width)
     }
 
+    /// Reads the fields of a block header that follow its ENTER_SUBBLOCK
+    /// id: the block id (VBR-8), the abbreviation width (VBR-4), then, at
+    /// the next 32-bit boundary, the body's length in words (32 bits); as
+    /// those four reads would, with the same errors. An id below 128 and a
+    /// width below 8 (all LLVM writes) are read from one load, and the
+    /// length from another.
+    ///
+    /// # Errors
+    /// As [`BitCursor::read_vbr`], [`BitCursor::align32`] and
+    /// [`BitCursor::read`].
+    #[inline]
+    pub fn read_block_fields(&mut self) -> Result<(u64, u64, u64)> {
+        if let Some(word) = self.peek56() {
+            let (id, width) = (word & 0xff, (word >> 8) & 0xf);
+            if id & 0x80 == 0 && width & 0x8 == 0 {
+                let aligned = self.base + ((self.pos + 12 - self.base + 31) & !31);
+                if let Some(len) = self.peek56_at(aligned) {
+                    self.pos = aligned + 32;
+                    return Ok((id, width, len & 0xffff_ffff));
+                }
+            }
+        }
+        let id = self.read_vbr(8)?;
+        let width = self.read_vbr(4)?;
+        self.align32()?;
+        Ok((id, width, self.read(32)?))
+    }
+
     /// Steps over `n` VBR-6 values, as `n` calls of `read_vbr(6)` would,
     /// with the same errors at the same positions. The chunks that end a
     /// value (continuation bit clear) are found nine at a time in one
@@ -438,6 +466,49 @@ mod tests {
                 );
                 assert_eq!(slow.position(), after);
                 c.read((i % 7) as u32).unwrap();
+            }
+        }
+    }
+
+    /// A block header's fields read at once are those the four reads give,
+    /// at every alignment, with the data ending anywhere (or errors where
+    /// they fail), for small and large ids and widths.
+    #[test]
+    fn block_fields_read_at_once_agree_with_four_reads() {
+        use crate::bitstream::writer::BitWriter;
+        let mut next = xorshift(0x51_7cc1_b727_220au64);
+        for round in 0..2000u64 {
+            let mut w = BitWriter::new();
+            let start = round % 32;
+            w.emit(next() & ((1 << start) - 1), start as u32);
+            let id = if round % 5 == 0 { next() % 100_000 } else { next() % 128 };
+            let width = if round % 7 == 0 { next() % 40 } else { next() % 8 };
+            w.emit_vbr(id, 8);
+            w.emit_vbr(width, 4);
+            w.align32();
+            w.emit(next() & 0xffff_ffff, 32);
+            w.emit(next(), 64);
+            let data = w.into_bytes();
+            for end in [data.len(), data.len() - 8, data.len() - 11, (start as usize + 20) / 8] {
+                let end = end.min(data.len());
+                let mut at_once = BitCursor::new(&data, 0, end);
+                at_once.pos = start;
+                let mut four = at_once.clone();
+                let fields = at_once.read_block_fields();
+                let reads = (|| -> Result<(u64, u64, u64)> {
+                    let id = four.read_vbr(8)?;
+                    let width = four.read_vbr(4)?;
+                    four.align32()?;
+                    Ok((id, width, four.read(32)?))
+                })();
+                match (fields, reads) {
+                    (Ok(a), Ok(b)) => {
+                        assert_eq!(a, b, "round {round} end {end}");
+                        assert_eq!(at_once.position(), four.position(), "round {round}");
+                    }
+                    (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+                    (a, b) => panic!("round {round} end {end}: {a:?} against {b:?}"),
+                }
             }
         }
     }

@@ -744,10 +744,7 @@ impl<'a> Reader<'a> {
     }
 
     fn read_block_header(&mut self, start: u64) -> Result<BlockHeader> {
-        let id = self.cursor.read_vbr(8)?;
-        let width = self.cursor.read_vbr(4)?;
-        self.cursor.align32()?;
-        let len_words = self.cursor.read(32)?;
+        let (id, width, len_words) = self.cursor.read_block_fields()?;
         let body_start_bit = self.cursor.position();
         if id > u64::from(u32::MAX) {
             return Err(Error::parse(start, format!("block id {id} out of range")));
