@@ -481,15 +481,28 @@ mod tests {
             let mut w = BitWriter::new();
             let start = round % 32;
             w.emit(next() & ((1 << start) - 1), start as u32);
-            let id = if round % 5 == 0 { next() % 100_000 } else { next() % 128 };
-            let width = if round % 7 == 0 { next() % 40 } else { next() % 8 };
+            let id = if round % 5 == 0 {
+                next() % 100_000
+            } else {
+                next() % 128
+            };
+            let width = if round % 7 == 0 {
+                next() % 40
+            } else {
+                next() % 8
+            };
             w.emit_vbr(id, 8);
             w.emit_vbr(width, 4);
             w.align32();
             w.emit(next() & 0xffff_ffff, 32);
             w.emit(next(), 64);
             let data = w.into_bytes();
-            for end in [data.len(), data.len() - 8, data.len() - 11, (start as usize + 20) / 8] {
+            for end in [
+                data.len(),
+                data.len() - 8,
+                data.len() - 11,
+                (start as usize + 20) / 8,
+            ] {
                 let end = end.min(data.len());
                 let mut at_once = BitCursor::new(&data, 0, end);
                 at_once.pos = start;
