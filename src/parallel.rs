@@ -51,26 +51,30 @@ pub fn map_owned<T: Send, R: Send>(
     })
 }
 
-/// A value that worker threads add items to without waiting for each
-/// other: an item that finds the value busy (another thread adding to it)
-/// is queued, and the thread holding the value takes in the queue before
-/// it lets go; [`Gather::into_inner`] takes in what is left. For values
-/// that do not depend on the order items are added in.
-pub struct Gather<S, T> {
+/// A value that worker threads add items to (with one function, `add`)
+/// without waiting for each other: an item that finds the value busy
+/// (another thread adding to it) is queued, and the thread holding the
+/// value takes in the queue before it lets go; [`Gather::into_inner`]
+/// takes in what is left. For values that do not depend on the order
+/// items are added in.
+pub struct Gather<S, T, F> {
     value: Mutex<S>,
     queue: Mutex<Vec<T>>,
+    add: F,
 }
 
-impl<S, T> Gather<S, T> {
-    pub fn new(value: S) -> Self {
+impl<S, T, F: Fn(&mut S, T)> Gather<S, T, F> {
+    pub fn new(value: S, add: F) -> Self {
         Gather {
             value: Mutex::new(value),
             queue: Mutex::new(Vec::new()),
+            add,
         }
     }
 
-    /// Adds `item` with `add`, now if the value is free, else later.
-    pub fn add(&self, item: T, add: impl Fn(&mut S, T)) {
+    /// Adds `item`, now if the value is free, else later.
+    pub fn add(&self, item: T) {
+        let add = &self.add;
         let mut value = match self.value.try_lock() {
             Ok(v) => v,
             Err(TryLockError::WouldBlock) => {
@@ -92,10 +96,10 @@ impl<S, T> Gather<S, T> {
     }
 
     /// The value with every item added.
-    pub fn into_inner(self, add: impl Fn(&mut S, T)) -> S {
+    pub fn into_inner(self) -> S {
         let mut value = self.value.into_inner().unwrap();
         for t in self.queue.into_inner().unwrap() {
-            add(&mut value, t);
+            (self.add)(&mut value, t);
         }
         value
     }
@@ -124,16 +128,14 @@ mod tests {
     #[test]
     fn gather_adds_every_item_once() {
         for jobs in [1, 2, 8] {
-            let gather = super::Gather::new(Vec::new());
             let add = |v: &mut Vec<u32>, x: u32| {
                 // Long enough for other threads to find the value busy.
                 std::hint::black_box((0..200).sum::<u32>());
                 v.push(x);
             };
-            super::map(&(0..5000).collect::<Vec<u32>>(), jobs, |&x| {
-                gather.add(x, add)
-            });
-            let mut all = gather.into_inner(add);
+            let gather = super::Gather::new(Vec::new(), add);
+            super::map(&(0..5000).collect::<Vec<u32>>(), jobs, |&x| gather.add(x));
+            let mut all = gather.into_inner();
             all.sort_unstable();
             assert_eq!(all, (0..5000).collect::<Vec<_>>(), "{jobs} jobs");
         }
@@ -144,24 +146,22 @@ mod tests {
     /// at the end.
     #[test]
     fn an_item_queued_while_the_value_is_busy_is_taken_in_by_the_holder() {
-        let gather = super::Gather::new(Vec::new());
         let (inside, is_inside) = std::sync::mpsc::channel();
         let (go, may_go) = std::sync::mpsc::channel();
         let may_go = Mutex::new(may_go);
+        // Adding 1 holds the value until the test says go.
+        let gather = super::Gather::new(Vec::new(), |v: &mut Vec<u32>, x| {
+            if x == 1 {
+                inside.send(()).unwrap();
+                may_go.lock().unwrap().recv().unwrap();
+            }
+            v.push(x);
+        });
         std::thread::scope(|s| {
-            s.spawn(|| {
-                gather.add(1, |v: &mut Vec<u32>, x| {
-                    if x == 1 {
-                        inside.send(()).unwrap();
-                        may_go.lock().unwrap().recv().unwrap();
-                    }
-                    v.push(x);
-                })
-            });
+            s.spawn(|| gather.add(1));
             is_inside.recv().unwrap();
-            gather.add(2, |_, _| {
-                panic!("the value is busy: the item must be queued")
-            });
+            // The value is busy: 2 is queued, not added.
+            gather.add(2);
             assert_eq!(*gather.queue.lock().unwrap(), [2]);
             go.send(()).unwrap();
         });
@@ -169,6 +169,6 @@ mod tests {
         assert_eq!(*gather.value.lock().unwrap(), [1, 2]);
         // One queued as the holder let go is taken in at the end.
         gather.queue.lock().unwrap().push(3);
-        assert_eq!(gather.into_inner(|v, x| v.push(x)), [1, 2, 3]);
+        assert_eq!(gather.into_inner(), [1, 2, 3]);
     }
 }

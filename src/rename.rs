@@ -547,8 +547,8 @@ fn plan_from_summaries(
     // Each summary is counted for the plan as soon as it is made, on the
     // thread that made it, not on one thread afterwards (or, when another
     // thread is counting one, by that thread).
-    let mentions = Gather::new(Mentions::default());
-    let count = |summary: ModuleSummary| mentions.add(summary, Mentions::add);
+    let mentions = Gather::new(Mentions::default(), Mentions::add);
+    let count = |summary: ModuleSummary| mentions.add(summary);
     let reading = scan::Reading {
         sniff: true,
         keep_open: options.output != Output::InPlace,
@@ -570,7 +570,7 @@ fn plan_from_summaries(
     let files = read.into_iter().flatten().collect();
     let prelink = scan::load_prelink(&options.prelink)?;
     let index = scan::load_index(&options.index)?;
-    let mentions = mentions.into_inner(Mentions::add);
+    let mentions = mentions.into_inner();
     let plan = build::unchecked(mentions, &prelink, &index, &options.plan)?;
     Ok((PlannedSet { files, plan }, not_bitcode))
 }
@@ -621,7 +621,7 @@ fn rewrite_set(
     let work: Vec<(usize, Known)> = known.into_iter().enumerate().collect();
     // Each file's name facts join the check as soon as it is rewritten, so
     // they are held once for the set, not once per file.
-    let names = Gather::new(NameCheck::default());
+    let names = Gather::new(NameCheck::default(), NameCheck::add);
     let results = crate::parallel::map_owned(work, options.jobs, |(i, known)| {
         let mut r = process(
             &files[i],
@@ -634,13 +634,13 @@ fn rewrite_set(
         );
         if let Ok(Processed::Done(done)) = &mut r {
             if let Some(facts) = done.facts.take() {
-                names.add(facts, NameCheck::add);
+                names.add(facts);
             }
         }
         progress.tick();
         r
     });
-    let names = names.into_inner(NameCheck::add);
+    let names = names.into_inner();
     let files_len = files.len();
     let mut out_files = Vec::with_capacity(files_len);
     let mut to_stdout = None;
