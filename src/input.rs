@@ -56,16 +56,13 @@ impl InputFile {
 
     /// Reads the whole input and the permissions of its file (`None` for
     /// standard input): one `fstat`, and one `read` for a file that keeps
-    /// the size it has. With `sniff`, a file found under a directory
-    /// argument is read whole only if it starts with bitcode or wrapper
-    /// magic: `None` if it does not, with no more than its first 64 KiB
-    /// read. With `keep_open`, the file is left open to be read again
-    /// through ([`FirstRead::file`]), as many files as the process may
-    /// keep open leaving room for the rest (see [`OpenInput`]).
+    /// the size it has; `None` for a file skipped as not bitcode (see
+    /// [`Reading`]).
     ///
     /// # Errors
     /// I/O errors, naming the input.
-    pub fn read_first(&self, sniff: bool, keep_open: bool) -> Result<Option<FirstRead>> {
+    pub fn read_first(&self, how: Reading) -> Result<Option<FirstRead>> {
+        let Reading { sniff, keep_open } = how;
         let Source::File(p) = &self.source else {
             return Ok(Some(FirstRead {
                 data: self.read()?,
@@ -110,6 +107,20 @@ impl InputFile {
             .map(|data| data.expect("read without sniffing"))
             .map_err(|e| io_error(p, e))
     }
+}
+
+/// How an input is read the first time ([`InputFile::read_first`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Reading {
+    /// The files found under directory arguments were listed without
+    /// being looked at ([`list`]): one is read whole only if it starts
+    /// with bitcode or wrapper magic, else skipped, with no more than its
+    /// first 64 KiB read.
+    pub sniff: bool,
+    /// Leave the file open to be read again through it
+    /// ([`FirstRead::file`]), as many files as the process may keep open
+    /// leaving room for the rest (see [`OpenInput`]).
+    pub keep_open: bool,
 }
 
 /// What the first read of an input gives.
@@ -527,7 +538,7 @@ mod tests {
                 assert_eq!(read, data, "{len} {expected}");
                 recycle(read);
             }
-            let first = input.read_first(false, false).unwrap().unwrap();
+            let first = input.read_first(Reading::default()).unwrap().unwrap();
             assert_eq!(first.data, data);
             assert_eq!(
                 first.permissions,
@@ -571,7 +582,11 @@ mod tests {
                     relative,
                 };
                 for sniff in [false, true] {
-                    let read = input.read_first(sniff, false).unwrap().map(|r| r.data);
+                    let how = Reading {
+                        sniff,
+                        keep_open: false,
+                    };
+                    let read = input.read_first(how).unwrap().map(|r| r.data);
                     if sniff && found && !bitcode {
                         assert_eq!(read, None, "{name}");
                     } else {

@@ -549,7 +549,7 @@ fn plan_from_summaries(
     // thread is counting one, by that thread).
     let mentions = Gather::new(Mentions::default(), Mentions::add);
     let count = |summary: ModuleSummary| mentions.add(summary);
-    let reading = scan::Reading {
+    let reading = input::Reading {
         sniff: true,
         keep_open: options.output != Output::InPlace,
     };

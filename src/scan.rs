@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::bitcode::{BitcodeFile, Module, ParseOptions};
 use crate::error::Result;
-use crate::input::{self, InputFile, OpenInput};
+use crate::input::{self, InputFile, OpenInput, Reading};
 use crate::plan::build::{collect_mentions, ModuleRef, ModuleSummary};
 use crate::plan::names::{self, PromotedName};
 use crate::plan::owners::{self, HashedModule, IndexedModule, Problem, ResolvedBy};
@@ -241,18 +241,6 @@ pub fn load_kept<T: Send>(
     Ok(read.into_iter().flatten().collect())
 }
 
-/// How [`load_read`] reads its inputs.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Reading {
-    /// The files found under directory arguments were listed without
-    /// being looked at ([`input::list`]): one that is not bitcode is
-    /// skipped (`None`), read no further than its first bytes.
-    pub sniff: bool,
-    /// Leave each file open to be read again through it, as many as may
-    /// be ([`input::OpenInput`]).
-    pub keep_open: bool,
-}
-
 /// Reads each input on up to `jobs` threads and keeps what `keep` makes of
 /// its bytes, and what it takes to read it again; the bytes are dropped as
 /// soon as `keep` is done with them. `None` for an input skipped as not
@@ -270,7 +258,7 @@ pub fn load_read<T: Send>(
         input::make_room_to_keep_open(inputs.len());
     }
     crate::parallel::map(inputs, jobs, |input| {
-        let first = input.read_first(reading.sniff, reading.keep_open);
+        let first = input.read_first(reading);
         let Some(first) = first.map_err(|e| e.in_file(&input.display))? else {
             return Ok(None);
         };
@@ -707,7 +695,7 @@ mod tests {
 
     /// `input` read once with [`super::load_read`], the file kept open or not.
     fn read_once(input: &crate::input::InputFile, keep_open: bool) -> super::FileHandle {
-        let reading = super::Reading {
+        let reading = crate::input::Reading {
             sniff: false,
             keep_open,
         };
