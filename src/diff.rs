@@ -127,9 +127,9 @@ fn canonical(
     let refs = scan::module_refs(&loaded);
     let plan = build::build(&refs, &[], &[], plan_options)?;
     let rewritten = crate::parallel::map(&loaded, jobs, |f| -> Result<(Vec<u8>, Vec<u8>)> {
-        let data = f.reread()?;
+        let data = f.handle.reread()?;
         let canon = rewrite::rewrite(&data, &f.bitcode, &plan)
-            .map_err(|e| e.in_file(&f.input.display))?
+            .map_err(|e| e.in_file(&f.handle.input.display))?
             .bytes;
         let canon = canon.unwrap_or_else(|| data.clone());
         Ok((data, canon))

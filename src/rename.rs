@@ -580,7 +580,7 @@ fn plan_exactly(inputs: &[InputFile], options: &RenameOptions) -> Result<Planned
     let keep_open = options.output != Output::InPlace;
     let files = scan::load_with_jobs(inputs, scan::scan_parse_options(), options.jobs, keep_open)?;
     for f in &files {
-        not_an_index(&f.input, &f.bitcode)?;
+        not_an_index(&f.handle.input, &f.bitcode)?;
     }
     let prelink = scan::load_prelink(&options.prelink)?;
     let index = scan::load_index(&options.index)?;
@@ -589,10 +589,7 @@ fn plan_exactly(inputs: &[InputFile], options: &RenameOptions) -> Result<Planned
     drop(refs);
     let files = files
         .into_iter()
-        .map(|f| {
-            let (handle, bitcode) = f.into_handle();
-            (handle, Known::Parsed(bitcode))
-        })
+        .map(|f| (f.handle, Known::Parsed(f.bitcode)))
         .collect();
     Ok(PlannedSet { files, plan })
 }

@@ -28,18 +28,10 @@ pub struct ScanOptions {
     pub index: Vec<String>,
 }
 
-/// A loaded input file.
+/// A loaded input file: its parse, and what it takes to read it again.
 pub struct LoadedFile {
-    pub input: InputFile,
+    pub handle: FileHandle,
     pub bitcode: BitcodeFile,
-    /// Length and hash of the bytes that were parsed.
-    fingerprint: (usize, u64),
-    /// The bytes, kept only for standard input (which cannot be read twice).
-    kept: Option<Vec<u8>>,
-    /// The file's permissions when it was read.
-    permissions: Option<std::fs::Permissions>,
-    /// The file, left open to be read again (taken when it is).
-    open: Mutex<Option<OpenInput>>,
 }
 
 fn fingerprint(data: &[u8]) -> (usize, u64) {
@@ -52,51 +44,50 @@ fn fingerprint(data: &[u8]) -> (usize, u64) {
     (data.len(), h.finish())
 }
 
-impl LoadedFile {
-    /// Splits into the parse and what is needed to read the file again.
-    pub fn into_handle(self) -> (FileHandle, BitcodeFile) {
-        (
-            FileHandle {
-                input: self.input,
-                fingerprint: self.fingerprint,
-                kept: self.kept,
-                permissions: self.permissions,
-                open: self.open,
-            },
-            self.bitcode,
-        )
-    }
-
-    /// The file's bytes again, checked to be the bytes that were parsed
-    /// (read through the file if it was left open, which closes it).
-    ///
-    /// # Errors
-    /// I/O errors, or the file changed since it was first read.
-    pub fn reread(&self) -> Result<Vec<u8>> {
-        let open = self.open.lock().unwrap().take();
-        reread(&self.input, self.fingerprint, self.kept.as_deref(), open)
-    }
-}
-
 /// A file that was read once: enough to read it again and check that it
 /// did not change in between.
 pub struct FileHandle {
     pub input: InputFile,
+    /// Length and hash of the bytes first read.
     fingerprint: (usize, u64),
+    /// The bytes, kept only for standard input (which cannot be read twice).
     kept: Option<Vec<u8>>,
+    /// The file's permissions when it was read.
     permissions: Option<std::fs::Permissions>,
     /// The file, left open to be read again (taken when it is).
     open: Mutex<Option<OpenInput>>,
 }
 
 impl FileHandle {
-    /// See [`LoadedFile::reread`].
+    /// The file's bytes again, checked to be the bytes first read (read
+    /// through the file if it was left open, which closes it).
     ///
     /// # Errors
     /// I/O errors, or the file changed since it was first read.
     pub fn reread(&self) -> Result<Vec<u8>> {
+        let input = &self.input;
+        if let Some(d) = &self.kept {
+            return Ok(d.clone());
+        }
         let open = self.open.lock().unwrap().take();
-        reread(&self.input, self.fingerprint, self.kept.as_deref(), open)
+        let data = match open {
+            Some(f) => f.read_again().map_err(|e| {
+                crate::Error::new(crate::ErrorKind::Io, format!("{}: {e}", input.display))
+            })?,
+            None => {
+                (input.read_expecting(self.fingerprint.0)).map_err(|e| e.in_file(&input.display))?
+            }
+        };
+        if fingerprint(&data) != self.fingerprint {
+            return Err(crate::Error::new(
+                crate::ErrorKind::Io,
+                format!(
+                    "{}: the file changed while bcrename was working on it",
+                    input.display
+                ),
+            ));
+        }
+        Ok(data)
     }
 
     /// The file's permissions when it was first read (`None` for standard
@@ -104,33 +95,6 @@ impl FileHandle {
     pub fn permissions(&self) -> Option<&std::fs::Permissions> {
         self.permissions.as_ref()
     }
-}
-
-fn reread(
-    input: &InputFile,
-    expected: (usize, u64),
-    kept: Option<&[u8]>,
-    open: Option<OpenInput>,
-) -> Result<Vec<u8>> {
-    if let Some(d) = kept {
-        return Ok(d.to_vec());
-    }
-    let data = match open {
-        Some(f) => f.read_again().map_err(|e| {
-            crate::Error::new(crate::ErrorKind::Io, format!("{}: {e}", input.display))
-        })?,
-        None => (input.read_expecting(expected.0)).map_err(|e| e.in_file(&input.display))?,
-    };
-    if fingerprint(&data) != expected {
-        return Err(crate::Error::new(
-            crate::ErrorKind::Io,
-            format!(
-                "{}: the file changed while bcrename was working on it",
-                input.display
-            ),
-        ));
-    }
-    Ok(data)
 }
 
 /// The report, in the JSON shape of the product spec.
@@ -205,14 +169,7 @@ pub fn load_with_jobs(
     let loaded = load_kept(inputs, options, jobs, keep_open, |_, bitcode| bitcode)?;
     Ok(loaded
         .into_iter()
-        .map(|(h, bitcode)| LoadedFile {
-            input: h.input,
-            bitcode,
-            fingerprint: h.fingerprint,
-            kept: h.kept,
-            permissions: h.permissions,
-            open: h.open,
-        })
+        .map(|(handle, bitcode)| LoadedFile { handle, bitcode })
         .collect())
 }
 
@@ -289,7 +246,7 @@ pub fn module_refs(files: &[LoadedFile]) -> Vec<ModuleRef<'_>> {
                 .iter()
                 .filter(|m| !m.is_index())
                 .map(move |m| ModuleRef {
-                    path: &f.input.display,
+                    path: &f.handle.input.display,
                     module: m,
                 })
         })
@@ -305,7 +262,7 @@ pub fn load_prelink(paths: &[String]) -> Result<Vec<HashedModule>> {
     let files = load(&expanded.files, ParseOptions::default())?;
     Ok(files
         .iter()
-        .flat_map(|f| hashed_modules(&f.input.display, &f.bitcode))
+        .flat_map(|f| hashed_modules(&f.handle.input.display, &f.bitcode))
         .collect())
 }
 
