@@ -530,6 +530,14 @@ enum Known {
     SummarisedFromSymtab,
 }
 
+/// Whether inputs stay open between the two reads: not when they are
+/// replaced, where one replaced by another program in between must be
+/// found changed (read again by path), not read through the old file
+/// and then overwritten.
+fn keeps_inputs_open(output: &Output) -> bool {
+    *output != Output::InPlace
+}
+
 /// Reads the set and makes its plan from summaries: each file found
 /// under a directory is read only if it is bitcode. Also gives how many
 /// were not.
@@ -551,7 +559,7 @@ fn plan_from_summaries(
     let count = |summary: ModuleSummary| mentions.add(summary);
     let reading = input::Reading {
         sniff: true,
-        keep_open: options.output != Output::InPlace,
+        keep_open: keeps_inputs_open(&options.output),
     };
     let read = scan::load_read(inputs, options.jobs, reading, |input, data| {
         let path = &input.display;
@@ -577,7 +585,7 @@ fn plan_from_summaries(
 
 /// Reads the set and makes its plan from every name in it.
 fn plan_exactly(inputs: &[InputFile], options: &RenameOptions) -> Result<PlannedSet> {
-    let keep_open = options.output != Output::InPlace;
+    let keep_open = keeps_inputs_open(&options.output);
     let files = scan::load_with_jobs(inputs, scan::scan_parse_options(), options.jobs, keep_open)?;
     for f in &files {
         not_an_index(&f.handle.input, &f.bitcode)?;
