@@ -807,6 +807,22 @@ fn process(
 mod tests {
     use super::*;
 
+    /// Inputs replaced in place are opened again by path for the second
+    /// read (so one replaced in between is refused); other outputs leave
+    /// them open.
+    #[test]
+    fn only_inputs_replaced_in_place_are_opened_again() {
+        assert!(!keeps_inputs_open(&Output::InPlace));
+        for other in [
+            Output::OutDir("o".into()),
+            Output::File("f".into()),
+            Output::Stdout,
+            Output::Nowhere,
+        ] {
+            assert!(keeps_inputs_open(&other), "{other:?}");
+        }
+    }
+
     /// What `Normaliser` must give: the path resolved as a whole when it
     /// exists, else its directory resolved and its name joined.
     fn resolved_one_by_one(p: &Path) -> PathBuf {
