@@ -12,11 +12,22 @@ use crate::plan::PromotedName;
 use crate::scan::scan_parse_options;
 
 /// The bitstream reader and the bitcode layer on raw bytes.
-/// Invariant: where a module's symbol table is read and agrees with its
-/// records, it gives the summary its records give (what lets `rename`
-/// plan from the table).
+/// Invariants: function bodies read the quick way give what the usual way
+/// gives (the same parse, or the same error); where a module's symbol
+/// table is read and agrees with its records, it gives the summary its
+/// records give (what lets `rename` plan from the table).
 pub fn reader(data: &[u8]) {
-    let _ = BitcodeFile::parse(data, scan_parse_options());
+    let quick = BitcodeFile::parse(data, scan_parse_options());
+    let usual_bodies = ParseOptions {
+        usual_bodies: true,
+        ..scan_parse_options()
+    };
+    let usual = BitcodeFile::parse(data, usual_bodies);
+    match (&quick, &usual) {
+        (Ok(q), Ok(u)) => assert_eq!(q, u, "quick and usual reads of the bodies differ"),
+        (Err(q), Err(u)) => assert_eq!(q.to_string(), u.to_string()),
+        _ => panic!("quick and usual reads of the bodies disagree: {quick:?} against {usual:?}"),
+    }
     let _ = dump(
         data,
         crate::bitcode::codes::block_name,
@@ -32,6 +43,7 @@ fn symtab_summary(data: &[u8]) {
     let module_level = ParseOptions {
         local_names: None,
         skip_symbol_tables: false,
+        ..ParseOptions::default()
     };
     let Ok(file) = BitcodeFile::parse(data, module_level) else {
         return;

@@ -551,6 +551,7 @@ fn plan_from_summaries(
     let names_only = ParseOptions {
         local_names: None,
         skip_symbol_tables: true,
+        ..ParseOptions::default()
     };
     // Each summary is counted for the plan as soon as it is made, on the
     // thread that made it, not on one thread afterwards (or, when another

@@ -144,7 +144,7 @@ fn text(bytes: &[u8]) -> String {
 pub fn scan_parse_options() -> ParseOptions {
     ParseOptions {
         local_names: Some(names::carries_suffix),
-        skip_symbol_tables: false,
+        ..ParseOptions::default()
     }
 }
 

@@ -197,6 +197,41 @@ fn function_bodies_and_local_names() {
         .any(|g| g.linkage == Linkage::AvailableExternally && g.name.starts_with(b"mix.llvm.")));
 }
 
+/// Function bodies skimmed (the quick way) read as they read the usual
+/// way, in every file of the test data: names kept, inline asm, bodies
+/// matched to functions. The local names and the inline asm read are
+/// checked to be there, so that both ways are put to the test.
+#[test]
+fn bodies_read_quickly_read_as_the_usual_way() {
+    let quick = bcrename::scan::scan_parse_options();
+    let usual = ParseOptions {
+        usual_bodies: true,
+        ..quick
+    };
+    let (mut files, mut names, mut asm) = (0, 0, 0);
+    for p in files_under(&testdata()) {
+        let data = std::fs::read(&p).unwrap();
+        let Ok(file) = BitcodeFile::parse(&data, quick) else {
+            continue;
+        };
+        assert_eq!(
+            file,
+            BitcodeFile::parse(&data, usual).unwrap(),
+            "{}",
+            p.display()
+        );
+        files += 1;
+        for f in file.modules.iter().flat_map(|m| &m.functions) {
+            names += f.local_names.len();
+            asm += f.inline_asm.len();
+        }
+    }
+    assert!(
+        files > 100 && names >= 3 && asm >= 3,
+        "{files} files, {names} names, {asm} asm"
+    );
+}
+
 /// A module's summary lists each promotion suffix its names carry once, in
 /// order, owned when a name with it is an owning definition there: on every
 /// module of every set, against the names read one by one.
@@ -252,7 +287,7 @@ fn symbol_table_names_are_the_module_records_names() {
     use bcrename::plan::{ModuleSummary, PromotedName};
     let names_only = ParseOptions {
         local_names: None,
-        skip_symbol_tables: false,
+        ..ParseOptions::default()
     };
     let mut from_table = std::collections::BTreeMap::<u32, usize>::new();
     let mut files = 0;

@@ -15,7 +15,7 @@ use super::codes::{
     self, block, identification as ident_code, module as mod_code, module_strtab, vst,
 };
 use super::symtab::{self, StrRef, Symtab};
-use crate::bitstream::reader::{BlockHeader, Entry, OperandSpan, Reader, Record};
+use crate::bitstream::reader::{BlockHeader, Entry, OperandSpan, Reader, Record, Watch};
 use crate::bitstream::wrapper::{self, Wrapper};
 use crate::error::{Error, Result};
 
@@ -447,6 +447,10 @@ pub struct ParseOptions {
     /// Locate SYMTAB blobs and read their version, but leave the tables
     /// unparsed (`table` is `None`), for readers that need the modules only.
     pub skip_symbol_tables: bool,
+    /// Read every function body the usual way, never the quick way
+    /// ([`Reader::skim`]): for checks that both read the same.
+    #[doc(hidden)]
+    pub usual_bodies: bool,
 }
 
 fn chars(r: &Record, from: usize, reader: &Reader<'_>) -> Result<Vec<u8>> {
@@ -457,15 +461,21 @@ fn chars(r: &Record, from: usize, reader: &Reader<'_>) -> Result<Vec<u8>> {
 
 /// The operands from `from` on as bytes, into `out` (cleared first).
 fn chars_into(r: &Record, from: usize, reader: &Reader<'_>, out: &mut Vec<u8>) -> Result<()> {
+    bytes_into(r.ops.get(from..).unwrap_or(&[]), out).map_err(|c| char_error(r, c, reader))
+}
+
+/// `ops` as bytes, into `out` (cleared first); errs with the first value
+/// that is not a byte.
+fn bytes_into(ops: &[u64], out: &mut Vec<u8>) -> std::result::Result<(), u64> {
     out.clear();
-    for &c in r.ops.get(from..).unwrap_or(&[]) {
-        out.push(
-            u8::try_from(c).map_err(|_| {
-                reader.error(r.start_bit, format!("character value {c} out of range"))
-            })?,
-        );
+    for &c in ops {
+        out.push(u8::try_from(c).map_err(|_| c)?);
     }
     Ok(())
+}
+
+fn char_error(r: &Record, c: u64, reader: &Reader<'_>) -> Error {
+    reader.error(r.start_bit, format!("character value {c} out of range"))
 }
 
 fn op(r: &Record, i: usize) -> u64 {
@@ -786,11 +796,11 @@ fn read_module(
             }
             Entry::SubBlock(sub) => match sub.id {
                 block::FUNCTION if options.local_names.is_some() => {
-                    reader.enter()?;
                     let (local_names, inline_asm) = read_function_block(
                         reader,
                         options.local_names.unwrap(),
                         &mut name_buffer,
+                        !options.usual_bodies,
                     )?;
                     m.functions.push(FunctionBody {
                         function: None,
@@ -1047,28 +1057,89 @@ fn inline_asm_text(r: &Record) -> Option<Vec<u8>> {
     Some(text.iter().map(|&c| c as u8).collect())
 }
 
-/// Reads a function block: the local names `keep` accepts, and the text of
-/// its inline asm. Each name is built in `name` first.
+/// What a function block holds that a parse keeps: the local names a
+/// filter accepts, and the text of its inline asm.
+#[derive(Default)]
+struct BodyFinds {
+    names: Vec<LocalName>,
+    asm: Vec<Vec<u8>>,
+}
+
+impl BodyFinds {
+    /// Takes in a VST_ENTRY or VST_BBENTRY record (at least one operand)
+    /// if `keep` accepts its name, which is built in `name` first (most
+    /// are not kept). Errs with a character value out of range.
+    fn local_name(
+        &mut self,
+        r: &Record,
+        keep: fn(&[u8]) -> bool,
+        name: &mut Vec<u8>,
+    ) -> std::result::Result<(), u64> {
+        bytes_into(&r.ops[1..], name)?;
+        if keep(name) {
+            self.names.push(LocalName {
+                kind: if r.code == vst::ENTRY {
+                    LocalKind::Value
+                } else {
+                    LocalKind::Block
+                },
+                id: r.ops[0],
+                name: name.clone(),
+                record_bit: r.start_bit,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Reads the function block just announced: the local names `keep`
+/// accepts, and the text of its inline asm. Each name is built in `name`
+/// first. The block is skimmed if `quickly` and it can be.
 fn read_function_block(
     reader: &mut Reader<'_>,
     keep: fn(&[u8]) -> bool,
     name: &mut Vec<u8>,
+    quickly: bool,
 ) -> Result<(Vec<LocalName>, Vec<Vec<u8>>)> {
-    let mut names = Vec::new();
-    let mut asm = Vec::new();
     // Instruction records are only stepped over, and the sub-blocks that
-    // hold no names (metadata attachments, use lists) skipped.
+    // hold no names (metadata attachments, use lists) skipped; among the
+    // constants, only inline asm is read.
+    const NAMES: [u32; 2] = [vst::ENTRY, vst::BBENTRY];
+    const WATCH: [Watch<'static>; 2] = [
+        Watch {
+            block: block::CONSTANTS,
+            codes: &INLINE_ASM_CODES,
+        },
+        Watch {
+            block: block::VALUE_SYMTAB,
+            codes: &NAMES,
+        },
+    ];
+    let mut finds = BodyFinds::default();
+    let skimmed = quickly
+        && reader.skim(&WATCH, &mut |block, r| match block {
+            block::CONSTANTS => {
+                finds.asm.extend(inline_asm_text(r));
+                true
+            }
+            _ => !r.ops.is_empty() && finds.local_name(r, keep, name).is_ok(),
+        });
+    if skimmed {
+        return Ok((finds.names, finds.asm));
+    }
+    // The usual way, which reads what the quick way does not know, and
+    // reports what is malformed.
+    let mut finds = BodyFinds::default();
+    reader.enter()?;
     const NAMED: [u32; 2] = [block::CONSTANTS, block::VALUE_SYMTAB];
     while let Some(entry) = reader.next_of(&[], &NAMED)? {
         match entry {
             Entry::SubBlock(h) if h.id == block::CONSTANTS => {
                 reader.enter()?;
-                // Only inline asm is of interest among the constants: the
-                // other records are stepped over.
                 while let Some(e) = reader.next_of(&INLINE_ASM_CODES, &[])? {
                     match e {
                         Entry::Record(r) => {
-                            asm.extend(inline_asm_text(&r));
+                            finds.asm.extend(inline_asm_text(&r));
                             reader.recycle(r.ops);
                         }
                         Entry::EndBlock { .. } => break,
@@ -1081,22 +1152,11 @@ fn read_function_block(
                 // (Every record is read: nearly all are names.)
                 while let Some(e) = reader.next_entry()? {
                     match e {
-                        Entry::Record(r) if r.code == vst::ENTRY || r.code == vst::BBENTRY => {
+                        Entry::Record(r) if NAMES.contains(&r.code) => {
                             need(&r, 1, "VST_ENTRY", reader)?;
-                            // Most names are not kept: build each in one buffer.
-                            chars_into(&r, 1, reader, name)?;
-                            if keep(name) {
-                                names.push(LocalName {
-                                    kind: if r.code == vst::ENTRY {
-                                        LocalKind::Value
-                                    } else {
-                                        LocalKind::Block
-                                    },
-                                    id: r.ops[0],
-                                    name: name.clone(),
-                                    record_bit: r.start_bit,
-                                });
-                            }
+                            finds
+                                .local_name(&r, keep, name)
+                                .map_err(|c| char_error(&r, c, reader))?;
                             reader.recycle(r.ops);
                         }
                         Entry::EndBlock { .. } => break,
@@ -1109,7 +1169,7 @@ fn read_function_block(
             _ => {}
         }
     }
-    Ok((names, asm))
+    Ok((finds.names, finds.asm))
 }
 
 /// Reads the module symbol table just entered (`block`); gives where its

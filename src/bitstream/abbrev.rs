@@ -70,6 +70,29 @@ impl ScalarSteps {
         Some(steps)
     }
 
+    /// The bits the fields take at the low end of `window`, whose low
+    /// `avail` bits (at most 63) are data: `None` where a field does not
+    /// end within them.
+    #[inline]
+    fn bits_in(&self, window: u64, avail: u64) -> Option<u64> {
+        let mut used = 0;
+        for &(before, continuation) in &self.vbrs {
+            used += before;
+            if used >= avail {
+                return None;
+            }
+            // An end found past the data (in bits shifted in) puts `used`
+            // past `avail`, which the last check refuses.
+            let ends = !(window >> used) & continuation;
+            if ends == 0 {
+                return None;
+            }
+            used += u64::from(ends.trailing_zeros()) + 1;
+        }
+        used += self.tail;
+        (used <= avail).then_some(used)
+    }
+
     /// Steps over the fields; `None`, with the cursor left where it was,
     /// where a field lies near the end of the data or a VBR value runs past
     /// 56 bits: the caller then reads them the usual way.
@@ -246,6 +269,26 @@ impl Abbrev {
         Self::read_scalar(&self.ops[0], cursor)
     }
 
+    /// [`Abbrev::step_record`] on bits at hand: the record's code and the
+    /// bits its operands take at the low end of `window`, whose low `avail`
+    /// bits (at most 63) are data; `None` where they do not all lie there
+    /// (or the record is not one `step_record` steps over).
+    #[inline]
+    pub fn step_in_window(&self, window: u64, avail: u64) -> Option<(u32, u64)> {
+        let code = self.literal_code()?;
+        Some((code, self.scalars.as_ref()?.bits_in(window, avail)?))
+    }
+
+    /// The record code, when the abbreviation gives it as a literal that
+    /// fits in 32 bits.
+    #[inline]
+    pub fn literal_code(&self) -> Option<u32> {
+        match self.ops[0] {
+            AbbrevOp::Literal(code) => u32::try_from(code).ok(),
+            _ => None,
+        }
+    }
+
     /// Steps over a whole record with this abbreviation, the cursor just
     /// past the abbreviation id, when its code is a literal that fits in 32
     /// bits and its operands are all scalars: a load and a few operations
@@ -254,10 +297,7 @@ impl Abbrev {
     /// would go the usual way (the caller then does).
     #[inline]
     pub fn step_record(&self, cursor: &mut BitCursor<'_>) -> Option<u32> {
-        let AbbrevOp::Literal(code) = self.ops[0] else {
-            return None;
-        };
-        let code = u32::try_from(code).ok()?;
+        let code = self.literal_code()?;
         self.scalars.as_ref()?.skip(cursor)?;
         Some(code)
     }

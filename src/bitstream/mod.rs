@@ -14,6 +14,6 @@ pub mod wrapper;
 pub mod writer;
 
 pub use abbrev::{Abbrev, AbbrevOp};
-pub use reader::{Abbrevs, BlockHeader, Entry, OperandSpan, Reader, Record};
+pub use reader::{Abbrevs, BlockHeader, Entry, OperandSpan, Reader, Record, Watch};
 pub use wrapper::Wrapper;
 pub use writer::BitWriter;

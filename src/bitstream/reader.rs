@@ -232,6 +232,15 @@ pub enum Operands {
     Of(&'static [u32]),
 }
 
+impl Operands {
+    fn keeps(self, code: u64) -> bool {
+        match self {
+            Operands::All => true,
+            Operands::Of(codes) => codes.iter().any(|&c| u64::from(c) == code),
+        }
+    }
+}
+
 /// Reads an unabbreviated record's code and operand count, checking that
 /// the operands can fit in what is left.
 #[inline(always)]
@@ -314,6 +323,338 @@ fn short_vbr6(bits: u64) -> Option<(u64, u64)> {
         return Some(((first & 31) | (second << 5), 12));
     }
     None
+}
+
+/// Steps over the record at `start` the quick way where it can: an
+/// unabbreviated record whose code and operand count are one or two
+/// VBR chunks each, or one whose abbreviation [`Abbrev::step_record`]
+/// handles. Gives the record's code; `None`, with the cursor unmoved,
+/// for anything else (other entries, longer headers, the last bits of
+/// the data), which the caller reads the usual way. Errors are those
+/// the usual way gives.
+#[inline]
+fn step_quickly<'a>(
+    cursor: &mut BitCursor<'_>,
+    abbrevs: impl FnOnce() -> Abbrevs<'a>,
+    start: u64,
+    width: u32,
+) -> Result<Option<u64>> {
+    let Some(word) = cursor.peek56_at(start) else {
+        return Ok(None);
+    };
+    // Ids are at most 32 bits wide, which leaves 24 bits of the window.
+    let id = (word & ((1u64 << width) - 1)) as u32;
+    if id == UNABBREV_RECORD {
+        // Code and count, of one or two VBR-6 chunks each (24 bits at
+        // most, which the window holds past any id).
+        let header = word >> width;
+        let Some((code, code_bits)) = short_vbr6(header) else {
+            return Ok(None);
+        };
+        let Some((n, count_bits)) = short_vbr6(header >> code_bits) else {
+            return Ok(None);
+        };
+        let header_bits = u64::from(width) + code_bits + count_bits;
+        let after = start + header_bits;
+        if n * 6 > cursor.end() - after {
+            return Ok(None);
+        }
+        // The operands that end in the window (most instructions have all
+        // theirs there) are stepped over at once: each ends at a chunk
+        // whose continuation bit is clear.
+        let whole_chunks = (56 - header_bits) / 6;
+        let window = VBR6_CONTINUATION & ((1u64 << (whole_chunks * 6)) - 1);
+        let mut ends = !(word >> header_bits) & window;
+        let in_window = u64::from(ends.count_ones());
+        if in_window >= n {
+            for _ in 1..n {
+                ends &= ends - 1;
+            }
+            let bits = if n == 0 {
+                0
+            } else {
+                u64::from(ends.trailing_zeros()) + 1
+            };
+            cursor.seek(after + bits)?;
+            return Ok(Some(code));
+        }
+        let bits = if in_window == 0 {
+            0
+        } else {
+            64 - u64::from(ends.leading_zeros())
+        };
+        cursor.seek(after + bits)?;
+        cursor.skip_vbr6(n - in_window)?;
+        return Ok(Some(code));
+    }
+    if id < 4 {
+        return Ok(None);
+    }
+    let Some(abbrev) = abbrevs().get((id - 4) as usize) else {
+        return Ok(None);
+    };
+    let after_id = start + u64::from(width);
+    if let Some((code, bits)) = abbrev.step_in_window(word >> width, 56 - u64::from(width)) {
+        cursor.seek(after_id + bits)?;
+        return Ok(Some(u64::from(code)));
+    }
+    cursor.seek(after_id)?;
+    if let Some(code) = abbrev.step_record(cursor) {
+        return Ok(Some(u64::from(code)));
+    }
+    cursor.seek(start)?;
+    Ok(None)
+}
+
+/// Steps over the record at `start` whose abbreviation id `id` was just
+/// read, checking it as reading it does; gives its code.
+fn step_record(
+    cursor: &mut BitCursor<'_>,
+    abbrevs: Abbrevs<'_>,
+    start: u64,
+    id: u32,
+) -> Result<u32> {
+    let code = if id == UNABBREV_RECORD {
+        let (code, n) = unabbreviated_header(cursor, start)?;
+        cursor.skip_vbr6(n)?;
+        code
+    } else {
+        let abbrev = abbreviation(abbrevs, start, id)?;
+        let code = abbrev.read_code(cursor)?;
+        abbrev.skip_operands(cursor)?;
+        code
+    };
+    record_code(start, code)
+}
+
+/// Reads the record at `start` whose abbreviation id `abbrev_id` was just
+/// read: its operands into `spare` (taken) if `keep` says so for its code,
+/// else stepped over.
+fn read_record<'a>(
+    cursor: &mut BitCursor<'_>,
+    abbrevs: impl FnOnce() -> Abbrevs<'a>,
+    start: u64,
+    abbrev_id: u32,
+    keep: Operands,
+    spare: &mut Vec<u64>,
+) -> Result<Record> {
+    // Records whose operands are stepped over leave the spare buffer
+    // for the next record that keeps them.
+    let mut ops = Vec::new();
+    let (code, blob) = if abbrev_id == UNABBREV_RECORD {
+        let (code, n) = unabbreviated_header(cursor, start)?;
+        if keep.keeps(code) {
+            ops = std::mem::take(spare);
+            ops.reserve(n as usize);
+            cursor.read_vbr6_into(n, &mut ops)?;
+        } else {
+            cursor.skip_vbr6(n)?;
+        }
+        (code, None)
+    } else {
+        let abbrev = abbreviation(abbrevs(), start, abbrev_id)?;
+        let code = abbrev.read_code(cursor)?;
+        let blob = if keep.keeps(code) {
+            ops = std::mem::take(spare);
+            abbrev.read_operands(cursor, &mut ops)?
+        } else {
+            abbrev.skip_operands(cursor)?
+        };
+        (code, blob)
+    };
+    Ok(Record {
+        code: record_code(start, code)?,
+        abbrev_id,
+        ops,
+        blob,
+        start_bit: start,
+        end_bit: cursor.position(),
+    })
+}
+
+/// Reads the header of a block whose ENTER_SUBBLOCK id at `start` was
+/// just read, checking it fits in the data; `namer` names it in errors.
+fn read_block_header(
+    cursor: &mut BitCursor<'_>,
+    start: u64,
+    namer: BlockNamer,
+) -> Result<BlockHeader> {
+    let (id, width, len_words) = cursor.read_block_fields()?;
+    let body_start_bit = cursor.position();
+    if id > u64::from(u32::MAX) {
+        return Err(Error::parse(start, format!("block id {id} out of range")));
+    }
+    if width == 0 || width > 32 {
+        return Err(Error::parse(
+            start,
+            format!("block {id} has abbreviation width {width}"),
+        ));
+    }
+    let end_bit = body_start_bit + len_words * 32;
+    if end_bit > cursor.end() {
+        return Err(Error::parse(
+            start,
+            format!(
+                "{} of {len_words} words runs past the end of the data ({} bits left)",
+                block_label(namer, id),
+                cursor.bits_left()
+            ),
+        ));
+    }
+    Ok(BlockHeader {
+        id: id as u32,
+        abbrev_width: width as u32,
+        start_bit: start,
+        body_start_bit,
+        len_words,
+        end_bit,
+    })
+}
+
+/// A block id's name, or `block N`.
+fn block_label(namer: BlockNamer, id: u64) -> String {
+    match u32::try_from(id).ok().and_then(namer) {
+        Some(name) => name.to_string(),
+        None => format!("block {id}"),
+    }
+}
+
+/// A sub-block [`Reader::skim`] looks into, and the codes of the records
+/// in it that it reads.
+#[derive(Debug, Clone, Copy)]
+pub struct Watch<'w> {
+    /// The sub-block's id.
+    pub block: u32,
+    /// The codes of the records read in it; the others are stepped over.
+    pub codes: &'w [u32],
+}
+
+/// The code of the record at `start` where it can be told without reading
+/// the record: an abbreviation's literal, or an unabbreviated record's code
+/// of one or two chunks.
+#[inline]
+fn code_at(cursor: &BitCursor<'_>, abbrevs: Abbrevs<'_>, start: u64, width: u32) -> Option<u32> {
+    let word = cursor.peek56_at(start)?;
+    match (word & ((1u64 << width) - 1)) as u32 {
+        UNABBREV_RECORD => short_vbr6(word >> width).map(|(code, _)| code as u32),
+        id if id >= 4 => abbrevs.get((id - 4) as usize)?.literal_code(),
+        _ => None,
+    }
+}
+
+/// The block currently stepped through by [`skim`].
+#[derive(Clone, Copy)]
+struct Skimmed<'b, 'w> {
+    id: u32,
+    width: u32,
+    end: u64,
+    abbrevs: Abbrevs<'b>,
+    codes: &'w [u32],
+}
+
+/// Reads the record at `start` (the cursor there) in `block`, its
+/// operands kept, and hands it to `found`: `None` where it cannot be read
+/// or `found` says to stop.
+fn hand_over(
+    cursor: &mut BitCursor<'_>,
+    block: &Skimmed<'_, '_>,
+    start: u64,
+    spare: &mut Vec<u64>,
+    found: &mut dyn FnMut(u32, &Record) -> bool,
+) -> Option<()> {
+    let id = cursor.read(block.width).ok()? as u32;
+    let r = read_record(cursor, || block.abbrevs, start, id, Operands::All, spare).ok()?;
+    let keep_going = found(block.id, &r);
+    *spare = r.ops;
+    spare.clear();
+    keep_going.then_some(())
+}
+
+/// [`Reader::skim`] of block `h`, the cursor at its body: `None` where the
+/// quick way does not apply (the cursor is then anywhere).
+fn skim<'b>(
+    cursor: &mut BitCursor<'_>,
+    info: &'b BlockInfo,
+    h: &BlockHeader,
+    watch: &[Watch<'_>],
+    found: &mut dyn FnMut(u32, &Record) -> bool,
+    spare: &mut Vec<u64>,
+) -> Option<()> {
+    let registered = |id| Abbrevs::from(info.shared(id).map_or(&[][..], |a| &a[..]));
+    let outer = Skimmed {
+        id: h.id,
+        width: h.abbrev_width,
+        end: h.end_bit,
+        abbrevs: registered(h.id),
+        codes: &[],
+    };
+    let mut block = outer;
+    let mut inside = false;
+    loop {
+        // An entry that runs past the end of its block (a sub-block past
+        // its parent's) is caught here, at the next step.
+        let start = cursor.position();
+        if start >= block.end {
+            return None;
+        }
+        // A record to be read is read at once, not stepped over first.
+        let watched = |code| block.codes.contains(&code);
+        if !block.codes.is_empty()
+            && code_at(cursor, block.abbrevs, start, block.width).is_some_and(watched)
+        {
+            hand_over(cursor, &block, start, spare, found)?;
+            continue;
+        }
+        let quick = step_quickly(cursor, || block.abbrevs, start, block.width).ok()?;
+        let code = match quick {
+            Some(code) => Some(code),
+            None => match cursor.read(block.width).ok()? as u32 {
+                END_BLOCK => {
+                    cursor.align32().ok()?;
+                    if cursor.position() != block.end {
+                        return None;
+                    }
+                    if !inside {
+                        return Some(());
+                    }
+                    (block, inside) = (outer, false);
+                    None
+                }
+                ENTER_SUBBLOCK => {
+                    let sub = read_block_header(cursor, start, |_| None).ok()?;
+                    if inside || sub.id == BLOCKINFO_BLOCK_ID {
+                        return None;
+                    }
+                    match watch.iter().find(|w| w.block == sub.id) {
+                        Some(w) => {
+                            let abbrevs = registered(sub.id);
+                            let (id, width, end) = (sub.id, sub.abbrev_width, sub.end_bit);
+                            let codes = w.codes;
+                            block = Skimmed {
+                                id,
+                                width,
+                                end,
+                                abbrevs,
+                                codes,
+                            };
+                            inside = true;
+                        }
+                        None => cursor.seek(sub.end_bit).ok()?,
+                    }
+                    None
+                }
+                DEFINE_ABBREV => return None,
+                id => Some(u64::from(
+                    step_record(cursor, block.abbrevs, start, id).ok()?,
+                )),
+            },
+        };
+        // A record whose code could not be told at once is read again.
+        if code.is_some_and(|code| u32::try_from(code).is_ok_and(watched)) {
+            cursor.seek(start).ok()?;
+            hand_over(cursor, &block, start, spare, found)?;
+        }
+    }
 }
 
 /// A record code, which must fit in 32 bits.
@@ -452,10 +793,7 @@ impl<'a> Reader<'a> {
 
     /// A block id's name, or `block N`.
     pub fn block_label(&self, id: u64) -> String {
-        match u32::try_from(id).ok().and_then(self.namer) {
-            Some(name) => name.to_string(),
-            None => format!("block {id}"),
-        }
+        block_label(self.namer, id)
     }
 
     fn located(&self, e: Error) -> Error {
@@ -489,6 +827,40 @@ impl<'a> Reader<'a> {
     /// As [`Reader::next_entry`].
     pub fn next_block_boundary(&mut self) -> Result<Option<Entry>> {
         self.step_to_next(&[], None)
+    }
+
+    /// Steps over the sub-block just announced the quick way, if it holds
+    /// only what that way knows: records, and sub-blocks that are skipped
+    /// by their length or, if `watch` names their id, looked into (one
+    /// level). In a sub-block looked into, each record with one of the
+    /// codes `watch` gives for it is read (operands kept) and handed to
+    /// `found` with the block id; the others are stepped over. Every entry
+    /// is checked as [`Reader::next_of`] checks it.
+    ///
+    /// Gives `false`, with the block still announced and nothing else
+    /// changed, for anything else: abbreviation definitions, BLOCKINFO,
+    /// blocks nested deeper, malformed data, or `found` giving `false`.
+    /// The caller then reads the block the usual way (which reports what
+    /// is malformed) and drops what `found` was given.
+    ///
+    /// This is the fast path for blocks read for a few records among many
+    /// (function bodies): no block is entered, no entry returned.
+    pub fn skim(
+        &mut self,
+        watch: &[Watch<'_>],
+        found: &mut dyn FnMut(u32, &Record) -> bool,
+    ) -> bool {
+        let Some((h, _)) = &self.pending else {
+            return false;
+        };
+        let from = self.cursor.position();
+        let info = &*self.blockinfo;
+        if skim(&mut self.cursor, info, h, watch, found, &mut self.spare).is_some() {
+            self.pending = None;
+            return true;
+        }
+        self.cursor.seek(from).expect("a position the cursor held");
+        false
     }
 
     /// The next entry of interest in the current block: a record whose
@@ -534,8 +906,10 @@ impl<'a> Reader<'a> {
             if start >= block_end {
                 return Err(Error::parse(start, "block ends without END_BLOCK"));
             }
+            let scopes = &self.scopes;
+            let abbrevs = || scopes.last().expect("inside a block").abbrevs();
             // The code of the record stepped over (none for a definition).
-            let code = match self.step_quickly(start, width)? {
+            let code = match step_quickly(&mut self.cursor, abbrevs, start, width)? {
                 Some(code) => Some(code),
                 None => match self.cursor.read(width)? as u32 {
                     END_BLOCK => {
@@ -561,19 +935,12 @@ impl<'a> Reader<'a> {
                         self.scopes.last_mut().unwrap().abbrevs.push(abbrev);
                         None
                     }
-                    // Records are checked as `read_record` checks them.
-                    UNABBREV_RECORD => {
-                        let (code, n) = unabbreviated_header(&mut self.cursor, start)?;
-                        self.cursor.skip_vbr6(n)?;
-                        Some(u64::from(record_code(start, code)?))
-                    }
-                    id => {
-                        let scope = self.scopes.last().expect("inside a block");
-                        let abbrev = abbreviation(scope.abbrevs(), start, id)?;
-                        let code = abbrev.read_code(&mut self.cursor)?;
-                        abbrev.skip_operands(&mut self.cursor)?;
-                        Some(u64::from(record_code(start, code)?))
-                    }
+                    id => Some(u64::from(step_record(
+                        &mut self.cursor,
+                        abbrevs(),
+                        start,
+                        id,
+                    )?)),
                 },
             };
             if self.cursor.position() > block_end {
@@ -584,63 +951,6 @@ impl<'a> Reader<'a> {
                 return Ok(None);
             }
         }
-    }
-
-    /// Steps over the record at `start` the quick way where it can: an
-    /// unabbreviated record whose code and operand count are one or two
-    /// VBR chunks each, or one whose abbreviation [`Abbrev::step_record`]
-    /// handles. Gives the record's code; `None`, with the cursor unmoved,
-    /// for anything else (other entries, longer headers, the last bits of
-    /// the data), which the caller reads the usual way. Errors are those
-    /// the usual way gives.
-    #[inline]
-    fn step_quickly(&mut self, start: u64, width: u32) -> Result<Option<u64>> {
-        let Some(word) = self.cursor.peek56_at(start) else {
-            return Ok(None);
-        };
-        // Ids are at most 32 bits wide, which leaves 24 bits of the window.
-        let id = (word & ((1u64 << width) - 1)) as u32;
-        if id == UNABBREV_RECORD {
-            // Code and count, of one or two VBR-6 chunks each (24 bits at
-            // most, which the window holds past any id).
-            let header = word >> width;
-            let Some((code, code_bits)) = short_vbr6(header) else {
-                return Ok(None);
-            };
-            let Some((n, count_bits)) = short_vbr6(header >> code_bits) else {
-                return Ok(None);
-            };
-            let header_bits = u64::from(width) + code_bits + count_bits;
-            let after = start + header_bits;
-            if n * 6 > self.cursor.end() - after {
-                return Ok(None);
-            }
-            // Operands of one chunk each that the window still holds (most
-            // instructions) are stepped over at once.
-            if header_bits + n * 6 <= 56 {
-                let chunks = word >> header_bits;
-                if chunks & VBR6_CONTINUATION & ((1u64 << (n * 6)) - 1) == 0 {
-                    self.cursor.seek(after + n * 6)?;
-                    return Ok(Some(code));
-                }
-            }
-            self.cursor.seek(after)?;
-            self.cursor.skip_vbr6(n)?;
-            return Ok(Some(code));
-        }
-        if id < 4 {
-            return Ok(None);
-        }
-        let scope = self.scopes.last().expect("inside a block");
-        let Some(abbrev) = scope.abbrevs().get((id - 4) as usize) else {
-            return Ok(None);
-        };
-        self.cursor.seek(start + u64::from(width))?;
-        if let Some(code) = abbrev.step_record(&mut self.cursor) {
-            return Ok(Some(u64::from(code)));
-        }
-        self.cursor.seek(start)?;
-        Ok(None)
     }
 
     fn next_inner(&mut self) -> Result<Option<Entry>> {
@@ -744,36 +1054,7 @@ impl<'a> Reader<'a> {
     }
 
     fn read_block_header(&mut self, start: u64) -> Result<BlockHeader> {
-        let (id, width, len_words) = self.cursor.read_block_fields()?;
-        let body_start_bit = self.cursor.position();
-        if id > u64::from(u32::MAX) {
-            return Err(Error::parse(start, format!("block id {id} out of range")));
-        }
-        if width == 0 || width > 32 {
-            return Err(Error::parse(
-                start,
-                format!("block {id} has abbreviation width {width}"),
-            ));
-        }
-        let end_bit = body_start_bit + len_words * 32;
-        if end_bit > self.cursor.end() {
-            return Err(Error::parse(
-                start,
-                format!(
-                    "{} of {len_words} words runs past the end of the data ({} bits left)",
-                    self.block_label(id),
-                    self.cursor.bits_left()
-                ),
-            ));
-        }
-        Ok(BlockHeader {
-            id: id as u32,
-            abbrev_width: width as u32,
-            start_bit: start,
-            body_start_bit,
-            len_words,
-            end_bit,
-        })
+        read_block_header(&mut self.cursor, start, self.namer)
     }
 
     /// Enters the sub-block just announced by [`Reader::next_entry`].
@@ -827,13 +1108,6 @@ impl<'a> Reader<'a> {
         self.operands = operands;
     }
 
-    fn keeps(&self, code: u64) -> bool {
-        match self.operands {
-            Operands::All => true,
-            Operands::Of(codes) => codes.iter().any(|&c| u64::from(c) == code),
-        }
-    }
-
     /// Moves on to `bit` in the current block, past entries the caller
     /// knows without reading them again: whole records that another read
     /// of the same bytes found, with no abbreviation defined among them
@@ -881,39 +1155,22 @@ impl<'a> Reader<'a> {
     }
 
     fn read_record(&mut self, start: u64, abbrev_id: u32) -> Result<Record> {
-        // Records whose operands are stepped over leave the spare buffer
-        // for the next record that keeps them.
-        let mut ops = Vec::new();
-        let (code, blob) = if abbrev_id == UNABBREV_RECORD {
-            let (code, n) = unabbreviated_header(&mut self.cursor, start)?;
-            if self.keeps(code) {
-                ops = std::mem::take(&mut self.spare);
-                ops.reserve(n as usize);
-                self.cursor.read_vbr6_into(n, &mut ops)?;
-            } else {
-                self.cursor.skip_vbr6(n)?;
-            }
-            (code, None)
-        } else {
-            let scope = self.scopes.last().expect("records are read inside blocks");
-            let abbrev = abbreviation(scope.abbrevs(), start, abbrev_id)?;
-            let code = abbrev.read_code(&mut self.cursor)?;
-            let blob = if self.keeps(code) {
-                ops = std::mem::take(&mut self.spare);
-                abbrev.read_operands(&mut self.cursor, &mut ops)?
-            } else {
-                abbrev.skip_operands(&mut self.cursor)?
-            };
-            (code, blob)
+        let scopes = &self.scopes;
+        let abbrevs = || {
+            scopes
+                .last()
+                .expect("records are read inside blocks")
+                .abbrevs()
         };
-        Ok(Record {
-            code: record_code(start, code)?,
+        let keep = self.operands;
+        read_record(
+            &mut self.cursor,
+            abbrevs,
+            start,
             abbrev_id,
-            ops,
-            blob,
-            start_bit: start,
-            end_bit: self.cursor.position(),
-        })
+            keep,
+            &mut self.spare,
+        )
     }
 
     fn read_blockinfo(&mut self, h: &BlockHeader) -> Result<()> {
@@ -1489,6 +1746,249 @@ mod tests {
         assert!(
             outcomes.iter().all(|&n| n > 500),
             "{outcomes:?} (errors, ends)"
+        );
+    }
+    /// Block 12 of a random stream for [`skim`]: records of every kind
+    /// (abbreviations from BLOCKINFO, among them an array), sub-blocks 11
+    /// and 14 (looked into) and 16 (skipped); in some rounds what the quick
+    /// way leaves to the usual way. Block 8 holds it, then a record.
+    fn skim_stream(round: usize, next: &mut dyn FnMut() -> u64) -> Vec<u8> {
+        let mut w = BitWriter::new();
+        w.emit_bytes(b"BC\xc0\xde");
+        let info = w.enter_block(2, BLOCKINFO_BLOCK_ID, 2);
+        for (id, abbrevs) in [
+            (
+                12,
+                vec![
+                    vec![
+                        AbbrevOp::Literal(2),
+                        AbbrevOp::Vbr(6),
+                        AbbrevOp::Vbr(6),
+                        AbbrevOp::Fixed(4),
+                    ],
+                    vec![
+                        AbbrevOp::Literal(43),
+                        AbbrevOp::Fixed(1),
+                        AbbrevOp::Array(Box::new(AbbrevOp::Vbr(6))),
+                    ],
+                ],
+            ),
+            (
+                14,
+                vec![vec![
+                    AbbrevOp::Literal(2),
+                    AbbrevOp::Vbr(8),
+                    AbbrevOp::Array(Box::new(AbbrevOp::Char6)),
+                ]],
+            ),
+        ] {
+            w.emit_unabbrev(2, BLOCKINFO_CODE_SETBID, &[id]);
+            for a in &abbrevs {
+                define(&mut w, 2, a);
+            }
+        }
+        w.end_block(info);
+        let outer = w.enter_block(2, 8, 3);
+        let block = w.enter_block(3, 12, 4);
+        let value = |next: &mut dyn FnMut() -> u64| next() >> (next() % 64);
+        for _ in 0..next() % 40 {
+            match next() % 8 {
+                0..=2 => {
+                    let ops: Vec<u64> = (0..next() % 12).map(|_| value(next)).collect();
+                    w.emit_unabbrev(4, (next() % 70) as u32, &ops);
+                }
+                3 => {
+                    w.emit(4, 4);
+                    w.emit_vbr(value(next), 6);
+                    w.emit_vbr(value(next) % 5000, 6);
+                    w.emit(next() % 16, 4);
+                }
+                4 => {
+                    w.emit(5, 4);
+                    w.emit(next() % 2, 1);
+                    let n = next() % 6;
+                    w.emit_vbr(n, 6);
+                    for _ in 0..n {
+                        w.emit_vbr(value(next), 6);
+                    }
+                }
+                5 | 6 => {
+                    let (id, width) = if next() % 2 == 0 { (11, 4) } else { (14, 4) };
+                    let sub = w.enter_block(4, id, width);
+                    for _ in 0..next() % 5 {
+                        let code = [1, 2, 30, 18, 70_000][(next() % 5) as usize];
+                        if id == 14 && code == 2 && next() % 2 == 0 {
+                            // A name in Char6.
+                            w.emit(4, 4);
+                            w.emit_vbr(next() % 300, 8);
+                            let n = next() % 20;
+                            w.emit_vbr(n, 6);
+                            for _ in 0..n {
+                                w.emit(next() % 64, 6);
+                            }
+                        } else {
+                            let ops: Vec<u64> = (0..next() % 9).map(|_| next() % 300).collect();
+                            w.emit_unabbrev(4, code, &ops);
+                        }
+                    }
+                    if round % 13 == 1 {
+                        let nested = w.enter_block(4, 16, 3);
+                        w.end_block(nested);
+                    }
+                    w.end_block(sub);
+                }
+                _ => {
+                    let sub = w.enter_block(4, 16, 3);
+                    w.emit_unabbrev(3, 1, &[value(next)]);
+                    w.end_block(sub);
+                }
+            }
+        }
+        if round % 11 == 1 {
+            define(&mut w, 4, &[AbbrevOp::Literal(3), AbbrevOp::Fixed(3)]);
+        }
+        if round % 17 == 1 {
+            let bi = w.enter_block(4, BLOCKINFO_BLOCK_ID, 2);
+            w.end_block(bi);
+        }
+        w.end_block(block);
+        w.emit_unabbrev(3, 9, &[round as u64]);
+        w.end_block(outer);
+        w.into_bytes()
+    }
+
+    type Watched = Vec<(u32, Record)>;
+
+    /// Reads block 12 of `data` (with [`skim`] if `quickly`): the records
+    /// of the codes [`SKIM_WATCH`] names in the sub-blocks it names, and
+    /// the record that follows the block; or the error of the usual way.
+    /// When the quick way gives up, the reader must be as it was: the
+    /// usual way then reads on from it.
+    fn skim_read(
+        data: &[u8],
+        quickly: bool,
+    ) -> std::result::Result<(bool, Watched, Record), String> {
+        let mut r = Reader::new(data, 0, data.len(), 4, |_| None).map_err(|e| e.to_string())?;
+        let mut found = Vec::new();
+        let mut skimmed = false;
+        let mut run = || -> Result<Record> {
+            loop {
+                match r.next_entry()? {
+                    Some(Entry::SubBlock(h)) if h.id == 8 => r.enter()?,
+                    Some(Entry::SubBlock(h)) if h.id == 12 => break,
+                    Some(_) => {}
+                    None => return Err(Error::parse(0, "no block 12")),
+                }
+            }
+            if quickly {
+                let at = r.position();
+                skimmed = r.skim(&SKIM_WATCH, &mut |id, rec| {
+                    found.push((id, rec.clone()));
+                    rec.ops.len() != 7
+                });
+                if !skimmed {
+                    assert_eq!(r.position(), at, "a skim given up moves nothing");
+                    found.clear();
+                }
+            }
+            if !skimmed {
+                r.enter()?;
+                let mut inside = None;
+                loop {
+                    match r.next_entry()? {
+                        Some(Entry::SubBlock(h)) if inside.is_none() => {
+                            match SKIM_WATCH.iter().find(|w| w.block == h.id) {
+                                Some(w) => {
+                                    r.enter()?;
+                                    inside = Some((h.id, w.codes));
+                                }
+                                None => r.skip()?,
+                            }
+                        }
+                        Some(Entry::Record(rec)) => {
+                            if let Some((id, codes)) = inside {
+                                if codes.contains(&rec.code) {
+                                    found.push((id, rec));
+                                }
+                            }
+                        }
+                        Some(Entry::EndBlock { .. }) if inside.is_some() => inside = None,
+                        Some(Entry::EndBlock { .. }) => break,
+                        Some(_) => {}
+                        None => return Err(Error::parse(0, "the stream ends in block 12")),
+                    }
+                }
+            }
+            match r.next_entry()? {
+                Some(Entry::Record(rec)) => Ok(rec),
+                other => Err(Error::parse(0, format!("{other:?} after block 12"))),
+            }
+        };
+        let after = run().map_err(|e| e.to_string())?;
+        Ok((skimmed, found, after))
+    }
+
+    const SKIM_WATCH: [Watch<'static>; 2] = [
+        Watch {
+            block: 11,
+            codes: &[30, 18, 70_000],
+        },
+        Watch {
+            block: 14,
+            codes: &[1, 2],
+        },
+    ];
+
+    /// Skimming a block finds the records, and ends where, reading it
+    /// the usual way does; where it gives up (abbreviation definitions,
+    /// BLOCKINFO, nesting, `found` saying so, malformed data) the reader
+    /// is left as it was and the usual way reads the block, errors and
+    /// all: on random blocks and on the same blocks with bits flipped.
+    #[test]
+    fn skimming_a_block_finds_what_reading_it_finds() {
+        let mut next = crate::testing::xorshift(0xbb67_ae85_84ca_a73b);
+        let mut outcomes = [0usize; 3];
+        for round in 0..400 {
+            let data = skim_stream(round, &mut next);
+            let mut inputs = vec![data.clone()];
+            for _ in 0..10 {
+                let mut bad = data.clone();
+                let at = next() as usize % bad.len();
+                bad[at] ^= 1 << (next() % 8);
+                inputs.push(bad);
+            }
+            for (i, d) in inputs.iter().enumerate() {
+                let usual = skim_read(d, false);
+                let quick = skim_read(d, true);
+                match (&quick, &usual) {
+                    (Ok((true, qf, qa)), Ok((_, uf, ua))) => {
+                        assert_eq!((qf, qa), (uf, ua), "round {round} input {i}");
+                        outcomes[0] += 1;
+                    }
+                    (Ok((false, ..)), _) | (Err(_), _) => {
+                        assert_eq!(
+                            quick.map(|q| (q.1, q.2)),
+                            usual.map(|u| (u.1, u.2)),
+                            "round {round} input {i}"
+                        );
+                        outcomes[1 + usize::from(i > 0)] += 1;
+                    }
+                    (Ok((true, ..)), Err(e)) => {
+                        panic!("round {round} input {i}: skimmed, but read the usual way: {e}")
+                    }
+                }
+            }
+        }
+        // Skims that finished, that gave up on well-formed blocks, and on
+        // changed ones, each many times.
+        assert!(outcomes.iter().all(|&n| n > 150), "{outcomes:?}");
+        let finished_found = (0..50).any(|round| {
+            let data = skim_stream(round, &mut next);
+            matches!(skim_read(&data, true), Ok((true, f, _)) if f.iter().any(|(id, _)| *id == 14) && f.iter().any(|(id, _)| *id == 11))
+        });
+        assert!(
+            finished_found,
+            "skims that find records in both watched blocks"
         );
     }
 }
