@@ -394,12 +394,11 @@ impl Abbrev {
                         // Names: many fields of a few bits, read a load at a time.
                         (true, AbbrevOp::Fixed(w)) if *w <= 32 => {
                             ops.reserve(n as usize);
-                            cursor.read_fixed_run(n, *w, |v| ops.push(v))?;
+                            cursor.read_fixed_run(n, *w, ops, |v| v)?;
                         }
                         (true, AbbrevOp::Char6) => {
                             ops.reserve(n as usize);
-                            cursor
-                                .read_fixed_run(n, 6, |v| ops.push(u64::from(decode_char6(v))))?;
+                            cursor.read_fixed_run(n, 6, ops, |v| u64::from(decode_char6(v)))?;
                         }
                         (true, elem) => {
                             ops.reserve(n as usize);

@@ -270,8 +270,9 @@ impl<'a> BitCursor<'a> {
     /// Reads `n` VBR-6 values into `out`, as `n` calls of `read_vbr(6)`
     /// would, with the same errors at the same positions. Values of one
     /// chunk (below 32: most operands) come out of one 64-bit load up to
-    /// nine at a time; a longer value, or one near the end of the data,
-    /// is read the usual way.
+    /// nine at a time, and a longer one from the same load when it ends
+    /// there; a value of more than nine chunks, or one near the end of the
+    /// data, is read the usual way.
     ///
     /// # Errors
     /// As [`BitCursor::read_vbr`].
@@ -290,6 +291,18 @@ impl<'a> BitCursor<'a> {
                     left -= k;
                     continue;
                 }
+                // A longer value, ending at the first chunk with its
+                // continuation bit clear.
+                let ends = !word & VBR6_CONTINUATION;
+                if ends != 0 {
+                    let chunks = u64::from(ends.trailing_zeros()) / 6 + 1;
+                    let value =
+                        (0..chunks).fold(0, |v, i| v | ((word >> (6 * i)) & 0x1f) << (5 * i));
+                    out.push(value);
+                    self.pos += 6 * chunks;
+                    left -= 1;
+                    continue;
+                }
             }
             out.push(self.read_vbr(6)?);
             left -= 1;
@@ -297,12 +310,18 @@ impl<'a> BitCursor<'a> {
         Ok(())
     }
 
-    /// Reads `n` fields of `width` bits (1..=32), handing each to `each`,
-    /// as `n` calls of `read(width)` would, with the same error at the same
-    /// position. As many fields as fit in 56 bits come out of one 64-bit
-    /// load.
+    /// Reads `n` fields of `width` bits (1..=32) into `out`, each as `f`
+    /// maps it, as `n` calls of `read(width)` would, with the same error at
+    /// the same position. As many fields as fit in 56 bits come out of one
+    /// 64-bit load, added to `out` at once.
     #[inline]
-    pub fn read_fixed_run(&mut self, n: u64, width: u32, mut each: impl FnMut(u64)) -> Result<()> {
+    pub fn read_fixed_run(
+        &mut self,
+        n: u64,
+        width: u32,
+        out: &mut Vec<u64>,
+        f: impl Fn(u64) -> u64,
+    ) -> Result<()> {
         debug_assert!((1..=32).contains(&width));
         let per_load = u64::from(56 / width);
         let field_mask = mask(width);
@@ -312,16 +331,14 @@ impl<'a> BitCursor<'a> {
             let bits = take * u64::from(width);
             match load_le64(self.data, (self.pos / 8) as usize) {
                 Some(word) if self.pos + bits <= self.end => {
-                    let mut word = word >> (self.pos % 8);
-                    for _ in 0..take {
-                        each(word & field_mask);
-                        word >>= width;
-                    }
+                    let word = word >> (self.pos % 8);
+                    let w = u64::from(width);
+                    out.extend((0..take).map(|i| f((word >> (i * w)) & field_mask)));
                     self.pos += bits;
                     left -= take;
                 }
                 _ => {
-                    each(self.read(width)?);
+                    out.push(f(self.read(width)?));
                     left -= 1;
                 }
             }
@@ -593,7 +610,7 @@ mod tests {
                 one,
                 n,
                 |c| c.read(width),
-                |c, out| c.read_fixed_run(n, width, |v| out.push(v)),
+                |c, out| c.read_fixed_run(n, width, out, |v| v),
                 &format!("width {width} start {start} n {n} end {end}"),
             );
         }
