@@ -188,17 +188,17 @@ impl BitWriter {
             self.out.extend_from_slice(&src[start..start + whole]);
             pos += whole as u64 * 8;
         }
-        // Otherwise 32 bits at a time from one 64-bit load, straight to
+        // Otherwise 56 bits at a time from one 64-bit load, straight to
         // `out` (fewer than 8 bits pend after `flush_bytes`, so `cur` keeps
-        // them below the new 32)...
-        while to - pos >= 32 {
+        // them below the new 56, and its seven low bytes go out)...
+        while to - pos >= 56 {
             let Some(word) = load_le64(src, (pos / 8) as usize) else {
                 break;
             };
-            self.cur |= ((word >> (pos % 8)) & 0xffff_ffff) << self.nbits;
-            self.out.extend_from_slice(&(self.cur as u32).to_le_bytes());
-            self.cur >>= 32;
-            pos += 32;
+            self.cur |= ((word >> (pos % 8)) & 0x00ff_ffff_ffff_ffff) << self.nbits;
+            self.out.extend_from_slice(&self.cur.to_le_bytes()[..7]);
+            self.cur >>= 56;
+            pos += 56;
         }
         // ...and the rest up to 56 bits at a time, reading only the bytes
         // the source has.
