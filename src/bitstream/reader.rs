@@ -627,15 +627,12 @@ fn skim<'b>(
                     }
                     match watch.iter().find(|w| w.block == sub.id) {
                         Some(w) => {
-                            let abbrevs = registered(sub.id);
-                            let (id, width, end) = (sub.id, sub.abbrev_width, sub.end_bit);
-                            let codes = w.codes;
                             block = Skimmed {
-                                id,
-                                width,
-                                end,
-                                abbrevs,
-                                codes,
+                                id: sub.id,
+                                width: sub.abbrev_width,
+                                end: sub.end_bit,
+                                abbrevs: registered(sub.id),
+                                codes: w.codes,
                             };
                             inside = true;
                         }
