@@ -246,18 +246,23 @@ impl<'a> BitCursor<'a> {
     pub fn skip_vbr6(&mut self, mut n: u64) -> Result<()> {
         while n > 0 {
             if let Some(word) = self.peek56() {
-                let mut ends = !word & VBR6_CONTINUATION;
-                let count = u64::from(ends.count_ones());
-                if count >= n {
-                    for _ in 1..n {
-                        ends &= ends - 1;
-                    }
+                let all = !word & VBR6_CONTINUATION;
+                // The ends one by one, the k-th lowest in `ends`, until the
+                // n-th (no count of them all: without a popcount
+                // instruction that costs more than the few steps).
+                let (mut ends, mut k) = (all, 1);
+                while k < n && ends != 0 {
+                    ends &= ends - 1;
+                    k += 1;
+                }
+                if ends != 0 {
                     self.pos += u64::from(ends.trailing_zeros()) + 1;
                     return Ok(());
                 }
-                if count > 0 {
-                    self.pos += u64::from(64 - ends.leading_zeros());
-                    n -= count;
+                // Fewer than n end in the load: k - 1 of them.
+                if all != 0 {
+                    self.pos += u64::from(64 - all.leading_zeros());
+                    n -= k - 1;
                     continue;
                 }
             }

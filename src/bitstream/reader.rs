@@ -364,27 +364,31 @@ fn step_quickly<'a>(
         // whose continuation bit is clear.
         let whole_chunks = (56 - header_bits) / 6;
         let window = VBR6_CONTINUATION & ((1u64 << (whole_chunks * 6)) - 1);
-        let mut ends = !(word >> header_bits) & window;
-        let in_window = u64::from(ends.count_ones());
-        if in_window >= n {
-            for _ in 1..n {
-                ends &= ends - 1;
-            }
-            let bits = if n == 0 {
-                0
-            } else {
-                u64::from(ends.trailing_zeros()) + 1
-            };
-            cursor.seek(after + bits)?;
+        let all = !(word >> header_bits) & window;
+        if n == 0 {
+            cursor.seek(after)?;
             return Ok(Some(code));
         }
-        let bits = if in_window == 0 {
+        // The ends one by one, the k-th lowest in `ends`, until the n-th
+        // (no count of them all: without a popcount instruction that
+        // costs more than the few steps).
+        let (mut ends, mut k) = (all, 1);
+        while k < n && ends != 0 {
+            ends &= ends - 1;
+            k += 1;
+        }
+        if ends != 0 {
+            cursor.seek(after + u64::from(ends.trailing_zeros()) + 1)?;
+            return Ok(Some(code));
+        }
+        // Fewer than n end in the window: k - 1 of them.
+        let bits = if all == 0 {
             0
         } else {
-            64 - u64::from(ends.leading_zeros())
+            64 - u64::from(all.leading_zeros())
         };
         cursor.seek(after + bits)?;
-        cursor.skip_vbr6(n - in_window)?;
+        cursor.skip_vbr6(n - (k - 1))?;
         return Ok(Some(code));
     }
     if id < 4 {
