@@ -161,34 +161,21 @@ pub fn suffix_tokens(text: &[u8]) -> Vec<(&str, usize)> {
     out
 }
 
-/// A byte that can be part of a symbol name in assembly.
+/// A byte that can be part of a symbol name in assembly: an ASCII letter
+/// or digit, `_`, `.` or `$`. Classed by comparisons, with no branch, so
+/// that a loop over a name's bytes becomes vector code.
 #[inline]
 pub fn is_symbol_byte(b: u8) -> bool {
-    SYMBOL_BYTES[usize::from(b)]
+    let letter = (b | 0x20).wrapping_sub(b'a') < 26;
+    let digit = b.wrapping_sub(b'0') < 10;
+    letter | digit | (b == b'_') | (b == b'.') | (b == b'$')
 }
 
-/// [`is_symbol_byte`] as a table: it is asked of every byte of every
-/// renamed name.
-static SYMBOL_BYTES: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        t[b] = c.is_ascii_alphanumeric() || c == b'_' || c == b'.' || c == b'$';
-        b += 1;
-    }
-    t
-};
-
 /// True if every byte of `name` is a symbol byte ([`is_symbol_byte`]).
-/// Asked of every renamed name: each byte is classed by comparisons, with
-/// no early exit, which the compiler turns into vector code.
+/// Asked of every renamed name: no early exit, so the compiler turns it
+/// into vector code.
 pub fn all_symbol_bytes(name: &[u8]) -> bool {
-    name.iter().fold(true, |all, &b| {
-        let letter = (b | 0x20).wrapping_sub(b'a') < 26;
-        let digit = b.wrapping_sub(b'0') < 10;
-        all & (letter | digit | (b == b'_') | (b == b'.') | (b == b'$'))
-    })
+    name.iter().fold(true, |all, &b| all & is_symbol_byte(b))
 }
 
 /// The maximal runs of symbol bytes in `text`.
