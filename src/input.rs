@@ -76,7 +76,7 @@ impl InputFile {
             let meta = f.metadata()?;
             let len = meta.len() as usize;
             let data = if meta.is_file() {
-                read_expecting(&mut f, len, sniff)?
+                read_sniffing(&mut f, len, sniff)?
             } else {
                 let mut buf = Vec::new();
                 f.read_to_end(&mut buf)?;
@@ -86,26 +86,32 @@ impl InputFile {
                 data,
                 permissions: Some(meta.permissions()),
                 file: (keep_open && meta.is_file())
-                    .then(|| OpenInput::keep(f, len))
+                    .then(|| OpenInput::keep(f))
                     .flatten(),
             }))
         };
         read().map_err(|e| io_error(p, e))
     }
 
-    /// Reads the whole input, a file expected to hold `len` bytes: one
-    /// `read` when it does. (The caller checks what it gets.)
+    /// Reads the whole input again, a file expected to hold `len` bytes:
+    /// through `open`, the file left open by its first read, if there is
+    /// one (which closes it), else opened again by path; one `read` when
+    /// it holds `len`. (The caller checks what it gets.)
     ///
     /// # Errors
     /// I/O errors, naming the input.
-    pub fn read_expecting(&self, len: usize) -> Result<Vec<u8>> {
+    pub fn read_again(&self, open: Option<OpenInput>, len: usize) -> Result<Vec<u8>> {
         let Source::File(p) = &self.source else {
             return self.read();
         };
-        fs::File::open(p)
-            .and_then(|mut f| read_expecting(&mut f, len, false))
-            .map(|data| data.expect("read without sniffing"))
-            .map_err(|e| io_error(p, e))
+        let read = || match open {
+            Some(mut o) => {
+                o.file.seek(SeekFrom::Start(0))?;
+                read_expecting(&mut o.file, len)
+            }
+            None => read_expecting(&mut fs::File::open(p)?, len),
+        };
+        read().map_err(|e| io_error(p, e))
     }
 }
 
@@ -184,28 +190,18 @@ pub fn make_room_to_keep_open(n: usize) {
 #[derive(Debug)]
 pub struct OpenInput {
     file: fs::File,
-    len: usize,
 }
 
 impl OpenInput {
-    /// `file`, of `len` bytes when read, kept if the limit allows.
-    fn keep(file: fs::File, len: usize) -> Option<OpenInput> {
+    /// `file`, kept if the limit allows.
+    fn keep(file: fs::File) -> Option<OpenInput> {
         let limit = keep_open_limit();
         KEPT_OPEN
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
                 (n < limit).then_some(n + 1)
             })
             .ok()
-            .map(|_| OpenInput { file, len })
-    }
-
-    /// The file's bytes, read again from its start (and closed).
-    ///
-    /// # Errors
-    /// I/O errors.
-    pub fn read_again(mut self) -> std::io::Result<Vec<u8>> {
-        self.file.seek(SeekFrom::Start(0))?;
-        read_expecting(&mut self.file, self.len, false).map(|d| d.expect("read without sniffing"))
+            .map(|_| OpenInput { file })
     }
 }
 
@@ -238,7 +234,7 @@ pub fn recycle(buf: Vec<u8>) {
 /// grew, when the rest is read as well. With `sniff`, the first read asks
 /// for no more than [`SNIFF_READ`] bytes, and a file whose first bytes
 /// are not bitcode or wrapper magic is read no further: `None`.
-fn read_expecting(f: &mut fs::File, len: usize, sniff: bool) -> std::io::Result<Option<Vec<u8>>> {
+fn read_sniffing(f: &mut fs::File, len: usize, sniff: bool) -> std::io::Result<Option<Vec<u8>>> {
     // A buffer handed back on this thread is read into as it is: only
     // room it never held is zeroed first.
     let mut buf = SPARE.with(|s| std::mem::take(&mut *s.borrow_mut()));
@@ -274,6 +270,11 @@ fn read_expecting(f: &mut fs::File, len: usize, sniff: bool) -> std::io::Result<
         f.read_to_end(&mut buf)?;
     }
     Ok(Some(buf))
+}
+
+/// [`read_sniffing`] without a sniff: the whole file.
+fn read_expecting(f: &mut fs::File, len: usize) -> std::io::Result<Vec<u8>> {
+    read_sniffing(f, len, false).map(|data| data.expect("only a sniff skips a file"))
 }
 
 /// Bytes a file's bitcode or wrapper magic takes.
@@ -534,7 +535,7 @@ mod tests {
             let data: Vec<u8> = (0..len).map(|i| (i * 7 + len) as u8).collect();
             fs::write(&p, &data).unwrap();
             for expected in [0, len.saturating_sub(1), len, len + 1, 2 * len + 5] {
-                let read = input.read_expecting(expected).unwrap();
+                let read = input.read_again(None, expected).unwrap();
                 assert_eq!(read, data, "{len} {expected}");
                 recycle(read);
             }
@@ -547,7 +548,7 @@ mod tests {
             recycle(first.data);
         }
         fs::remove_file(&p).unwrap();
-        let err = input.read_expecting(3).unwrap_err().to_string();
+        let err = input.read_again(None, 3).unwrap_err().to_string();
         assert!(err.contains("/f"), "{err}");
     }
 

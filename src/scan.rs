@@ -70,14 +70,8 @@ impl FileHandle {
             return Ok(d.clone());
         }
         let open = self.open.lock().unwrap().take();
-        let data = match open {
-            Some(f) => f.read_again().map_err(|e| {
-                crate::Error::new(crate::ErrorKind::Io, format!("{}: {e}", input.display))
-            })?,
-            None => {
-                (input.read_expecting(self.fingerprint.0)).map_err(|e| e.in_file(&input.display))?
-            }
-        };
+        let data =
+            (input.read_again(open, self.fingerprint.0)).map_err(|e| e.in_file(&input.display))?;
         if fingerprint(&data) != self.fingerprint {
             return Err(crate::Error::new(
                 crate::ErrorKind::Io,
