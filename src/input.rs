@@ -291,8 +291,10 @@ pub struct Inputs {
     pub skipped: Vec<PathBuf>,
 }
 
+/// `e`, about the file at `path` (named once, however often a caller
+/// names the file again: see [`Error::in_file`]).
 fn io_error(path: &Path, e: std::io::Error) -> Error {
-    Error::new(ErrorKind::Io, format!("{}: {e}", path.display()))
+    Error::from(e).in_file(path.display().to_string())
 }
 
 /// Expands command-line inputs. Directories are searched recursively;
@@ -550,6 +552,29 @@ mod tests {
         fs::remove_file(&p).unwrap();
         let err = input.read_again(None, 3).unwrap_err().to_string();
         assert!(err.contains("/f"), "{err}");
+    }
+
+    /// A file that cannot be read is named once in the error, also when
+    /// the caller names it again (as the readers of a set do).
+    #[test]
+    fn an_unreadable_file_is_named_once() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("gone.bc");
+        let input = InputFile {
+            source: Source::File(p.clone()),
+            display: p.display().to_string(),
+            relative: None,
+        };
+        let errors = [
+            input.read_first(Reading::default()).unwrap_err(),
+            input.read_again(None, 3).unwrap_err(),
+            input.read().unwrap_err(),
+        ];
+        for e in errors {
+            let shown = e.in_file(&input.display).to_string();
+            assert_eq!(shown.matches("gone.bc").count(), 1, "{shown}");
+            assert!(shown.starts_with(&input.display), "{shown}");
+        }
     }
 
     /// With a sniff, a file found under a directory is read only when it
