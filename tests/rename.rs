@@ -1566,3 +1566,49 @@ fn outputs_take_their_inputs_permissions_under_any_umask() {
     }
     assert_no_temporaries(d);
 }
+
+/// More inputs than the process may keep open: the files past half its
+/// limit on open files are read again by path, not kept open, and the
+/// outputs are those of a run without the limit. (Kept open regardless,
+/// the run would fail for want of file descriptors.)
+#[cfg(unix)]
+#[test]
+fn more_inputs_than_files_the_process_may_keep_open() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let set = testdata().join("clang-19/prog/distributed");
+    let modules = ["main.bc", "util.bc", "alias.bc", "asm.bc"];
+    for i in 0..40 {
+        let to = d.join("in").join(format!("d{i}"));
+        std::fs::create_dir_all(&to).unwrap();
+        for m in modules {
+            std::fs::copy(set.join(m), to.join(m)).unwrap();
+        }
+    }
+    // 160 inputs, and room for 30 open files: 15 kept open.
+    let run = |out: &str, limit: &str| {
+        let script = format!(
+            "{limit} exec \"$0\" rename --redefine-sym util_compute=renamed_compute --out-dir {out} in"
+        );
+        let out = Command::new("sh")
+            .args(["-c", &script, env!("CARGO_BIN_EXE_bcrename")])
+            .current_dir(d)
+            .output()
+            .unwrap();
+        ok(&out);
+    };
+    run("free", "");
+    run("limited", "ulimit -n 30 &&");
+    let inputs = files_under(&d.join("in"));
+    assert_eq!(inputs.len(), 160);
+    let mut renamed = 0;
+    for f in &inputs {
+        let rel = f.strip_prefix(d.join("in")).unwrap();
+        let free = std::fs::read(d.join("free").join(rel)).unwrap();
+        let limited = std::fs::read(d.join("limited").join(rel)).unwrap();
+        assert!(free == limited, "{}", rel.display());
+        renamed += usize::from(free != std::fs::read(f).unwrap());
+    }
+    // Each copy of util.bc defines the symbol and main.bc calls it.
+    assert!(renamed >= 80, "{renamed} renamed");
+}
