@@ -11,28 +11,59 @@ pub fn default_jobs() -> usize {
 
 /// `f` applied to every item on up to `jobs` threads; results in item order.
 pub fn map<T: Sync, R: Send>(items: &[T], jobs: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    map_with(items, jobs, || (), |(), item| f(item)).0
+}
+
+/// Like [`map`], but each thread also adds to a value of its own, made by
+/// `init` when the thread starts: with the results, the threads' values
+/// (one per thread, in no particular order), for the caller to merge. For
+/// values that do not depend on how the items fell to the threads.
+///
+/// A value shared by the threads ([`Gather`]) makes them wait for each
+/// other, and memory that one thread allocated and another grows or frees
+/// makes them contend for the allocator's locks: fed every module's
+/// summary, a shared value made `rename`'s first pass over the set about
+/// an eighth slower on two threads. Values of their own cost the threads
+/// memory for what their items have in common, once per thread: little
+/// for the summaries (a list of modules per suffix), more for a set of
+/// names that most files share, which is better gathered once.
+pub fn map_with<T: Sync, S: Send, R: Send>(
+    items: &[T],
+    jobs: usize,
+    init: impl Fn() -> S + Sync,
+    f: impl Fn(&mut S, &T) -> R + Sync,
+) -> (Vec<R>, Vec<S>) {
     let threads = jobs.clamp(1, items.len().max(1));
     if threads == 1 {
-        return items.iter().map(f).collect();
+        let mut value = init();
+        let results = items.iter().map(|item| f(&mut value, item)).collect();
+        return (results, vec![value]);
     }
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
-    std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(item) = items.get(i) else { break };
-                let r = f(item);
-                results.lock().unwrap()[i] = Some(r);
-            });
-        }
+    let values = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut value = init();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(item) = items.get(i) else { break };
+                        let r = f(&mut value, item);
+                        results.lock().unwrap()[i] = Some(r);
+                    }
+                    value
+                })
+            })
+            .collect();
+        (workers.into_iter())
+            .map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
     });
-    results
-        .into_inner()
-        .unwrap()
-        .into_iter()
+    let results = (results.into_inner().unwrap().into_iter())
         .map(|r| r.expect("every item was processed"))
-        .collect()
+        .collect();
+    (results, values)
 }
 
 /// Like [`map`], but `f` takes each item by value.
@@ -56,7 +87,8 @@ pub fn map_owned<T: Send, R: Send>(
 /// (another thread adding to it) is queued, and the thread holding the
 /// value takes in the queue before it lets go; [`Gather::into_inner`]
 /// takes in what is left. For values that do not depend on the order
-/// items are added in.
+/// items are added in, and that are better held once than once per
+/// thread (see [`map_with`]).
 pub struct Gather<S, T, F> {
     value: Mutex<S>,
     queue: Mutex<Vec<T>>,
@@ -122,6 +154,54 @@ mod tests {
                 items.iter().map(|x| x * 2).collect::<Vec<_>>()
             );
         }
+    }
+
+    /// Every item is added to one thread's value, once, and there is a
+    /// value per thread that ran.
+    #[test]
+    fn each_item_is_added_to_one_value_once() {
+        let items: Vec<u32> = (0..5000).collect();
+        for jobs in [1, 2, 8] {
+            let (results, values) =
+                super::map_with(&items, jobs, Vec::new, |v: &mut Vec<u32>, &x| {
+                    v.push(x);
+                    x + 1
+                });
+            assert_eq!(results, (1..=5000).collect::<Vec<_>>(), "{jobs} jobs");
+            assert_eq!(values.len(), jobs, "{jobs} jobs");
+            let mut all: Vec<u32> = values.concat();
+            all.sort_unstable();
+            assert_eq!(all, items, "{jobs} jobs");
+        }
+    }
+
+    /// Fewer items than jobs: a thread per item at most, and one value
+    /// even with no items.
+    #[test]
+    fn no_more_threads_than_items() {
+        let (results, values) = super::map_with(
+            &[7u8, 8],
+            8,
+            || 0,
+            |n: &mut u8, &x| {
+                *n += 1;
+                x
+            },
+        );
+        assert_eq!(results, [7, 8]);
+        assert_eq!(values.len(), 2);
+        let (results, values) = super::map_with(&[] as &[u8], 8, || 0u8, |_, &x| x);
+        assert!(results.is_empty());
+        assert_eq!(values, [0]);
+    }
+
+    /// A panic on a worker thread reaches the caller as that panic.
+    #[test]
+    #[should_panic(expected = "item 3")]
+    fn a_worker_panic_is_passed_on() {
+        super::map(&(0..10).collect::<Vec<u32>>(), 2, |&x| {
+            assert!(x != 3, "item 3");
+        });
     }
 
     /// Every item is added once, however the threads meet.

@@ -553,33 +553,35 @@ fn plan_from_summaries(
         skip_symbol_tables: true,
         ..ParseOptions::default()
     };
-    // Each summary is counted for the plan as soon as it is made, on the
-    // thread that made it, not on one thread afterwards (or, when another
-    // thread is counting one, by that thread).
-    let mentions = Gather::new(Mentions::default(), Mentions::add);
-    let count = |summary: ModuleSummary| mentions.add(summary);
+    // Each summary is counted for the plan as soon as it is made, by the
+    // thread that made it, in mentions of that thread's own (merged once
+    // the threads are done), and dropped.
     let reading = input::Reading {
         sniff: true,
         keep_open: keeps_inputs_open(&options.output),
     };
-    let read = scan::load_read(inputs, options.jobs, reading, |input, data| {
+    let count = |mentions: &mut Mentions, input: &InputFile, data: &[u8]| {
         let path = &input.display;
         if let Some(names) = SymtabNames::read(data) {
-            count(ModuleSummary::of_symtab(path, &names));
+            mentions.add(ModuleSummary::of_symtab(path, &names));
             return Ok(Known::SummarisedFromSymtab);
         }
         let bitcode = BitcodeFile::parse(data, names_only).map_err(|e| e.in_file(path))?;
         not_an_index(input, &bitcode)?;
         for m in bitcode.modules.iter().filter(|m| !m.is_index()) {
-            count(ModuleSummary::of(path, m));
+            mentions.add(ModuleSummary::of(path, m));
         }
         Ok(Known::Summarised)
-    })?;
+    };
+    let (read, counted) = scan::load_read(inputs, options.jobs, reading, Mentions::default, count)?;
     let not_bitcode = read.iter().filter(|f| f.is_none()).count();
     let files = read.into_iter().flatten().collect();
     let prelink = scan::load_prelink(&options.prelink)?;
     let index = scan::load_index(&options.index)?;
-    let mentions = mentions.into_inner();
+    let mentions = counted
+        .into_iter()
+        .reduce(Mentions::merge)
+        .unwrap_or_default();
     let plan = build::unchecked(mentions, &prelink, &index, &options.plan)?;
     Ok((PlannedSet { files, plan }, not_bitcode))
 }

@@ -184,36 +184,51 @@ pub fn load_kept<T: Send>(
         sniff: false,
         keep_open,
     };
-    let read = load_read(inputs, jobs, reading, |input, data| {
-        let bitcode = BitcodeFile::parse(data, options).map_err(|e| e.in_file(&input.display))?;
-        Ok(keep(input, bitcode))
-    })?;
+    let (read, _) = load_read(
+        inputs,
+        jobs,
+        reading,
+        || (),
+        |(), input, data| {
+            let bitcode =
+                BitcodeFile::parse(data, options).map_err(|e| e.in_file(&input.display))?;
+            Ok(keep(input, bitcode))
+        },
+    )?;
     // (Nothing is skipped without a sniff.)
     Ok(read.into_iter().flatten().collect())
 }
 
+/// What [`load_read`] gives: for each input in order, what it takes to read
+/// it again and what `keep` made of it (`None` when skipped); and the
+/// threads' values.
+pub type ReadSet<T, S> = (Vec<Option<(FileHandle, T)>>, Vec<S>);
+
 /// Reads each input on up to `jobs` threads and keeps what `keep` makes of
 /// its bytes, and what it takes to read it again; the bytes are dropped as
 /// soon as `keep` is done with them. `None` for an input skipped as not
-/// bitcode (only when [`Reading::sniff`]).
+/// bitcode (only when [`Reading::sniff`]). `keep` may also add to a value
+/// of its thread's (made by `init`): those values come back too, one per
+/// thread (see [`crate::parallel::map_with`]).
 ///
 /// # Errors
 /// The first input (in order) that cannot be read or that `keep` fails on.
-pub fn load_read<T: Send>(
+pub fn load_read<S: Send, T: Send>(
     inputs: &[InputFile],
     jobs: usize,
     reading: Reading,
-    keep: impl Fn(&InputFile, &[u8]) -> Result<T> + Sync,
-) -> Result<Vec<Option<(FileHandle, T)>>> {
+    init: impl Fn() -> S + Sync,
+    keep: impl Fn(&mut S, &InputFile, &[u8]) -> Result<T> + Sync,
+) -> Result<ReadSet<T, S>> {
     if reading.keep_open {
         input::make_room_to_keep_open(inputs.len());
     }
-    crate::parallel::map(inputs, jobs, |input| {
+    let (read, values) = crate::parallel::map_with(inputs, jobs, init, |value, input| {
         let first = input.read_first(reading);
         let Some(first) = first.map_err(|e| e.in_file(&input.display))? else {
             return Ok(None);
         };
-        let kept = keep(input, &first.data)?;
+        let kept = keep(value, input, &first.data)?;
         let stdin = matches!(input.source, crate::input::Source::Stdin);
         let handle = FileHandle {
             input: input.clone(),
@@ -224,9 +239,8 @@ pub fn load_read<T: Send>(
         };
         crate::input::recycle(first.data);
         Ok(Some((handle, kept)))
-    })
-    .into_iter()
-    .collect()
+    });
+    Ok((read.into_iter().collect::<Result<_>>()?, values))
 }
 
 /// The IR modules of loaded files (ThinLTO indexes left out), named by
@@ -650,8 +664,10 @@ mod tests {
             sniff: false,
             keep_open,
         };
-        let loaded = super::load_read(std::slice::from_ref(input), 1, reading, |_, _| Ok(()));
-        let (handle, ()) = loaded.unwrap().into_iter().next().unwrap().unwrap();
+        let read = |_: &mut (), _: &_, _: &_| Ok(());
+        let (loaded, _) =
+            super::load_read(std::slice::from_ref(input), 1, reading, || (), read).unwrap();
+        let (handle, ()) = loaded.into_iter().next().unwrap().unwrap();
         assert_eq!(handle.open.lock().unwrap().is_some(), keep_open);
         handle
     }

@@ -129,7 +129,7 @@ type PathLists = (Vec<Arc<str>>, Paths);
 /// What the set says about each suffix, and each path's source file name,
 /// gathered a summary at a time ([`Mentions::add`]): the summaries can be
 /// counted as they are made, on the threads that make them, and dropped.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Mentions {
     lists: FxHashMap<Box<str>, PathLists>,
     sources: SourceFilenames,
@@ -152,6 +152,30 @@ impl Mentions {
             }
         }
         self.sources.entry(m.path).or_insert(m.source_filename);
+    }
+
+    /// The mentions of both, as if every summary counted in either had
+    /// been counted in one: what threads that each counted their own
+    /// summaries make together. (A path that both give a source file name
+    /// keeps one of the two: a path's summaries come from one file.)
+    #[must_use]
+    pub fn merge(self, other: Mentions) -> Mentions {
+        // The smaller is moved into the larger.
+        let (mut into, from) = if self.lists.len() >= other.lists.len() {
+            (self, other)
+        } else {
+            (other, self)
+        };
+        into.lists.reserve(from.lists.len());
+        for (suffix, (definers, mentioned_by)) in from.lists {
+            let (d, m) = into.lists.entry(suffix).or_default();
+            d.extend(definers);
+            m.extend(mentioned_by);
+        }
+        for (path, source) in from.sources {
+            into.sources.entry(path).or_insert(source);
+        }
+        into
     }
 
     /// The mentions of each suffix, and each path's source file name
@@ -681,6 +705,17 @@ mod tests {
                 (mentions.clone(), sources.clone()),
                 "{order:?}"
             );
+        }
+        // Counted by threads, each its own, and merged (either way round).
+        for split in 0..=summaries.len() {
+            let mut parts = [Mentions::default(), Mentions::default()];
+            for (i, s) in summaries.iter().enumerate() {
+                parts[usize::from(i >= split)].add(s.clone());
+            }
+            let [a, b] = parts;
+            let (a2, b2) = (a.clone(), b.clone());
+            assert_eq!(a.merge(b).finish(), (mentions.clone(), sources.clone()));
+            assert_eq!(b2.merge(a2).finish(), (mentions.clone(), sources.clone()));
         }
         assert_eq!(collect_mentions(summaries.clone()), (mentions, sources));
     }

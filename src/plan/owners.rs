@@ -49,6 +49,10 @@ impl Paths {
         self.0.push(path);
     }
 
+    pub fn extend(&mut self, paths: Paths) {
+        self.0.extend(paths.0);
+    }
+
     /// Each path once, sorted.
     pub fn sorted(&self) -> Vec<&str> {
         let mut v: Vec<&str> = self.0.iter().map(|p| &**p).collect();
