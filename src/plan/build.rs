@@ -128,7 +128,8 @@ type PathLists = (Vec<Arc<str>>, Paths);
 
 /// What the set says about each suffix, and each path's source file name,
 /// gathered a summary at a time ([`Mentions::add`]): the summaries can be
-/// counted as they are made, on the threads that make them, and dropped.
+/// counted as they are made, by the threads that make them (each into
+/// mentions of its own, joined by [`Mentions::merge`]), and dropped.
 #[derive(Debug, Default, Clone)]
 pub struct Mentions {
     lists: FxHashMap<Box<str>, PathLists>,
