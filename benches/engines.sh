@@ -3,7 +3,8 @@
 # the same files (the floor) and `llvm-dis | llvm-as` per module, on a
 # generated corpus of ThinLTO backend bitcode.
 #
-# Usage: [BENCH_DIR=DIR] benches/engines.sh [MODULES] [FUNCS_PER_MODULE]   (default 200 40)
+# Usage: [BENCH_DIR=DIR] [PAIRS=N] benches/engines.sh [MODULES] [FUNCS_PER_MODULE]
+#        (default 200 40; PAIRS, default 21: paired copy-and-rename rounds)
 # Needs: clang-19, lld-19, llvm-19 (installed by scripts/test.sh) and
 # bc; builds bcrename --release --features llvm.
 set -euo pipefail
@@ -56,6 +57,21 @@ for _ in 1 2 3 4 5; do
   native1_s=$(min "$native1_s" "$(once "$bin" rename --policy source-filename --jobs 1 --out-dir out corpus)")
   llvm_s=$(min "$llvm_s" "$(once "$bin" rename --engine llvm --policy source-filename --out-dir out corpus)")
 done
+# Paired rounds: each native rename timed right after a copy, and the
+# ratio of the two taken per round. On a machine whose speed drifts from
+# one run to the next, the median of those ratios says more about "within
+# N times cp -r" than the best runs alone.
+pairs=${PAIRS:-21}
+ratios=(); copies=(); renames=()
+for _ in $(seq "$pairs"); do
+  c=$(once cp -r corpus out)
+  r=$(once "$bin" rename --policy source-filename --out-dir out corpus)
+  ratios+=("$(echo "$r / $c" | bc -l)"); copies+=("$c"); renames+=("$r")
+done
+median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+spread() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { printf "%.2fx to %.2fx", a[1], a[NR] }'; }
+paired=$(printf 'median %.2fx (%s); median times: cp -r %.3f s, rename %.3f s' \
+  "$(median "${ratios[@]}")" "$(spread "${ratios[@]}")" "$(median "${copies[@]}")" "$(median "${renames[@]}")")
 disas_s=$(once dis_as)
 for v in cp_s native_s native1_s llvm_s disas_s; do printf -v "$v" '%.3f' "${!v}"; done
 
@@ -82,3 +98,4 @@ for row in "cp -r:$cp_s" "bcrename native (all cores):$native_s" "bcrename nativ
   name=${row%%:*}; s=${row##*:}
   printf '%-36s %8s %8.1f\n' "$name" "$s" "$(echo "$s / $cp_s" | bc -l)"
 done
+echo "native / cp -r in $pairs paired rounds: $paired"
