@@ -528,11 +528,7 @@ mod tests {
     fn a_file_is_read_whole_whatever_size_was_expected() {
         let tmp = tempfile::tempdir().unwrap();
         let p = tmp.path().join("f");
-        let input = InputFile {
-            source: Source::File(p.clone()),
-            display: "f".into(),
-            relative: None,
-        };
+        let input = crate::testing::named_input(&p);
         for len in [0usize, 1, 7, 4096, 70_000, 5, 0, 4096] {
             let data: Vec<u8> = (0..len).map(|i| (i * 7 + len) as u8).collect();
             fs::write(&p, &data).unwrap();
@@ -560,11 +556,7 @@ mod tests {
     fn an_unreadable_file_is_named_once() {
         let tmp = tempfile::tempdir().unwrap();
         let p = tmp.path().join("gone.bc");
-        let input = InputFile {
-            source: Source::File(p.clone()),
-            display: p.display().to_string(),
-            relative: None,
-        };
+        let input = crate::testing::named_input(&p);
         let errors = [
             input.read_first(Reading::default()).unwrap_err(),
             input.read_again(None, 3).unwrap_err(),

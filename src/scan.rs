@@ -625,7 +625,7 @@ mod tests {
     fn a_file_changed_between_two_reads_is_refused() {
         let tmp = tempfile::tempdir().unwrap();
         let p = tmp.path().join("m.bc");
-        let input = named_input(&p);
+        let input = crate::testing::named_input(&p);
         let data: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
         let mut grown = data.clone();
         grown.push(1);
@@ -646,15 +646,6 @@ mod tests {
                     Err(e) => assert!(changed && e.to_string().contains("changed while"), "{e}"),
                 }
             }
-        }
-    }
-
-    /// The input file `p`, as named on a command line.
-    fn named_input(p: &std::path::Path) -> crate::input::InputFile {
-        crate::input::InputFile {
-            source: crate::input::Source::File(p.to_path_buf()),
-            display: p.display().to_string(),
-            relative: None,
         }
     }
 
@@ -680,7 +671,7 @@ mod tests {
     fn a_file_kept_open_is_read_again_whatever_its_path_names() {
         let tmp = tempfile::tempdir().unwrap();
         let p = tmp.path().join("m.bc");
-        let input = named_input(&p);
+        let input = crate::testing::named_input(&p);
         for keep_open in [false, true] {
             std::fs::write(&p, b"first").unwrap();
             let handle = read_once(&input, keep_open);

@@ -21,3 +21,12 @@ pub fn testdata_file(rel: &str) -> (Vec<u8>, crate::bitcode::BitcodeFile) {
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     (data, file)
 }
+
+/// The input file `p`, as named on a command line.
+pub fn named_input(p: &std::path::Path) -> crate::input::InputFile {
+    crate::input::InputFile {
+        source: crate::input::Source::File(p.to_path_buf()),
+        display: p.display().to_string(),
+        relative: None,
+    }
+}
