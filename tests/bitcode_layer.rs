@@ -458,3 +458,88 @@ fn function_offsets_written_in_place_equal_the_table_written_anew() {
     }
     assert!(in_place > 20, "{in_place} tables written in place");
 }
+
+/// Every symbol of a rewritten symbol table names its global by the new
+/// name: the IR name is the global's new name, and the symbol name is
+/// the new name behind the old one's prefix (none on ELF, `_` on
+/// Mach-O), on every file of the test data that has a table.
+#[test]
+fn symbol_names_follow_their_globals_with_their_prefix() {
+    use bcrename::bitcode::rewrite::{rewrite, Renamer};
+    struct Suffixed;
+    impl Renamer for Suffixed {
+        fn global(&self, name: &[u8]) -> Option<Vec<u8>> {
+            Some([name, b".x"].concat())
+        }
+        fn local(&self, _: &[u8]) -> Option<Vec<u8>> {
+            None
+        }
+        fn source_filename(&self, _: &[u8]) -> Option<Vec<u8>> {
+            None
+        }
+    }
+    let (mut symbols, mut prefixed) = (0, 0);
+    for path in files_under(&testdata()) {
+        let data = std::fs::read(&path).unwrap();
+        let Ok(file) = BitcodeFile::parse(&data, bcrename::scan::scan_parse_options()) else {
+            continue;
+        };
+        let Ok(rewritten) = rewrite(&data, &file, &Suffixed) else {
+            continue;
+        };
+        let Some(new_data) = rewritten.bytes else {
+            continue;
+        };
+        let new_file = BitcodeFile::parse(&new_data, ParseOptions::default()).unwrap();
+        for (ti, table) in file.symtabs.iter().enumerate() {
+            // The table names the globals of every module it covers.
+            let covered = || file.modules.iter().filter(|m| m.symtab == Some(ti));
+            let Some(mi) = file.modules.iter().position(|m| m.symtab == Some(ti)) else {
+                continue;
+            };
+            let (m, new_m) = (&file.modules[mi], &new_file.modules[mi]);
+            let (Some(old), Some(new)) = (
+                table.table.as_ref(),
+                new_file.symtabs[new_m.symtab.unwrap()].table.as_ref(),
+            ) else {
+                continue;
+            };
+            let (old_strtab, new_strtab) =
+                (file.strtab(&data, m), new_file.strtab(&new_data, new_m));
+            let globals: Vec<&[u8]> = covered()
+                .flat_map(|m| m.globals.iter().map(|g| g.name.as_slice()))
+                .collect();
+            assert_eq!(old.symbols.len(), new.symbols.len(), "{}", path.display());
+            for (o, n) in old.symbols.iter().zip(&new.symbols) {
+                let (o_ir, o_name) = (
+                    o.ir_name.get(old_strtab).unwrap(),
+                    o.name.get(old_strtab).unwrap(),
+                );
+                let (n_ir, n_name) = (
+                    n.ir_name.get(new_strtab).unwrap(),
+                    n.name.get(new_strtab).unwrap(),
+                );
+                if o_ir.is_empty() || !globals.contains(&o_ir) {
+                    assert_eq!((n_ir, n_name), (o_ir, o_name), "{}", path.display());
+                    continue;
+                }
+                let new_ir = [o_ir, b".x"].concat();
+                let prefix = &o_name[..o_name.len() - o_ir.len()];
+                assert!(o_name.ends_with(o_ir), "{}", path.display());
+                assert_eq!(n_ir, new_ir.as_slice(), "{}", path.display());
+                assert_eq!(
+                    n_name,
+                    [prefix, &new_ir].concat().as_slice(),
+                    "{}",
+                    path.display()
+                );
+                symbols += 1;
+                prefixed += usize::from(!prefix.is_empty());
+            }
+        }
+    }
+    assert!(
+        symbols > 100 && prefixed > 0,
+        "{symbols} symbols, {prefixed} with a prefix"
+    );
+}

@@ -221,7 +221,7 @@ fn lay_out(old: &[u8], uses: &[StrUse<'_>], order: &[usize]) -> BuiltStrtab {
 }
 
 fn old_key(u: &StrUse<'_>) -> u64 {
-    (u64::from(u.old.offset) << 32) | u64::from(u.old.size)
+    ref_key(u.old)
 }
 
 /// The order in which to lay out `uses`: by old reference (offset, then
@@ -437,8 +437,16 @@ fn new_strtabs(
             .map(|m| 2 * m.globals.len() + m.comdats.len())
             .sum();
         let mut uses: Vec<StrUse<'_>> = Vec::with_capacity(2 * names + 8);
+        // Symbol-table strings that are a global's (symtab, position, the
+        // global's use): laid out with it, not as uses of their own.
+        let mut same_as: Vec<(usize, usize, usize)> = Vec::with_capacity(names);
         let mut renamed: FxHashMap<&[u8], &[u8]> = FxHashMap::default();
         renamed.reserve(changes.len());
+        // The use of each global's old reference (the first, when modules
+        // share a string): a symbol-table string with the same reference is
+        // the same string, so it gets that global's new name and its place.
+        let mut global_use: FxHashMap<u64, usize> = FxHashMap::default();
+        global_use.reserve(names / 2);
         for (mi, m) in file
             .modules
             .iter()
@@ -464,6 +472,7 @@ fn new_strtabs(
                     }
                     None => g.name.as_slice(),
                 };
+                global_use.entry(ref_key(g.name_ref)).or_insert(uses.len());
                 uses.push(StrUse {
                     old: g.name_ref,
                     new: Cow::Borrowed(new),
@@ -499,6 +508,10 @@ fn new_strtabs(
                 .and_then(|mi| plans[mi].source_filename.as_deref());
             let before = uses.len();
             for f in table.str_fields() {
+                if let Some(&j) = same_as_global(&f, table, &global_use) {
+                    same_as.push((ti, f.at, j));
+                    continue;
+                }
                 let old_bytes = f.value.get(old).unwrap_or_default();
                 uses.push(StrUse {
                     old: f.value,
@@ -509,7 +522,7 @@ fn new_strtabs(
                     },
                 });
             }
-            refs.symtab_fields[ti].reserve(uses.len() - before);
+            refs.symtab_fields[ti].reserve(uses.len() - before + same_as.len());
         }
         let built = build_strtab(old, &uses);
         if built.appended {
@@ -517,12 +530,38 @@ fn new_strtabs(
                 "STRTAB #{si} holds strings no known record refers to; kept it whole and appended the new names"
             ));
         }
+        for (ti, at, j) in same_as.drain(..) {
+            refs.set(Target::Symtab { symtab: ti, at }, built.refs[j]);
+        }
         for (u, r) in uses.iter().zip(built.refs) {
             refs.set(u.target, r);
         }
         tables.push(built.bytes);
     }
     (tables, refs)
+}
+
+/// The key of an old reference: offset, then size.
+fn ref_key(r: StrRef) -> u64 {
+    (u64::from(r.offset) << 32) | u64::from(r.size)
+}
+
+/// The use of the global whose name a symbol-table string is, when the
+/// string refers to the global's own old reference: a symbol's IR name,
+/// or its name when that is the IR name unchanged (ELF, no prefix). Such a
+/// string becomes exactly what [`symtab_string`] would make of it, the
+/// global's new name, and shares its place as a repeat of it would.
+fn same_as_global<'m>(
+    f: &StrField,
+    table: &super::symtab::Symtab,
+    global_use: &'m FxHashMap<u64, usize>,
+) -> Option<&'m usize> {
+    match f.role {
+        StrRole::SymbolIrName(_) | StrRole::CoffWeakExternFallback(_) => {}
+        StrRole::SymbolName(i) if table.symbols.get(i)?.ir_name == f.value => {}
+        _ => return None,
+    }
+    global_use.get(&ref_key(f.value))
 }
 
 /// The new value of a symbol-table string.
