@@ -15,6 +15,8 @@
 #                  the reference for --policy source-filename
 #   darwin/        a Mach-O target object: bitcode inside the wrapper header
 #   asmref/        module asm that names a promoted symbol
+#   partition/     two modules built with -fsymbol-partition=part_a and
+#                  part_b, joined by llvm-link: globals of two partitions
 #
 # Programs: prog (C, plain ThinLTO) and cfi (C++ and C with -fsanitize=cfi,
 # which splits each LTO unit into two modules in one file). Every program is
@@ -117,6 +119,20 @@ build_asmref() {
   (cd "$here/src/asmref" && "clang-$v" -O2 -fno-ident -c -emit-llvm asmref.c -o "$out/asmref.bc")
 }
 
+# Globals of two symbol partitions in one module (bitcode only).
+build_partition() {
+  local v=$1 out=$here/clang-$1/partition work
+  work=$(mktemp -d)
+  mkdir -p "$out"
+  (
+    cd "$here/src/prog"
+    "clang-$v" "${common[@]}" -fno-ident -fsymbol-partition=part_a -c main.c -o "$work/main.o"
+    "clang-$v" "${common[@]}" -fno-ident -fsymbol-partition=part_b -c util.c -o "$work/util.o"
+    "llvm-link-$v" "$work/main.o" "$work/util.o" -o "$out/merged.bc"
+  )
+  rm -rf "$work"
+}
+
 build_darwin() {
   local v=$1 out=$here/clang-$1/darwin
   mkdir -p "$out"
@@ -131,5 +147,6 @@ for v in "${versions[@]}"; do
   done
   build_darwin "$v"
   build_asmref "$v"
+  build_partition "$v"
 done
 echo "done: $(find "$here"/clang-* -type f | wc -l) files" >&2

@@ -543,3 +543,39 @@ fn symbol_names_follow_their_globals_with_their_prefix() {
         "{symbols} symbols, {prefixed} with a prefix"
     );
 }
+
+/// Partition names keep their strings when the table is laid out anew:
+/// in a module whose globals are in two symbol partitions (and runs of
+/// each), every global names the same partition after a rewrite that
+/// renames every global (so that every string moves).
+#[test]
+fn partition_names_keep_their_strings() {
+    use bcrename::bitcode::rewrite::{rewrite, Renamer};
+    struct Longer;
+    impl Renamer for Longer {
+        fn global(&self, name: &[u8]) -> Option<Vec<u8>> {
+            Some([name, b".x"].concat())
+        }
+        fn local(&self, _: &[u8]) -> Option<Vec<u8>> {
+            None
+        }
+        fn source_filename(&self, _: &[u8]) -> Option<Vec<u8>> {
+            None
+        }
+    }
+    let partitions = |data: &[u8], file: &BitcodeFile| -> Vec<Vec<u8>> {
+        let strtab = file.strtab(data, &file.modules[0]);
+        (file.modules[0].globals.iter())
+            .map(|g| g.partition.unwrap().1.get(strtab).unwrap().to_vec())
+            .collect()
+    };
+    for v in VERSIONS {
+        let (data, file) = read(&format!("clang-{v}/partition/merged.bc"));
+        let before = partitions(&data, &file);
+        let changes = before.windows(2).filter(|w| w[0] != w[1]).count();
+        assert!(changes >= 2, "clang-{v}: {before:?}");
+        let out = rewrite(&data, &file, &Longer).unwrap().bytes.unwrap();
+        let new = BitcodeFile::parse(&out, ParseOptions::default()).unwrap();
+        assert_eq!(partitions(&out, &new), before, "clang-{v}");
+    }
+}

@@ -437,9 +437,13 @@ fn new_strtabs(
             .map(|m| 2 * m.globals.len() + m.comdats.len())
             .sum();
         let mut uses: Vec<StrUse<'_>> = Vec::with_capacity(2 * names + 8);
-        // Symbol-table strings that are a global's (symtab, position, the
-        // global's use): laid out with it, not as uses of their own.
-        let mut same_as: Vec<(usize, usize, usize)> = Vec::with_capacity(names);
+        // References that take the place of an earlier use of the same old
+        // string with the same new one (what they hold, that use), rather
+        // than being laid out as uses of their own: symbol-table strings
+        // that are a global's name, and partition names like the last one
+        // (LLVM writes an empty one for every global).
+        let mut same_as: Vec<(Target, usize)> = Vec::with_capacity(2 * names);
+        let mut last_partition: Option<(u64, usize)> = None;
         let mut renamed: FxHashMap<&[u8], &[u8]> = FxHashMap::default();
         renamed.reserve(changes.len());
         // The use of each global's old reference (the first, when modules
@@ -482,14 +486,23 @@ fn new_strtabs(
                     },
                 });
                 if let Some((_, r)) = g.partition {
-                    uses.push(StrUse {
-                        old: r,
-                        new: Cow::Borrowed(r.get(old).unwrap_or_default()),
-                        target: Target::Partition {
-                            module: mi,
-                            global: gi,
-                        },
-                    });
+                    let target = Target::Partition {
+                        module: mi,
+                        global: gi,
+                    };
+                    // A partition name is never renamed: the same old
+                    // string is the same new one.
+                    match last_partition {
+                        Some((key, j)) if key == ref_key(r) => same_as.push((target, j)),
+                        _ => {
+                            last_partition = Some((ref_key(r), uses.len()));
+                            uses.push(StrUse {
+                                old: r,
+                                new: Cow::Borrowed(r.get(old).unwrap_or_default()),
+                                target,
+                            });
+                        }
+                    }
                 }
             }
         }
@@ -509,7 +522,13 @@ fn new_strtabs(
             let before = uses.len();
             for f in table.str_fields() {
                 if let Some(&j) = same_as_global(&f, table, &global_use) {
-                    same_as.push((ti, f.at, j));
+                    same_as.push((
+                        Target::Symtab {
+                            symtab: ti,
+                            at: f.at,
+                        },
+                        j,
+                    ));
                     continue;
                 }
                 let old_bytes = f.value.get(old).unwrap_or_default();
@@ -522,7 +541,7 @@ fn new_strtabs(
                     },
                 });
             }
-            refs.symtab_fields[ti].reserve(uses.len() - before + same_as.len());
+            refs.symtab_fields[ti].reserve(uses.len() - before + 2 * table.symbols.len());
         }
         let built = build_strtab(old, &uses);
         if built.appended {
@@ -530,8 +549,8 @@ fn new_strtabs(
                 "STRTAB #{si} holds strings no known record refers to; kept it whole and appended the new names"
             ));
         }
-        for (ti, at, j) in same_as.drain(..) {
-            refs.set(Target::Symtab { symtab: ti, at }, built.refs[j]);
+        for (target, j) in same_as.drain(..) {
+            refs.set(target, built.refs[j]);
         }
         for (u, r) in uses.iter().zip(built.refs) {
             refs.set(u.target, r);
