@@ -27,21 +27,33 @@ pub enum AbbrevOp {
 /// record code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Abbrev {
-    /// The operands, private so that `scalars`, made from them, stays true.
+    /// The operands, private so that `code` and `scalars`, made from them,
+    /// stay true.
     ops: Vec<AbbrevOp>,
+    /// The record code, when the first operand gives it as a literal that
+    /// fits in 32 bits.
+    code: Option<u32>,
     /// How to step over the operands after the code, when they are all
     /// scalars (most records in function bodies): made once from `ops`.
+    /// Held in place, as `code` is, so that stepping over a record reads
+    /// them next to each other, not through the operand list.
     scalars: Option<ScalarSteps>,
 }
+
+/// The most VBR fields [`ScalarSteps`] holds (LLVM's abbreviations have at
+/// most three); records of an abbreviation with more are stepped over the
+/// usual way.
+const MAX_VBR_STEPS: usize = 6;
 
 /// The scalar operands of an abbreviation after its code, as steps: fixed
 /// bits to move over, then a VBR field, and the fixed bits after the last.
 /// Stepping over a record this way costs a few operations per VBR field.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct ScalarSteps {
     /// (fixed bits before the field, the continuation bit of each of the
-    /// field's chunks that fit in 56 bits).
-    vbrs: Vec<(u64, u64)>,
+    /// field's chunks that fit in 56 bits), the first `count` in use.
+    vbrs: [(u64, u64); MAX_VBR_STEPS],
+    count: usize,
     /// Fixed bits after the last VBR field.
     tail: u64,
 }
@@ -49,7 +61,8 @@ struct ScalarSteps {
 impl ScalarSteps {
     fn of(ops: &[AbbrevOp]) -> Option<ScalarSteps> {
         let mut steps = ScalarSteps {
-            vbrs: Vec::new(),
+            vbrs: [(0, 0); MAX_VBR_STEPS],
+            count: 0,
             tail: 0,
         };
         for op in ops {
@@ -61,7 +74,8 @@ impl ScalarSteps {
                 AbbrevOp::Vbr(w) if !(2..=32).contains(w) => return None,
                 AbbrevOp::Vbr(w) => {
                     let continuation = (1..=56 / w).fold(0u64, |m, i| m | 1 << (i * w - 1));
-                    steps.vbrs.push((steps.tail, continuation));
+                    *steps.vbrs.get_mut(steps.count)? = (steps.tail, continuation);
+                    steps.count += 1;
                     steps.tail = 0;
                 }
                 AbbrevOp::Array(_) | AbbrevOp::Blob => return None,
@@ -76,7 +90,7 @@ impl ScalarSteps {
     #[inline]
     fn bits_in(&self, window: u64, avail: u64) -> Option<u64> {
         let mut used = 0;
-        for &(before, continuation) in &self.vbrs {
+        for &(before, continuation) in &self.vbrs[..self.count] {
             used += before;
             if used >= avail {
                 return None;
@@ -99,7 +113,7 @@ impl ScalarSteps {
     #[inline]
     fn skip(&self, cursor: &mut BitCursor<'_>) -> Option<()> {
         let mut pos = cursor.position();
-        for &(before, continuation) in &self.vbrs {
+        for &(before, continuation) in &self.vbrs[..self.count] {
             pos = pos.saturating_add(before);
             let ends = !cursor.peek56_at(pos)? & continuation;
             if ends == 0 {
@@ -142,8 +156,12 @@ pub fn encode_char6(c: u8) -> Option<u64> {
 impl Abbrev {
     /// An abbreviation with these operands (the first gives the code).
     pub fn new(ops: Vec<AbbrevOp>) -> Abbrev {
+        let code = match ops.first() {
+            Some(AbbrevOp::Literal(code)) => u32::try_from(*code).ok(),
+            _ => None,
+        };
         let scalars = ops.get(1..).and_then(ScalarSteps::of);
-        Abbrev { ops, scalars }
+        Abbrev { ops, code, scalars }
     }
 
     /// The operands (the first gives the code).
@@ -283,10 +301,7 @@ impl Abbrev {
     /// fits in 32 bits.
     #[inline]
     pub fn literal_code(&self) -> Option<u32> {
-        match self.ops[0] {
-            AbbrevOp::Literal(code) => u32::try_from(code).ok(),
-            _ => None,
-        }
+        self.code
     }
 
     /// Steps over a whole record with this abbreviation, the cursor just
@@ -544,5 +559,13 @@ mod tests {
         // Widths a definition cannot have (it is refused when read).
         assert!(with(AbbrevOp::Vbr(0)).scalars.is_none());
         assert!(with(AbbrevOp::Vbr(33)).scalars.is_none());
+        // More VBR fields than the steps hold.
+        let vbrs = |n| {
+            let mut ops = vec![AbbrevOp::Literal(1)];
+            ops.extend((0..n).map(|_| AbbrevOp::Vbr(6)));
+            Abbrev::new(ops)
+        };
+        assert!(vbrs(MAX_VBR_STEPS).scalars.is_some());
+        assert!(vbrs(MAX_VBR_STEPS + 1).scalars.is_none());
     }
 }
