@@ -563,7 +563,7 @@ fn plan_from_summaries(
     let count = |mentions: &mut Mentions, input: &InputFile, data: &[u8]| {
         let path = &input.display;
         if let Some(names) = SymtabNames::read(data) {
-            mentions.add(ModuleSummary::of_symtab(path, &names));
+            mentions.add_names(path, Some(names.source_filename), names.names());
             return Ok(Known::SummarisedFromSymtab);
         }
         let bitcode = BitcodeFile::parse(data, names_only).map_err(|e| e.in_file(path))?;

@@ -38,6 +38,13 @@ pub struct SymtabNames<'d> {
 }
 
 impl<'d> SymtabNames<'d> {
+    /// Every name: the symbols' IR names (with whether the module holds
+    /// an owning definition), then the comdats' (which define nothing).
+    pub fn names(&self) -> impl Iterator<Item = (&'d [u8], bool)> + '_ {
+        let comdats = self.comdats.iter().map(|&c| (c, false));
+        self.symbols.iter().copied().chain(comdats)
+    }
+
     /// The names of the module in `data`, a whole file, if the file holds
     /// exactly one module, one STRTAB and one symbol table of the version
     /// bcrename reads, describing that one module with a non-empty source

@@ -63,9 +63,7 @@ impl ModuleSummary {
     /// private global (which the table may leave out) carries a promotion
     /// suffix ([`crate::bitcode::symtab_names::agrees`]).
     pub fn of_symtab(path: &str, names: &SymtabNames<'_>) -> ModuleSummary {
-        let symbols = names.symbols.iter().copied();
-        let comdats = names.comdats.iter().map(|&c| (c, false));
-        ModuleSummary::from_names(path, Some(names.source_filename), symbols.chain(comdats))
+        ModuleSummary::from_names(path, Some(names.source_filename), names.names())
     }
 
     /// The summary of a module's names (`all`), each with whether the
@@ -124,35 +122,92 @@ pub fn summaries(mods: &[ModuleRef<'_>]) -> Vec<ModuleSummary> {
 }
 
 /// The paths of a suffix's definers and of every module that mentions it.
-type PathLists = (Vec<Arc<str>>, Paths);
+#[derive(Debug, Default, Clone)]
+struct PathLists {
+    definers: Vec<Arc<str>>,
+    mentioned_by: Paths,
+    /// The number ([`Mentions::counted`]) of the last module counted that
+    /// mentions the suffix, and of the last that defines it (0: none), so
+    /// that a module counts once in each list however many of its names
+    /// carry the suffix.
+    mentioned_in: u64,
+    defined_in: u64,
+}
 
 /// What the set says about each suffix, and each path's source file name,
-/// gathered a summary at a time ([`Mentions::add`]): the summaries can be
-/// counted as they are made, by the threads that make them (each into
-/// mentions of its own, joined by [`Mentions::merge`]), and dropped.
+/// gathered a module at a time ([`Mentions::add`], [`Mentions::add_names`]):
+/// the modules can be counted as they are read, by the threads that read
+/// them (each into mentions of its own, joined by [`Mentions::merge`]).
 #[derive(Debug, Default, Clone)]
 pub struct Mentions {
-    lists: FxHashMap<Box<str>, PathLists>,
+    /// By the suffix's digits.
+    lists: FxHashMap<Box<[u8]>, PathLists>,
     sources: SourceFilenames,
+    /// How many modules were counted.
+    counted: u64,
 }
 
 impl Mentions {
     /// Counts a module's summary.
     pub fn add(&mut self, m: ModuleSummary) {
+        let suffixes = m.suffixes().map(|(s, owning)| (s.as_bytes(), owning));
+        self.count(&m.path, m.source_filename.as_deref(), suffixes);
+    }
+
+    /// Counts a module by its names (each with whether the module holds an
+    /// owning definition of it), read from `path`: what
+    /// [`Mentions::add`] of the module's summary ([`ModuleSummary::of_symtab`]
+    /// for names from a symbol table) counts, without the summary (its
+    /// suffixes found, made text and sorted, then looked up here).
+    pub fn add_names<'n>(
+        &mut self,
+        path: &str,
+        source_filename: Option<&[u8]>,
+        names: impl Iterator<Item = (&'n [u8], bool)>,
+    ) {
+        let suffixes = names
+            .filter_map(|(name, owning)| PromotedName::parse(name).map(|p| (p.suffix, owning)));
+        self.count(path, source_filename, suffixes);
+    }
+
+    /// Counts a module that carries `suffixes` (each as often as its names
+    /// do, with whether the name is an owning definition).
+    fn count<'s>(
+        &mut self,
+        path: &str,
+        source_filename: Option<&[u8]>,
+        suffixes: impl Iterator<Item = (&'s [u8], bool)>,
+    ) {
+        self.counted += 1;
+        let n = self.counted;
         // One copy of the path, shared by every suffix it mentions.
-        let path: Arc<str> = Arc::from(m.path.as_str());
-        for (suffix, owning) in m.suffixes() {
+        let path_shared: Arc<str> = Arc::from(path);
+        // Names with one suffix mostly come together: the last suffix, and
+        // whether this module was counted as its definer, spare a lookup.
+        let mut last: Option<(&[u8], bool)> = None;
+        for (suffix, owning) in suffixes {
+            if last.is_some_and(|(s, defined)| s == suffix && (defined || !owning)) {
+                continue;
+            }
             // A suffix is copied once, when first met.
-            let (definers, mentioned_by) = match self.lists.get_mut(suffix) {
+            let lists = match self.lists.get_mut(suffix) {
                 Some(l) => l,
                 None => self.lists.entry(suffix.into()).or_default(),
             };
-            mentioned_by.push(path.clone());
-            if owning {
-                definers.push(path.clone());
+            if lists.mentioned_in != n {
+                lists.mentioned_in = n;
+                lists.mentioned_by.push(path_shared.clone());
             }
+            if owning && lists.defined_in != n {
+                lists.defined_in = n;
+                lists.definers.push(path_shared.clone());
+            }
+            last = Some((suffix, lists.defined_in == n));
         }
-        self.sources.entry(m.path).or_insert(m.source_filename);
+        if !self.sources.contains_key(path) {
+            self.sources
+                .insert(path.to_owned(), source_filename.map(<[u8]>::to_vec));
+        }
     }
 
     /// The mentions of both, as if every summary counted in either had
@@ -167,11 +222,12 @@ impl Mentions {
         } else {
             (other, self)
         };
-        into.lists.reserve(from.lists.len());
-        for (suffix, (definers, mentioned_by)) in from.lists {
-            let (d, m) = into.lists.entry(suffix).or_default();
-            d.extend(definers);
-            m.extend(mentioned_by);
+        // (A list new to `into` keeps no module numbers: they count
+        // the modules of `from`.)
+        for (suffix, lists) in from.lists {
+            let l = into.lists.entry(suffix).or_default();
+            l.definers.extend(lists.definers);
+            l.mentioned_by.extend(lists.mentioned_by);
         }
         for (path, source) in from.sources {
             into.sources.entry(path).or_insert(source);
@@ -187,12 +243,12 @@ impl Mentions {
         // Definers are gathered in lists and sorted into sets once (a set
         // built one insertion at a time compares paths on every one).
         let mentions = (self.lists.into_iter())
-            .map(|(suffix, (definers, mentioned_by))| {
+            .map(|(suffix, lists)| {
                 let m = SuffixMentions {
-                    definers: definers.into_iter().collect(),
-                    mentioned_by,
+                    definers: lists.definers.into_iter().collect(),
+                    mentioned_by: lists.mentioned_by,
                 };
-                (suffix.into(), m)
+                (names::suffix_text(&suffix).to_owned(), m)
             })
             .collect();
         (mentions, self.sources)
@@ -719,5 +775,68 @@ mod tests {
             assert_eq!(b2.merge(a2).finish(), (mentions.clone(), sources.clone()));
         }
         assert_eq!(collect_mentions(summaries.clone()), (mentions, sources));
+    }
+
+    /// Counting a module by its names gives the mentions its summary
+    /// gives: on every file of the test data with a symbol table, each
+    /// counted twice under two paths, in one table or in two merged (and
+    /// counted into after the merge); and on names whose suffixes come
+    /// back, defined by a later name than the first to carry them.
+    #[test]
+    fn names_count_as_their_summary_does() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
+        let mut files = Vec::new();
+        let mut pending = vec![dir.clone()];
+        while let Some(d) = pending.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    pending.push(p);
+                } else {
+                    files.push(p);
+                }
+            }
+        }
+        files.sort();
+        let datas: Vec<(String, Vec<u8>)> = (files.iter())
+            .map(|p| (p.display().to_string(), std::fs::read(p).unwrap()))
+            .filter(|(_, d)| SymtabNames::read(d).is_some())
+            .collect();
+        assert!(datas.len() > 20, "{} files with a table", datas.len());
+        let counted = |by_names: bool, split: usize| {
+            let mut parts = [Mentions::default(), Mentions::default()];
+            for (i, (path, data)) in datas.iter().chain(&datas).enumerate() {
+                let path = format!("{path}#{}", i / datas.len());
+                let names = SymtabNames::read(data).unwrap();
+                let part = &mut parts[usize::from(i >= split)];
+                if by_names {
+                    part.add_names(&path, Some(names.source_filename), names.names());
+                } else {
+                    part.add(ModuleSummary::of_symtab(&path, &names));
+                }
+            }
+            let [a, b] = parts;
+            let mut all = a.merge(b);
+            let tail: [(&[u8], bool); 2] = [(b"late.llvm.1", false), (b"late.llvm.1", true)];
+            all.add_names("late", None, tail.into_iter());
+            all.finish()
+        };
+        let expected = counted(false, usize::MAX);
+        assert!(expected.0.values().any(|m| !m.definers.is_empty()));
+        for split in [usize::MAX, 0, 7, datas.len(), datas.len() + 3] {
+            assert_eq!(counted(true, split), expected, "split at {split}");
+        }
+        // A suffix met again, then defined; another in between.
+        let names: [(&[u8], bool); 5] = [
+            (b"a.llvm.1", false),
+            (b"b.llvm.1", true),
+            (b"c.llvm.2", false),
+            (b"d.llvm.2", false),
+            (b"e.llvm.2", true),
+        ];
+        let mut by_names = Mentions::default();
+        by_names.add_names("m", Some(b"m.c"), names.into_iter());
+        let summary = ModuleSummary::from_names("m", Some(b"m.c"), names.into_iter());
+        assert_eq!(by_names.finish(), collect_mentions(vec![summary]));
     }
 }
