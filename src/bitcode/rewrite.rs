@@ -438,19 +438,17 @@ fn new_strtabs(
             .sum();
         let mut uses: Vec<StrUse<'_>> = Vec::with_capacity(2 * names + 8);
         // References that take the place of an earlier use of the same old
-        // string with the same new one (what they hold, that use), rather
-        // than being laid out as uses of their own: symbol-table strings
-        // that are a global's name, and partition names like the last one
-        // (LLVM writes an empty one for every global).
-        let mut same_as: Vec<(Target, usize)> = Vec::with_capacity(2 * names);
+        // string with the same new one (that use), rather than being laid
+        // out as uses of their own: partition names like the last one
+        // (LLVM writes an empty one for every global), by module and
+        // global, and symbol-table strings that are a global's name, by
+        // table and position.
+        let mut partitions_as: Vec<(usize, usize, usize)> = Vec::with_capacity(names / 2);
+        let mut symtab_as: Vec<Vec<(usize, usize)>> = vec![Vec::new(); file.symtabs.len()];
         let mut last_partition: Option<(u64, usize)> = None;
         let mut renamed: FxHashMap<&[u8], &[u8]> = FxHashMap::default();
         renamed.reserve(changes.len());
-        // The use of each global's old reference (the first, when modules
-        // share a string): a symbol-table string with the same reference is
-        // the same string, so it gets that global's new name and its place.
-        let mut global_use: FxHashMap<u64, usize> = FxHashMap::default();
-        global_use.reserve(names / 2);
+        let mut global_uses = GlobalUses::new(old.len());
         for (mi, m) in file
             .modules
             .iter()
@@ -476,7 +474,7 @@ fn new_strtabs(
                     }
                     None => g.name.as_slice(),
                 };
-                global_use.entry(ref_key(g.name_ref)).or_insert(uses.len());
+                global_uses.add(g.name_ref, uses.len());
                 uses.push(StrUse {
                     old: g.name_ref,
                     new: Cow::Borrowed(new),
@@ -486,20 +484,19 @@ fn new_strtabs(
                     },
                 });
                 if let Some((_, r)) = g.partition {
-                    let target = Target::Partition {
-                        module: mi,
-                        global: gi,
-                    };
                     // A partition name is never renamed: the same old
                     // string is the same new one.
                     match last_partition {
-                        Some((key, j)) if key == ref_key(r) => same_as.push((target, j)),
+                        Some((key, j)) if key == ref_key(r) => partitions_as.push((mi, gi, j)),
                         _ => {
                             last_partition = Some((ref_key(r), uses.len()));
                             uses.push(StrUse {
                                 old: r,
                                 new: Cow::Borrowed(r.get(old).unwrap_or_default()),
-                                target,
+                                target: Target::Partition {
+                                    module: mi,
+                                    global: gi,
+                                },
                             });
                         }
                     }
@@ -520,15 +517,10 @@ fn new_strtabs(
                 .position(|m| m.symtab == Some(ti))
                 .and_then(|mi| plans[mi].source_filename.as_deref());
             let before = uses.len();
+            symtab_as[ti].reserve(2 * table.symbols.len());
             for f in table.str_fields() {
-                if let Some(&j) = same_as_global(&f, table, &global_use) {
-                    same_as.push((
-                        Target::Symtab {
-                            symtab: ti,
-                            at: f.at,
-                        },
-                        j,
-                    ));
+                if let Some(j) = same_as_global(&f, table, &global_uses, &uses) {
+                    symtab_as[ti].push((f.at, j));
                     continue;
                 }
                 let old_bytes = f.value.get(old).unwrap_or_default();
@@ -549,8 +541,12 @@ fn new_strtabs(
                 "STRTAB #{si} holds strings no known record refers to; kept it whole and appended the new names"
             ));
         }
-        for (target, j) in same_as.drain(..) {
-            refs.set(target, built.refs[j]);
+        for (mi, gi, j) in partitions_as {
+            refs.partitions[mi][gi] = Some(built.refs[j]);
+        }
+        for (ti, fields) in symtab_as.into_iter().enumerate() {
+            let r = &built.refs;
+            refs.symtab_fields[ti].extend(fields.into_iter().map(|(at, j)| (at, r[j])));
         }
         for (u, r) in uses.iter().zip(built.refs) {
             refs.set(u.target, r);
@@ -565,22 +561,51 @@ fn ref_key(r: StrRef) -> u64 {
     (u64::from(r.offset) << 32) | u64::from(r.size)
 }
 
+/// The use of each global's old reference in a STRTAB's uses, found by
+/// the reference's offset in a table as long as the STRTAB (no hashing).
+/// Each offset keeps the first global's use that starts there: a global
+/// named by another string at the same offset (an empty name and the name
+/// after it) is not found, and its symbol-table strings go the usual way.
+struct GlobalUses(Vec<u32>);
+
+impl GlobalUses {
+    fn new(strtab_len: usize) -> GlobalUses {
+        GlobalUses(vec![0; strtab_len + 1])
+    }
+
+    /// `use_index` is a global's use of `r`.
+    fn add(&mut self, r: StrRef, use_index: usize) {
+        if let Some(slot) = self.0.get_mut(r.offset as usize) {
+            if *slot == 0 {
+                *slot = u32::try_from(use_index + 1).unwrap_or(0);
+            }
+        }
+    }
+
+    /// The global's use of exactly `r`, if one is known.
+    fn get(&self, r: StrRef, uses: &[StrUse<'_>]) -> Option<usize> {
+        let j = (*self.0.get(r.offset as usize)? as usize).checked_sub(1)?;
+        (uses[j].old == r).then_some(j)
+    }
+}
+
 /// The use of the global whose name a symbol-table string is, when the
 /// string refers to the global's own old reference: a symbol's IR name,
 /// or its name when that is the IR name unchanged (ELF, no prefix). Such a
 /// string becomes exactly what [`symtab_string`] would make of it, the
 /// global's new name, and shares its place as a repeat of it would.
-fn same_as_global<'m>(
+fn same_as_global(
     f: &StrField,
     table: &super::symtab::Symtab,
-    global_use: &'m FxHashMap<u64, usize>,
-) -> Option<&'m usize> {
+    globals: &GlobalUses,
+    uses: &[StrUse<'_>],
+) -> Option<usize> {
     match f.role {
         StrRole::SymbolIrName(_) | StrRole::CoffWeakExternFallback(_) => {}
         StrRole::SymbolName(i) if table.symbols.get(i)?.ir_name == f.value => {}
         _ => return None,
     }
-    global_use.get(&ref_key(f.value))
+    globals.get(f.value, uses)
 }
 
 /// The new value of a symbol-table string.
@@ -1378,6 +1403,38 @@ mod tests {
                 global: n,
             },
         }
+    }
+
+    /// A global's use is found by exactly its old reference: the first
+    /// global at an offset is kept there, and a reference with the same
+    /// offset and another size (an empty name, then the name after it),
+    /// or past the table, is not found.
+    #[test]
+    fn global_uses_are_found_by_their_exact_reference() {
+        let uses = [
+            use_(3, 0, "", 0),
+            use_(3, 5, "abcde", 1),
+            use_(0, 3, "xyz", 2),
+            use_(0, 3, "xyz", 3),
+        ];
+        let mut g = GlobalUses::new(8);
+        for (i, u) in uses.iter().enumerate() {
+            g.add(u.old, i);
+        }
+        g.add(
+            StrRef {
+                offset: 40,
+                size: 1,
+            },
+            9,
+        );
+        let at = |offset, size| g.get(StrRef { offset, size }, &uses);
+        assert_eq!(at(3, 0), Some(0));
+        assert_eq!(at(3, 5), None);
+        assert_eq!(at(0, 3), Some(2));
+        assert_eq!(at(0, 2), None);
+        assert_eq!(at(40, 1), None);
+        assert_eq!(at(8, 0), None);
     }
 
     /// The layout order is the stable sort by old reference less the
