@@ -664,11 +664,44 @@ struct ModuleOut {
     old_base_bit: u64,
     body_start_byte: usize,
     vst_offset_at: Option<u64>,
-    /// Old FNENTRY word offset -> new.
-    fn_offsets: FxHashMap<u64, u64>,
+    /// Old FNENTRY word offset -> new, of each function block written.
+    fn_offsets: FnOffsets,
     global: usize,
     comdat: usize,
     body: usize,
+}
+
+/// The new word offset of each function block by its old one: the blocks
+/// are written in the order of the file, so the old offsets come in
+/// increasing order and are found by a binary search (in the order they
+/// were given otherwise).
+struct FnOffsets {
+    pairs: Vec<(u64, u64)>,
+    increasing: bool,
+}
+
+impl FnOffsets {
+    fn with_capacity(n: usize) -> FnOffsets {
+        FnOffsets {
+            pairs: Vec::with_capacity(n),
+            increasing: true,
+        }
+    }
+
+    fn push(&mut self, old: u64, new: u64) {
+        self.increasing &= self.pairs.last().is_none_or(|&(last, _)| last < old);
+        self.pairs.push((old, new));
+    }
+
+    fn get(&self, old: u64) -> Option<u64> {
+        let found = if self.increasing {
+            let i = self.pairs.binary_search_by_key(&old, |&(o, _)| o).ok()?;
+            &self.pairs[i]
+        } else {
+            self.pairs.iter().find(|&&(o, _)| o == old)?
+        };
+        Some(found.1)
+    }
 }
 
 fn word_offset(bit: u64, base: u64) -> u64 {
@@ -707,10 +740,7 @@ impl FileWriter<'_> {
                             old_base_bit,
                             body_start_byte: 0,
                             vst_offset_at: None,
-                            fn_offsets: FxHashMap::with_capacity_and_hasher(
-                                m.functions.len(),
-                                Default::default(),
-                            ),
+                            fn_offsets: FnOffsets::with_capacity(m.functions.len()),
                             global: 0,
                             comdat: 0,
                             body: 0,
@@ -982,7 +1012,7 @@ impl FileWriter<'_> {
                             "function block does not start on a 32-bit boundary",
                         ));
                     }
-                    mo.fn_offsets.insert(old_word, word_offset(at, mo.base_bit));
+                    mo.fn_offsets.push(old_word, word_offset(at, mo.base_bit));
                     let rewritten = |bi: usize| plan.bodies.get(bi).copied().unwrap_or(false);
                     if rewritten(bi) {
                         reader.enter()?;
@@ -1004,7 +1034,7 @@ impl FileWriter<'_> {
                             let old_word = word_offset(end - shift, mo.old_base_bit);
                             let new_at = at + (end - sub.start_bit);
                             mo.fn_offsets
-                                .insert(old_word, word_offset(new_at, mo.base_bit));
+                                .push(old_word, word_offset(new_at, mo.base_bit));
                             end = b.block.end_bit;
                             next += 1;
                         }
@@ -1139,7 +1169,7 @@ impl FileWriter<'_> {
             return None;
         }
         (m.fn_entries.iter().zip(&sites.offsets))
-            .map(|(&(_, old), span)| mo.fn_offsets.get(&old).copied().filter(|&v| span.holds(v)))
+            .map(|(&(_, old), span)| mo.fn_offsets.get(old).filter(|&v| span.holds(v)))
             .collect()
     }
 
@@ -1153,7 +1183,7 @@ impl FileWriter<'_> {
     ) -> Result<()> {
         self.write_block(w, reader, h, parent, |w, reader, entry| match entry {
             Entry::Record(r) if r.code == vst::FNENTRY && r.ops.len() >= 2 => {
-                let Some(&new) = mo.fn_offsets.get(&r.ops[1]) else {
+                let Some(new) = mo.fn_offsets.get(r.ops[1]) else {
                     return Err(reader.error(
                         r.start_bit,
                         format!("FNENTRY offset {} names no function block", r.ops[1]),
@@ -1402,6 +1432,24 @@ mod tests {
                 module: 0,
                 global: n,
             },
+        }
+    }
+
+    /// Function offsets are found whether they came in increasing order
+    /// (binary search) or not (in the order given).
+    #[test]
+    fn function_offsets_are_found_in_either_order() {
+        for olds in [[3u64, 9, 40, 41], [9, 3, 41, 40]] {
+            let mut f = FnOffsets::with_capacity(4);
+            for &o in &olds {
+                f.push(o, o * 10);
+            }
+            for &o in &olds {
+                assert_eq!(f.get(o), Some(o * 10), "{olds:?}");
+            }
+            for missing in [0, 4, 39, 42] {
+                assert_eq!(f.get(missing), None, "{olds:?}");
+            }
         }
     }
 
