@@ -446,8 +446,7 @@ fn new_strtabs(
         let mut partitions_as: Vec<(usize, usize, usize)> = Vec::with_capacity(names / 2);
         let mut symtab_as: Vec<Vec<(usize, usize)>> = vec![Vec::new(); file.symtabs.len()];
         let mut last_partition: Option<(u64, usize)> = None;
-        let mut renamed: FxHashMap<&[u8], &[u8]> = FxHashMap::default();
-        renamed.reserve(changes.len());
+        let mut renamed = Renamed::default();
         let mut global_uses = GlobalUses::new(old.len());
         for (mi, m) in file
             .modules
@@ -469,7 +468,7 @@ fn new_strtabs(
             for (gi, g) in m.globals.iter().enumerate() {
                 let new = match new_name(p.globals[gi]) {
                     Some(n) => {
-                        renamed.insert(&g.name, n);
+                        renamed.pairs.push((g.name.as_slice(), n));
                         n
                     }
                     None => g.name.as_slice(),
@@ -526,7 +525,7 @@ fn new_strtabs(
                 let old_bytes = f.value.get(old).unwrap_or_default();
                 uses.push(StrUse {
                     old: f.value,
-                    new: symtab_string(&f, old_bytes, table, old, &renamed, source, renamer),
+                    new: symtab_string(&f, old_bytes, table, old, &mut renamed, source, renamer),
                     target: Target::Symtab {
                         symtab: ti,
                         at: f.at,
@@ -608,20 +607,39 @@ fn same_as_global(
     globals.get(f.value, uses)
 }
 
+/// Each renamed global's name and new name, looked up by the old name once
+/// a symbol-table string needs it (most take a global's place without).
+#[derive(Default)]
+struct Renamed<'a> {
+    pairs: Vec<(&'a [u8], &'a [u8])>,
+    by_old: Option<FxHashMap<&'a [u8], &'a [u8]>>,
+}
+
+impl<'a> Renamed<'a> {
+    /// The new name of a renamed global named `old`.
+    fn get(&mut self, old: &[u8]) -> Option<&'a [u8]> {
+        let pairs = &self.pairs;
+        let by_old = self
+            .by_old
+            .get_or_insert_with(|| pairs.iter().copied().collect());
+        by_old.get(old).copied()
+    }
+}
+
 /// The new value of a symbol-table string.
 fn symtab_string<'a>(
     f: &StrField,
     old_bytes: &'a [u8],
     table: &super::symtab::Symtab,
     strtab: &'a [u8],
-    renamed: &FxHashMap<&'a [u8], &'a [u8]>,
+    renamed: &mut Renamed<'a>,
     new_source: Option<&'a [u8]>,
     renamer: &dyn Renamer,
 ) -> Cow<'a, [u8]> {
     match f.role {
         StrRole::SourceFileName => Cow::Borrowed(new_source.unwrap_or(old_bytes)),
         StrRole::SymbolIrName(_) | StrRole::CoffWeakExternFallback(_) => {
-            Cow::Borrowed(renamed.get(old_bytes).copied().unwrap_or(old_bytes))
+            Cow::Borrowed(renamed.get(old_bytes).unwrap_or(old_bytes))
         }
         StrRole::ComdatName(_) => match renamer.global(old_bytes) {
             Some(n) => Cow::Owned(n),
