@@ -10,6 +10,24 @@ pub fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
     }
 }
 
+/// Every file under `testdata/`, sorted.
+pub fn testdata_paths() -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut pending = vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata")];
+    while let Some(d) = pending.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                pending.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 /// A file of `testdata/` (`rel` below it), read whole and parsed with
 /// everything but local names.
 pub fn testdata_file(rel: &str) -> (Vec<u8>, crate::bitcode::BitcodeFile) {

@@ -90,26 +90,14 @@ fn skipped_symbol_tables_leave_the_modules_alone() {
 #[test]
 #[should_panic(expected = "decoded the symbol tables")]
 fn rewriting_a_parse_without_its_symbol_table_is_refused() {
-    use bcrename::bitcode::rewrite::{rewrite, Renamer};
-    struct Everything;
-    impl Renamer for Everything {
-        fn global(&self, name: &[u8]) -> Option<Vec<u8>> {
-            Some([name, b"_x"].concat())
-        }
-        fn local(&self, _: &[u8]) -> Option<Vec<u8>> {
-            None
-        }
-        fn source_filename(&self, _: &[u8]) -> Option<Vec<u8>> {
-            None
-        }
-    }
+    use bcrename::bitcode::rewrite::rewrite;
     let data = std::fs::read(testdata().join("clang-19/prog/prelink/util.o")).unwrap();
     let options = ParseOptions {
         skip_symbol_tables: true,
         ..ParseOptions::default()
     };
     let file = BitcodeFile::parse(&data, options).unwrap();
-    let _ = rewrite(&data, &file, &Everything);
+    let _ = rewrite(&data, &file, &EveryGlobalDotX);
 }
 
 #[test]
@@ -459,32 +447,36 @@ fn function_offsets_written_in_place_equal_the_table_written_anew() {
     assert!(in_place > 20, "{in_place} tables written in place");
 }
 
+/// Renames every global to its name and `.x` (so that every string of
+/// the table moves), nothing else.
+struct EveryGlobalDotX;
+
+impl bcrename::bitcode::rewrite::Renamer for EveryGlobalDotX {
+    fn global(&self, name: &[u8]) -> Option<Vec<u8>> {
+        Some([name, b".x"].concat())
+    }
+    fn local(&self, _: &[u8]) -> Option<Vec<u8>> {
+        None
+    }
+    fn source_filename(&self, _: &[u8]) -> Option<Vec<u8>> {
+        None
+    }
+}
+
 /// Every symbol of a rewritten symbol table names its global by the new
 /// name: the IR name is the global's new name, and the symbol name is
 /// the new name behind the old one's prefix (none on ELF, `_` on
 /// Mach-O), on every file of the test data that has a table.
 #[test]
 fn symbol_names_follow_their_globals_with_their_prefix() {
-    use bcrename::bitcode::rewrite::{rewrite, Renamer};
-    struct Suffixed;
-    impl Renamer for Suffixed {
-        fn global(&self, name: &[u8]) -> Option<Vec<u8>> {
-            Some([name, b".x"].concat())
-        }
-        fn local(&self, _: &[u8]) -> Option<Vec<u8>> {
-            None
-        }
-        fn source_filename(&self, _: &[u8]) -> Option<Vec<u8>> {
-            None
-        }
-    }
+    use bcrename::bitcode::rewrite::rewrite;
     let (mut symbols, mut prefixed) = (0, 0);
     for path in files_under(&testdata()) {
         let data = std::fs::read(&path).unwrap();
         let Ok(file) = BitcodeFile::parse(&data, bcrename::scan::scan_parse_options()) else {
             continue;
         };
-        let Ok(rewritten) = rewrite(&data, &file, &Suffixed) else {
+        let Ok(rewritten) = rewrite(&data, &file, &EveryGlobalDotX) else {
             continue;
         };
         let Some(new_data) = rewritten.bytes else {
@@ -550,19 +542,7 @@ fn symbol_names_follow_their_globals_with_their_prefix() {
 /// renames every global (so that every string moves).
 #[test]
 fn partition_names_keep_their_strings() {
-    use bcrename::bitcode::rewrite::{rewrite, Renamer};
-    struct Longer;
-    impl Renamer for Longer {
-        fn global(&self, name: &[u8]) -> Option<Vec<u8>> {
-            Some([name, b".x"].concat())
-        }
-        fn local(&self, _: &[u8]) -> Option<Vec<u8>> {
-            None
-        }
-        fn source_filename(&self, _: &[u8]) -> Option<Vec<u8>> {
-            None
-        }
-    }
+    use bcrename::bitcode::rewrite::rewrite;
     let partitions = |data: &[u8], file: &BitcodeFile| -> Vec<Vec<u8>> {
         let strtab = file.strtab(data, &file.modules[0]);
         (file.modules[0].globals.iter())
@@ -574,7 +554,10 @@ fn partition_names_keep_their_strings() {
         let before = partitions(&data, &file);
         let changes = before.windows(2).filter(|w| w[0] != w[1]).count();
         assert!(changes >= 2, "clang-{v}: {before:?}");
-        let out = rewrite(&data, &file, &Longer).unwrap().bytes.unwrap();
+        let out = rewrite(&data, &file, &EveryGlobalDotX)
+            .unwrap()
+            .bytes
+            .unwrap();
         let new = BitcodeFile::parse(&out, ParseOptions::default()).unwrap();
         assert_eq!(partitions(&out, &new), before, "clang-{v}");
     }

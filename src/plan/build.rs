@@ -784,21 +784,7 @@ mod tests {
     /// back, defined by a later name than the first to carry them.
     #[test]
     fn names_count_as_their_summary_does() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
-        let mut files = Vec::new();
-        let mut pending = vec![dir.clone()];
-        while let Some(d) = pending.pop() {
-            for e in std::fs::read_dir(&d).unwrap() {
-                let p = e.unwrap().path();
-                if p.is_dir() {
-                    pending.push(p);
-                } else {
-                    files.push(p);
-                }
-            }
-        }
-        files.sort();
-        let datas: Vec<(String, Vec<u8>)> = (files.iter())
+        let datas: Vec<(String, Vec<u8>)> = (crate::testing::testdata_paths().iter())
             .map(|p| (p.display().to_string(), std::fs::read(p).unwrap()))
             .filter(|(_, d)| SymtabNames::read(d).is_some())
             .collect();
