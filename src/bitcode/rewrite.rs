@@ -430,20 +430,21 @@ fn new_strtabs(
     let mut refs = NewRefs::for_file(file);
     for (si, st) in file.strtabs.iter().enumerate() {
         let old = &data[st.blob.clone()];
-        // A use per global, partition and comdat, and per symbol table
-        // string (a few per global).
+        // A use per global and comdat, and a few more: most partition
+        // names and symbol-table strings take the place of another use
+        // (see below).
         let names: usize = (file.modules.iter())
             .filter(|m| m.strtab == Some(si))
-            .map(|m| 2 * m.globals.len() + m.comdats.len())
+            .map(|m| m.globals.len() + m.comdats.len())
             .sum();
-        let mut uses: Vec<StrUse<'_>> = Vec::with_capacity(2 * names + 8);
+        let mut uses: Vec<StrUse<'_>> = Vec::with_capacity(names + 16);
         // References that take the place of an earlier use of the same old
         // string with the same new one (that use), rather than being laid
         // out as uses of their own: partition names like the last one
         // (LLVM writes an empty one for every global), by module and
         // global, and symbol-table strings that are a global's name, by
         // table and position.
-        let mut partitions_as: Vec<(usize, usize, usize)> = Vec::with_capacity(names / 2);
+        let mut partitions_as: Vec<(usize, usize, usize)> = Vec::with_capacity(names);
         let mut symtab_as: Vec<Vec<(usize, usize)>> = vec![Vec::new(); file.symtabs.len()];
         let mut last_partition: Option<(u64, usize)> = None;
         let mut renamed = Renamed::default();
