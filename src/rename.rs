@@ -8,9 +8,9 @@
 //! removed when it goes back to plan the exact way, where every plan error
 //! comes before staging). The set-wide part (the plan)
 //! needs little of each module: its source file name and the promotion
-//! suffixes its names carry ([`ModuleSummary`]), which the file's symbol
-//! table tells without the module being decoded. So each file is read
-//! once to plan, summarised and dropped; it is then read again, parsed,
+//! suffixes its names carry (counted into [`Mentions`]), which the file's
+//! symbol table tells without the module being decoded. So each file is
+//! read once to plan, counted and dropped; it is then read again, parsed,
 //! checked (against its summary too, when that came from its symbol
 //! table), rewritten and staged on its own, so memory holds one file per
 //! job, not the set, and the name checks keep a fingerprint per distinct
@@ -37,7 +37,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::input::{self, InputFile, Source};
 use crate::output::Batch;
 use crate::parallel::Gather;
-use crate::plan::build::{self, Mentions, ModuleSummary, Plan, PlanOptions};
+use crate::plan::build::{self, Mentions, Plan, PlanOptions};
 use crate::plan::names;
 use crate::plan::{NameCheck, NameFacts};
 use crate::scan::{self, FileHandle};
@@ -553,9 +553,9 @@ fn plan_from_summaries(
         skip_symbol_tables: true,
         ..ParseOptions::default()
     };
-    // Each summary is counted for the plan as soon as it is made, by the
-    // thread that made it, in mentions of that thread's own (merged once
-    // the threads are done), and dropped.
+    // Each module's names are counted for the plan as soon as it is read,
+    // by the thread that read it, into mentions of that thread's own
+    // (merged once the threads are done).
     let reading = input::Reading {
         sniff: true,
         keep_open: keeps_inputs_open(&options.output),
@@ -569,7 +569,7 @@ fn plan_from_summaries(
         let bitcode = BitcodeFile::parse(data, names_only).map_err(|e| e.in_file(path))?;
         not_an_index(input, &bitcode)?;
         for m in bitcode.modules.iter().filter(|m| !m.is_index()) {
-            mentions.add(ModuleSummary::of(path, m));
+            mentions.add_names(path, m.source_filename.as_deref(), build::module_names(m));
         }
         Ok(Known::Summarised)
     };

@@ -44,17 +44,23 @@ pub struct ModuleSummary {
     suffixes: Vec<(u32, bool)>,
 }
 
+/// Every name of `m` a summary counts, each with whether `m` holds an
+/// owning definition of it: its globals', its comdats' (which define
+/// nothing) and its function-local names (when `m` was parsed with them).
+pub fn module_names(m: &Module) -> impl Iterator<Item = (&[u8], bool)> {
+    let globals = (m.globals.iter()).map(|g| (&g.name[..], g.is_owning_definition()));
+    let comdats = m.comdats.iter().map(|c| (&c.name[..], false));
+    let locals = (m.functions.iter())
+        .flat_map(|f| &f.local_names)
+        .map(|l| (&l.name[..], false));
+    globals.chain(comdats).chain(locals)
+}
+
 impl ModuleSummary {
     /// The summary of `m`, read from `path`. Function-local names count
     /// when `m` was parsed with them.
     pub fn of(path: &str, m: &Module) -> ModuleSummary {
-        let globals = (m.globals.iter()).map(|g| (&g.name[..], g.is_owning_definition()));
-        let comdats = m.comdats.iter().map(|c| (&c.name[..], false));
-        let locals = (m.functions.iter())
-            .flat_map(|f| &f.local_names)
-            .map(|l| (&l.name[..], false));
-        let all = globals.chain(comdats).chain(locals);
-        ModuleSummary::from_names(path, m.source_filename.as_deref(), all)
+        ModuleSummary::from_names(path, m.source_filename.as_deref(), module_names(m))
     }
 
     /// The summary of a module from its symbol table, read from `path`:
@@ -157,7 +163,8 @@ impl Mentions {
     /// Counts a module by its names (each with whether the module holds an
     /// owning definition of it), read from `path`: what
     /// [`Mentions::add`] of the module's summary ([`ModuleSummary::of_symtab`]
-    /// for names from a symbol table) counts, without the summary (its
+    /// for names from a symbol table, [`ModuleSummary::of`] for
+    /// [`module_names`]) counts, without the summary (its
     /// suffixes found, made text and sorted, then looked up here).
     pub fn add_names<'n>(
         &mut self,
