@@ -11,6 +11,7 @@
 
 use std::fs;
 use std::io::{Read, Seek, SeekFrom};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
@@ -56,18 +57,24 @@ impl InputFile {
 
     /// Reads the whole input and the permissions of its file (`None` for
     /// standard input): one `fstat`, and one `read` for a file that keeps
-    /// the size it has; `None` for a file skipped as not bitcode (see
-    /// [`Reading`]).
+    /// the size it has (with a part left out, [`Reading::leave_out`]: one
+    /// for its first bytes and one for the rest after that part); `None`
+    /// for a file skipped as not bitcode (see [`Reading`]).
     ///
     /// # Errors
     /// I/O errors, naming the input.
     pub fn read_first(&self, how: Reading) -> Result<Option<FirstRead>> {
-        let Reading { sniff, keep_open } = how;
+        let Reading {
+            sniff,
+            keep_open,
+            leave_out,
+        } = how;
         let Source::File(p) = &self.source else {
             return Ok(Some(FirstRead {
                 data: self.read()?,
                 permissions: None,
                 file: None,
+                unread: None,
             }));
         };
         let sniff = sniff && self.relative.is_some();
@@ -75,19 +82,33 @@ impl InputFile {
             let mut f = fs::File::open(p)?;
             let meta = f.metadata()?;
             let len = meta.len() as usize;
-            let data = if meta.is_file() {
-                read_sniffing(&mut f, len, sniff)?
+            let (data, gap) = if meta.is_file() {
+                match read_sniffing(&mut f, len, sniff, leave_out)? {
+                    Some(read) => read,
+                    None => return Ok(None),
+                }
             } else {
                 let mut buf = Vec::new();
                 f.read_to_end(&mut buf)?;
-                Some(buf)
+                (buf, None)
             };
-            Ok(data.map(|data| FirstRead {
+            let (file, own) = match keep_open && meta.is_file() {
+                true => match OpenInput::keep(f) {
+                    Ok(kept) => (Some(kept), None),
+                    Err(f) => (None, Some(f)),
+                },
+                false => (None, Some(f)),
+            };
+            let unread = gap.map(|range| Unread {
+                range,
+                modified: meta.modified().ok(),
+                file: own,
+            });
+            Ok(Some(FirstRead {
                 data,
                 permissions: Some(meta.permissions()),
-                file: (keep_open && meta.is_file())
-                    .then(|| OpenInput::keep(f))
-                    .flatten(),
+                file,
+                unread,
             }))
         };
         read().map_err(|e| io_error(p, e))
@@ -113,7 +134,27 @@ impl InputFile {
         };
         read().map_err(|e| io_error(p, e))
     }
+
+    /// `e`, met reading this input, naming it.
+    pub fn read_error(&self, e: std::io::Error) -> Error {
+        Error::from(e).in_file(&self.display)
+    }
+
+    /// The file's modification time now, through `open` if it was left
+    /// open (`None` for standard input, or where it cannot be had).
+    pub fn modified_now(&self, open: Option<&OpenInput>) -> Option<std::time::SystemTime> {
+        let meta = match (open, &self.source) {
+            (Some(o), _) => o.file.metadata(),
+            (None, Source::File(p)) => fs::metadata(p),
+            (None, Source::Stdin) => return None,
+        };
+        meta.and_then(|m| m.modified()).ok()
+    }
 }
+
+/// Given the first bytes of a file and its length, a byte range of it a
+/// first read may leave unread ([`Reading::leave_out`]).
+pub type LeaveOut = fn(&[u8], usize) -> Option<Range<usize>>;
 
 /// How an input is read the first time ([`InputFile::read_first`]).
 #[derive(Debug, Clone, Copy, Default)]
@@ -127,6 +168,11 @@ pub struct Reading {
     /// ([`FirstRead::file`]), as many files as the process may keep open
     /// leaving room for the rest (see [`OpenInput`]).
     pub keep_open: bool,
+    /// A part of a regular file the first read may leave out, found from
+    /// its first [`HEAD_READ`] bytes, and left out when it is worth a read
+    /// of its own (at least [`LEAVE_OUT_MIN`] bytes): the bytes before it
+    /// and after it are read, each in one read ([`FirstRead::unread`]).
+    pub leave_out: Option<LeaveOut>,
 }
 
 /// What the first read of an input gives.
@@ -137,6 +183,90 @@ pub struct FirstRead {
     pub permissions: Option<fs::Permissions>,
     /// The file, still open, when it was to be kept open and could be.
     pub file: Option<OpenInput>,
+    /// The part of the file left out of `data` ([`Reading::leave_out`]).
+    pub unread: Option<Unread>,
+}
+
+/// The part of a file a first read left out, and what it takes to read
+/// it.
+#[derive(Debug)]
+pub struct Unread {
+    /// Its byte range: those bytes of [`FirstRead::data`] hold anything.
+    pub range: Range<usize>,
+    /// The file's modification time when it was first read.
+    pub modified: Option<std::time::SystemTime>,
+    /// The file, when not kept open in [`FirstRead::file`].
+    file: Option<fs::File>,
+}
+
+impl FirstRead {
+    /// The file's bytes, the part left unread ([`FirstRead::unread`])
+    /// read now if there is one.
+    ///
+    /// # Errors
+    /// I/O errors (a file that no longer holds that part among them).
+    pub fn whole(&mut self) -> std::io::Result<&[u8]> {
+        if let Some(u) = self.unread.take() {
+            let file = match (&u.file, &self.file) {
+                (Some(f), _) => f,
+                (None, Some(kept)) => &kept.file,
+                (None, None) => unreachable!("a part is left unread only with its file at hand"),
+            };
+            read_exact_at(file, &mut self.data[u.range.clone()], u.range.start)?;
+        }
+        Ok(&self.data)
+    }
+}
+
+/// Fills `buf` from `file` at byte `offset` (a file too short for it is
+/// an error), the file's own position left as it was.
+fn read_exact_at(file: &fs::File, buf: &mut [u8], offset: usize) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileExt;
+        file.read_exact_at(buf, offset as u64)
+    }
+    #[cfg(not(unix))]
+    {
+        let mut f = file;
+        let back = f.stream_position()?;
+        f.seek(SeekFrom::Start(offset as u64))?;
+        let read = f.read_exact(buf);
+        f.seek(SeekFrom::Start(back))?;
+        read
+    }
+}
+
+/// Reads from `file` at byte `offset` into `buf` until `enough` bytes or
+/// more are in, or the file ends: how many bytes it read. (Each read asks
+/// for all the room left.)
+fn read_at(
+    file: &fs::File,
+    buf: &mut [u8],
+    offset: usize,
+    enough: usize,
+) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < enough.min(buf.len()) {
+        #[cfg(unix)]
+        let got = {
+            use std::os::unix::fs::FileExt;
+            file.read_at(&mut buf[n..], (offset + n) as u64)
+        };
+        #[cfg(not(unix))]
+        let got = {
+            let mut f = file;
+            f.seek(SeekFrom::Start((offset + n) as u64))
+                .and_then(|_| f.read(&mut buf[n..]))
+        };
+        match got {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
 }
 
 /// How many files are kept open between two reads, and how many may be.
@@ -193,15 +323,15 @@ pub struct OpenInput {
 }
 
 impl OpenInput {
-    /// `file`, kept if the limit allows.
-    fn keep(file: fs::File) -> Option<OpenInput> {
+    /// `file`, kept if the limit allows (else given back).
+    fn keep(file: fs::File) -> std::result::Result<OpenInput, fs::File> {
         let limit = keep_open_limit();
-        KEPT_OPEN
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
-                (n < limit).then_some(n + 1)
-            })
-            .ok()
-            .map(|_| OpenInput { file })
+        match KEPT_OPEN.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+            (n < limit).then_some(n + 1)
+        }) {
+            Ok(_) => Ok(OpenInput { file }),
+            Err(_) => Err(file),
+        }
     }
 }
 
@@ -233,17 +363,29 @@ pub fn recycle(buf: Vec<u8>) {
 /// asked, so getting exactly `len` is its end, and getting more means it
 /// grew, when the rest is read as well. With `sniff`, the first read asks
 /// for no more than [`SNIFF_READ`] bytes, and a file whose first bytes
-/// are not bitcode or wrapper magic is read no further: `None`.
-fn read_sniffing(f: &mut fs::File, len: usize, sniff: bool) -> std::io::Result<Option<Vec<u8>>> {
+/// are not bitcode or wrapper magic is read no further: `None`. With
+/// `leave_out`, the part it names is left unread when that is worth it
+/// (see [`Reading::leave_out`]), and given with the bytes.
+fn read_sniffing(
+    f: &mut fs::File,
+    len: usize,
+    sniff: bool,
+    leave_out: Option<LeaveOut>,
+) -> std::io::Result<Option<Bytes>> {
     // A buffer handed back on this thread is read into as it is: only
     // room it never held is zeroed first.
     let mut buf = SPARE.with(|s| std::mem::take(&mut *s.borrow_mut()));
     buf.resize(len + 1, 0);
     let mut n = 0;
     let mut sniffing = sniff;
+    // The first bytes are read first where they may show a part to leave
+    // out (a file too short to have one is read in one go).
+    let mut heading = leave_out.filter(|_| len >= HEAD_READ + LEAVE_OUT_MIN);
     // (An empty file is read once, to see that it still is.)
     while n < len.max(1) {
-        let room = if sniffing {
+        let room = if heading.is_some() {
+            HEAD_READ
+        } else if sniffing {
             SNIFF_READ.min(buf.len())
         } else {
             buf.len()
@@ -260,6 +402,26 @@ fn read_sniffing(f: &mut fs::File, len: usize, sniff: bool) -> std::io::Result<O
                 break;
             }
         }
+        if let Some(find) = heading.filter(|_| n == HEAD_READ) {
+            heading = None;
+            let gap = find(&buf[..n], len)
+                .map(|r| r.start.max(n)..r.end)
+                .filter(|r| r.end <= len && r.len() >= LEAVE_OUT_MIN);
+            if let Some(gap) = gap {
+                // The bytes before the part left out that the first read
+                // did not reach, and those after it to the file's end (one
+                // byte more asked for, to see that it is the end).
+                let before = read_at(f, &mut buf[n..gap.start], n, gap.start - n)?;
+                let tail = read_at(f, &mut buf[gap.end..], gap.end, len - gap.end)?;
+                if n + before == gap.start && gap.end + tail == len {
+                    buf.truncate(len);
+                    return Ok(Some((buf, Some(gap))));
+                }
+                // The file is not the size it was: read on from where
+                // the first bytes end, all of it.
+                f.seek(SeekFrom::Start(n as u64))?;
+            }
+        }
     }
     if sniff && !looks_like_bitcode(&buf[..n.min(MAGIC_LEN)]) {
         recycle(buf);
@@ -269,12 +431,15 @@ fn read_sniffing(f: &mut fs::File, len: usize, sniff: bool) -> std::io::Result<O
     if n > len {
         f.read_to_end(&mut buf)?;
     }
-    Ok(Some(buf))
+    Ok(Some((buf, None)))
 }
+
+/// A file's bytes, and the part of them left unread (which holds anything).
+type Bytes = (Vec<u8>, Option<Range<usize>>);
 
 /// [`read_sniffing`] without a sniff: the whole file.
 fn read_expecting(f: &mut fs::File, len: usize) -> std::io::Result<Vec<u8>> {
-    read_sniffing(f, len, false).map(|data| data.expect("only a sniff skips a file"))
+    read_sniffing(f, len, false, None).map(|data| data.expect("only a sniff skips a file").0)
 }
 
 /// Bytes a file's bitcode or wrapper magic takes.
@@ -282,6 +447,14 @@ const MAGIC_LEN: usize = 4;
 
 /// The most the first read of a file that may not be bitcode asks for.
 const SNIFF_READ: usize = 64 * 1024;
+
+/// The first bytes read of a file that may have a part to leave out
+/// ([`Reading::leave_out`]).
+pub const HEAD_READ: usize = 1024;
+
+/// The fewest bytes left out of a first read: fewer are read with the
+/// rest (one read costs less than two below that).
+pub const LEAVE_OUT_MIN: usize = 8 * 1024;
 
 /// The expanded input list.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -603,6 +776,7 @@ mod tests {
                     let how = Reading {
                         sniff,
                         keep_open: false,
+                        leave_out: None,
                     };
                     let read = input.read_first(how).unwrap().map(|r| r.data);
                     if sniff && found && !bitcode {

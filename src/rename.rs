@@ -34,7 +34,7 @@ use crate::bitcode::rewrite::{self, Change, Rewritten};
 use crate::bitcode::symtab_names::{self, SymtabNames};
 use crate::bitcode::{BitcodeFile, ParseOptions};
 use crate::error::{Error, ErrorKind, Result};
-use crate::input::{self, InputFile, Source};
+use crate::input::{self, FirstRead, InputFile, Source};
 use crate::output::Batch;
 use crate::parallel::Gather;
 use crate::plan::build::{self, Mentions, Plan, PlanOptions};
@@ -556,16 +556,21 @@ fn plan_from_summaries(
     // Each module's names are counted for the plan as soon as it is read,
     // by the thread that read it, into mentions of that thread's own
     // (merged once the threads are done).
+    // A file's symbol table is read without its module block's body (the
+    // most of it, with the function bodies), which is read only if the
+    // table is not enough.
     let reading = input::Reading {
         sniff: true,
         keep_open: keeps_inputs_open(&options.output),
+        leave_out: Some(symtab_names::not_looked_at),
     };
-    let count = |mentions: &mut Mentions, input: &InputFile, data: &[u8]| {
+    let count = |mentions: &mut Mentions, input: &InputFile, first: &mut FirstRead| {
         let path = &input.display;
-        if let Some(names) = SymtabNames::read(data) {
+        if let Some(names) = SymtabNames::read(&first.data) {
             mentions.add_names(path, Some(names.source_filename), names.names());
             return Ok(Known::SummarisedFromSymtab);
         }
+        let data = first.whole().map_err(|e| input.read_error(e))?;
         let bitcode = BitcodeFile::parse(data, names_only).map_err(|e| e.in_file(path))?;
         not_an_index(input, &bitcode)?;
         for m in bitcode.modules.iter().filter(|m| !m.is_index()) {

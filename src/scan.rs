@@ -5,6 +5,7 @@
 //! byte-stable for the same inputs.
 
 use std::fmt::Write;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -12,7 +13,7 @@ use serde::Serialize;
 
 use crate::bitcode::{BitcodeFile, Module, ParseOptions};
 use crate::error::Result;
-use crate::input::{self, InputFile, OpenInput, Reading};
+use crate::input::{self, FirstRead, InputFile, OpenInput, Reading};
 use crate::plan::build::{collect_mentions, ModuleRef, ModuleSummary};
 use crate::plan::names::{self, PromotedName};
 use crate::plan::owners::{self, HashedModule, IndexedModule, Problem, ResolvedBy};
@@ -34,13 +35,21 @@ pub struct LoadedFile {
     pub bitcode: BitcodeFile,
 }
 
-fn fingerprint(data: &[u8]) -> (usize, u64) {
+/// The length of `data` and a hash of its bytes, those in `unread` left
+/// out (which must lie in `data`).
+fn fingerprint(data: &[u8], unread: Option<&Range<usize>>) -> (usize, u64) {
     use std::hash::Hasher;
     // A fast hash with a fixed seed: the same bytes give the same value in
     // every run. It guards against a file changing between two reads, not
     // against an adversary.
     let mut h = rustc_hash::FxHasher::default();
-    h.write(data);
+    match unread {
+        Some(r) => {
+            h.write(&data[..r.start]);
+            h.write(&data[r.end..]);
+        }
+        None => h.write(data),
+    }
     (data.len(), h.finish())
 }
 
@@ -50,6 +59,10 @@ pub struct FileHandle {
     pub input: InputFile,
     /// Length and hash of the bytes first read.
     fingerprint: (usize, u64),
+    /// The part of the file the first read left out, and the file's
+    /// modification time then: that part is read once, by the second
+    /// read, and the file must not have been modified in between.
+    unread: Option<(Range<usize>, Option<std::time::SystemTime>)>,
     /// The bytes, kept only for standard input (which cannot be read twice).
     kept: Option<Vec<u8>>,
     /// The file's permissions when it was read.
@@ -60,7 +73,10 @@ pub struct FileHandle {
 
 impl FileHandle {
     /// The file's bytes again, checked to be the bytes first read (read
-    /// through the file if it was left open, which closes it).
+    /// through the file if it was left open, which closes it). Where the
+    /// first read left a part out, that part is read here for the first
+    /// time, and the file must not have been modified since (its
+    /// modification time is the same).
     ///
     /// # Errors
     /// I/O errors, or the file changed since it was first read.
@@ -70,9 +86,15 @@ impl FileHandle {
             return Ok(d.clone());
         }
         let open = self.open.lock().unwrap().take();
+        let modified_then = self.unread.as_ref().map(|(_, then)| *then);
+        let modified_now = (self.unread.as_ref()).map(|_| input.modified_now(open.as_ref()));
         let data =
             (input.read_again(open, self.fingerprint.0)).map_err(|e| e.in_file(&input.display))?;
-        if fingerprint(&data) != self.fingerprint {
+        let unread = self.unread.as_ref().map(|(r, _)| r);
+        let same = data.len() == self.fingerprint.0
+            && fingerprint(&data, unread) == self.fingerprint
+            && modified_now == modified_then;
+        if !same {
             return Err(crate::Error::new(
                 crate::ErrorKind::Io,
                 format!(
@@ -183,13 +205,15 @@ pub fn load_kept<T: Send>(
     let reading = Reading {
         sniff: false,
         keep_open,
+        leave_out: None,
     };
     let (read, _) = load_read(
         inputs,
         jobs,
         reading,
         || (),
-        |(), input, data| {
+        |(), input, first| {
+            let data = first.whole().map_err(|e| input.read_error(e))?;
             let bitcode =
                 BitcodeFile::parse(data, options).map_err(|e| e.in_file(&input.display))?;
             Ok(keep(input, bitcode))
@@ -205,8 +229,9 @@ pub fn load_kept<T: Send>(
 pub type ReadSet<T, S> = (Vec<Option<(FileHandle, T)>>, Vec<S>);
 
 /// Reads each input on up to `jobs` threads and keeps what `keep` makes of
-/// its bytes, and what it takes to read it again; the bytes are dropped as
-/// soon as `keep` is done with them. `None` for an input skipped as not
+/// its first read (all its bytes, unless [`Reading::leave_out`] left some
+/// out: [`FirstRead::whole`] reads them), and what it takes to read it
+/// again; the bytes are dropped as soon as `keep` is done with them. `None` for an input skipped as not
 /// bitcode (only when [`Reading::sniff`]). `keep` may also add to a value
 /// of its thread's (made by `init`): those values come back too, one per
 /// thread (see [`crate::parallel::map_with`]).
@@ -218,21 +243,23 @@ pub fn load_read<S: Send, T: Send>(
     jobs: usize,
     reading: Reading,
     init: impl Fn() -> S + Sync,
-    keep: impl Fn(&mut S, &InputFile, &[u8]) -> Result<T> + Sync,
+    keep: impl Fn(&mut S, &InputFile, &mut FirstRead) -> Result<T> + Sync,
 ) -> Result<ReadSet<T, S>> {
     if reading.keep_open {
         input::make_room_to_keep_open(inputs.len());
     }
     let (read, values) = crate::parallel::map_with(inputs, jobs, init, |value, input| {
         let first = input.read_first(reading);
-        let Some(first) = first.map_err(|e| e.in_file(&input.display))? else {
+        let Some(mut first) = first.map_err(|e| e.in_file(&input.display))? else {
             return Ok(None);
         };
-        let kept = keep(value, input, &first.data)?;
+        let kept = keep(value, input, &mut first)?;
         let stdin = matches!(input.source, crate::input::Source::Stdin);
+        let unread = first.unread.as_ref();
         let handle = FileHandle {
             input: input.clone(),
-            fingerprint: fingerprint(&first.data),
+            fingerprint: fingerprint(&first.data, unread.map(|u| &u.range)),
+            unread: unread.map(|u| (u.range.clone(), u.modified)),
             kept: stdin.then(|| first.data.clone()),
             permissions: first.permissions,
             open: Mutex::new(first.file),
@@ -617,6 +644,8 @@ impl ScanReport {
 #[cfg(test)]
 mod tests {
     use super::fingerprint;
+    use crate::input::{FirstRead, InputFile, Reading};
+    use std::sync::Mutex;
 
     /// A file that grew, shrank or changed a byte between the plan's read
     /// and the rewrite's is refused; one left alone reads the same; read
@@ -654,8 +683,9 @@ mod tests {
         let reading = crate::input::Reading {
             sniff: false,
             keep_open,
+            leave_out: None,
         };
-        let read = |_: &mut (), _: &_, _: &_| Ok(());
+        let read = |_: &mut (), _: &_, _: &mut _| Ok(());
         let (loaded, _) =
             super::load_read(std::slice::from_ref(input), 1, reading, || (), read).unwrap();
         let (handle, ()) = loaded.into_iter().next().unwrap().unwrap();
@@ -692,15 +722,102 @@ mod tests {
         let data: Vec<u8> = (0..4099u32)
             .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
             .collect();
-        let base = fingerprint(&data);
-        assert_eq!(base, fingerprint(&data.clone()));
+        let base = fingerprint(&data, None);
+        assert_eq!(base, fingerprint(&data.clone(), None));
+        let unread = 1000..3000;
+        let parts = fingerprint(&data, Some(&unread));
         for at in 0..data.len() {
             for flip in [1u8, 0x80, 0xff] {
                 let mut d = data.clone();
                 d[at] ^= flip;
-                assert_ne!(fingerprint(&d), base, "byte {at} ^ {flip:#x}");
+                assert_ne!(fingerprint(&d, None), base, "byte {at} ^ {flip:#x}");
+                // With a part left unread, every byte but its own.
+                let seen = fingerprint(&d, Some(&unread)) != parts;
+                assert_eq!(seen, !unread.contains(&at), "byte {at} ^ {flip:#x}");
             }
         }
-        assert_ne!(fingerprint(&data[..4098]), base);
+        assert_ne!(fingerprint(&data[..4098], None), base);
+    }
+
+    /// A part left out of the first read (as [`crate::input::Reading::leave_out`]
+    /// names it) is read by [`crate::input::FirstRead::whole`] and by the
+    /// second read; a change elsewhere is refused, and so is one inside it
+    /// that moves the file's modification time; inside it with the time put
+    /// back, the second read gives the new bytes (they were never read
+    /// before). Through the file kept open or by path.
+    #[test]
+    fn a_part_left_out_is_read_once_and_the_rest_checked() {
+        use std::time::{Duration, SystemTime};
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("m.bc");
+        let input = crate::testing::named_input(&p);
+        let len = 40_000usize;
+        let data: Vec<u8> = (0..len).map(|i| (i * 31 % 253) as u8).collect();
+        let at = |i: usize| -> Vec<u8> {
+            let mut d = data.clone();
+            d[i] ^= 0x10;
+            d
+        };
+        let time = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        // (Changed, the new bytes, whether the time is put back.)
+        let cases = [
+            (false, data.clone(), true),
+            (true, at(100), true),
+            (true, at(len - 100), true),
+            (false, at(len / 2), true),
+            (true, at(len / 2), false),
+        ];
+        for (changed, to, same_time) in cases {
+            for keep_open in [false, true] {
+                std::fs::write(&p, &data).unwrap();
+                let f = std::fs::File::options().write(true).open(&p).unwrap();
+                f.set_modified(time).unwrap();
+                drop(f);
+                let reading = Reading {
+                    sniff: false,
+                    keep_open,
+                    leave_out: Some(|_, len| Some(3000..len - 3000)),
+                };
+                let whole = |_: &mut (), _: &InputFile, first: &mut FirstRead| {
+                    let u = first.unread.as_ref().expect("a part left out");
+                    assert_eq!(u.range, 3000..len - 3000);
+                    assert!(first.data[..3000] == data[..3000]);
+                    assert!(first.data[len - 3000..] == data[len - 3000..]);
+                    assert!(first.whole().unwrap() == &data[..]);
+                    assert!(first.unread.is_none());
+                    Ok(())
+                };
+                let (loaded, _) =
+                    super::load_read(std::slice::from_ref(&input), 1, reading, || (), whole)
+                        .unwrap();
+                let (mut handle, ()) = loaded.into_iter().next().unwrap().unwrap();
+                // Read whole the first time: every byte is checked.
+                assert!(handle.unread.is_none());
+                let checks_all = !changed && to != data;
+                // The same first read, its part left unread.
+                let leave = |_: &mut (), _: &InputFile, _: &mut FirstRead| Ok(());
+                let (loaded, _) =
+                    super::load_read(std::slice::from_ref(&input), 1, reading, || (), leave)
+                        .unwrap();
+                let (partly, ()) = loaded.into_iter().next().unwrap().unwrap();
+                assert_eq!(partly.open.lock().unwrap().is_some(), keep_open);
+                std::fs::write(&p, &to).unwrap();
+                let f = std::fs::File::options().write(true).open(&p).unwrap();
+                f.set_modified(if same_time {
+                    time
+                } else {
+                    time + Duration::from_secs(1)
+                })
+                .unwrap();
+                drop(f);
+                match partly.reread() {
+                    Ok(again) => assert!(!changed && again == to, "{changed} {keep_open}"),
+                    Err(e) => assert!(changed && e.to_string().contains("changed while"), "{e}"),
+                }
+                // The handle of the whole first read sees any change.
+                handle.open = Mutex::new(None);
+                assert_eq!(handle.reread().is_err(), changed || checks_all);
+            }
+        }
     }
 }

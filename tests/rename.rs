@@ -1612,3 +1612,100 @@ fn more_inputs_than_files_the_process_may_keep_open() {
     // Each copy of util.bc defines the symbol and main.bc calls it.
     assert!(renamed >= 80, "{renamed} renamed");
 }
+
+/// Writes module `i` of a generated program of `n` modules (the shape of
+/// `benches/corpus.py`): static helpers called by exported functions that
+/// call other modules' exported functions, so ThinLTO imports across the
+/// modules and promotes the helpers.
+fn generated_module(i: usize, n: usize, funcs: usize) -> String {
+    let mut out = format!("static int state_{i};\n");
+    for f in 0..funcs {
+        out += &format!(
+            "__attribute__((noinline)) static int helper_{i}_{f}(int x) {{ state_{i} += x; return x * {} + {i}; }}\n",
+            f + 3
+        );
+    }
+    for f in 0..funcs {
+        let callee = (i + f + 1) % n;
+        out += &format!("int api_{callee}_{f}(int x);\n");
+        out += &format!(
+            "int api_{i}_{f}(int x) {{ return helper_{i}_{f}(x) + (x > {f} ? 0 : api_{callee}_{f}(x + 1)); }}\n"
+        );
+    }
+    out
+}
+
+/// Backends whose function bodies are most of them are planned from their
+/// symbol tables, each read without its module block's body (as the first
+/// KiB of the file shows it): the same plan, renames and bytes as the exact
+/// plan, which reads every file whole. (Built with clang-19 and lld-19:
+/// distributed ThinLTO of a generated program, to bitcode.)
+#[test]
+fn large_modules_are_planned_from_their_tables_alone() {
+    use bcrename::bitcode::symtab_names::not_looked_at;
+    use bcrename::input::{HEAD_READ, LEAVE_OUT_MIN};
+    use bcrename::plan::policy::SuffixPolicy;
+    let Some(clang) = llvm_tool("clang") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("build");
+    std::fs::create_dir_all(dir.join("bc")).unwrap();
+    let n = 4;
+    let run = |cmd: &mut Command| ok(&cmd.current_dir(&dir).output().unwrap());
+    let mut objs = Vec::new();
+    for i in 0..n {
+        let c = format!("m{i}.c");
+        std::fs::write(dir.join(&c), generated_module(i, n, 100)).unwrap();
+        let o = format!("m{i}.o");
+        run(Command::new(&clang).args(["-O2", "-fPIC", "-flto=thin", "-c", &c, "-o", &o]));
+        objs.push(o);
+    }
+    run(Command::new(&clang)
+        .args([
+            "-shared",
+            "-flto=thin",
+            "-fuse-ld=lld",
+            "-Wl,--thinlto-index-only",
+        ])
+        .args(&objs)
+        .args(["-o", "lib.so"]));
+    for o in &objs {
+        let index = format!("-fthinlto-index={o}.thinlto.bc");
+        let bc = format!("bc/{o}.bc");
+        run(Command::new(&clang).args([
+            "-O2",
+            "-fPIC",
+            "-x",
+            "ir",
+            o,
+            &index,
+            "-emit-llvm",
+            "-c",
+            "-o",
+            &bc,
+        ]));
+        let data = std::fs::read(dir.join(&bc)).unwrap();
+        let left_out = not_looked_at(&data[..HEAD_READ], data.len()).unwrap();
+        assert!(
+            left_out.len() >= LEAVE_OUT_MIN + HEAD_READ,
+            "{bc}: {left_out:?}"
+        );
+    }
+    let plan = bcrename::plan::PlanOptions {
+        policy: Some(SuffixPolicy::SourceFilename),
+        ..Default::default()
+    };
+    let inputs = [dir.join("bc")];
+    let s = rename_lib(&inputs, &plan, &tmp.path().join("s"), false).unwrap();
+    let e = rename_lib(&inputs, &plan, &tmp.path().join("e"), true).unwrap();
+    assert_eq!(s.planned_exactly, None);
+    assert_eq!(s.plan, e.plan);
+    assert_eq!(s.files.len(), n);
+    for (fs, fe) in s.files.iter().zip(&e.files) {
+        assert!(!fs.changes.is_empty(), "{}", fs.input.display);
+        assert_eq!(fs.changes, fe.changes, "{}", fs.input.display);
+        let (os, oe) = (fs.output.as_ref().unwrap(), fe.output.as_ref().unwrap());
+        assert!(std::fs::read(os).unwrap() == std::fs::read(oe).unwrap());
+    }
+}

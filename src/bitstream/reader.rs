@@ -515,6 +515,40 @@ fn read_block_header(
     })
 }
 
+/// The top-level blocks of the bitstream at `stream` (byte offsets from its
+/// magic number, in data that starts with `head`) as their headers alone
+/// tell: each block's id and the byte range of its body, in order, each
+/// block stepped over by its length. Stops at a header `head` does not
+/// hold whole, at an entry that is not a block, and at a block that runs
+/// past the stream's end. (For a reader of a few top-level blocks that
+/// need not read the others to find them.)
+pub fn top_level_blocks(
+    head: &[u8],
+    stream: Range<usize>,
+) -> impl Iterator<Item = (u32, Range<usize>)> + '_ {
+    let mut at = stream.start + 4;
+    std::iter::from_fn(move || {
+        let end = head.len().min(stream.end);
+        if at >= end {
+            return None;
+        }
+        // (Top-level entries are 32-bit aligned from the stream's start,
+        // as `at` is: the cursor aligns from there.)
+        let mut c = BitCursor::new(head, at, end);
+        if c.read(2).ok()? != u64::from(ENTER_SUBBLOCK) {
+            return None;
+        }
+        let (id, _, words) = c.read_block_fields().ok()?;
+        let body = (c.position() / 8) as usize;
+        let body_end = body.checked_add(usize::try_from(words).ok()?.checked_mul(4)?)?;
+        if body_end > stream.end {
+            return None;
+        }
+        at = body_end;
+        Some((u32::try_from(id).ok()?, body..body_end))
+    })
+}
+
 /// A block id's name, or `block N`.
 fn block_label(namer: BlockNamer, id: u64) -> String {
     match u32::try_from(id).ok().and_then(namer) {

@@ -32,6 +32,46 @@ fn le32(data: &[u8], at: usize) -> u32 {
     u32::from_le_bytes(data[at..at + 4].try_into().unwrap())
 }
 
+/// The wrapper (if any) and the byte range of the bitstream in a file of
+/// `len` bytes that starts with `head` (the whole file, or its first
+/// bytes: a wrapper header must be among them). Nothing about the stream
+/// itself is checked ([`locate`] does that).
+///
+/// # Errors
+/// As [`locate`], for the wrapper.
+pub fn stream_range(head: &[u8], len: usize) -> Result<(Option<Wrapper>, Range<usize>)> {
+    if !head.starts_with(&WRAPPER_MAGIC) {
+        return Ok((None, 0..len));
+    }
+    if head.len() < WRAPPER_HEADER_LEN {
+        return Err(Error::parse(
+            head.len() as u64 * 8,
+            format!(
+                "wrapper header truncated: {} of {WRAPPER_HEADER_LEN} bytes",
+                head.len()
+            ),
+        ));
+    }
+    let w = Wrapper {
+        version: le32(head, 4),
+        offset: le32(head, 8),
+        size: le32(head, 12),
+        cputype: le32(head, 16),
+    };
+    let start = w.offset as usize;
+    let end = start.checked_add(w.size as usize).filter(|&e| e <= len);
+    let Some(end) = end.filter(|_| start >= WRAPPER_HEADER_LEN) else {
+        return Err(Error::parse(
+            64,
+            format!(
+                "wrapper says the bitcode is at offset {} size {}, outside the {len}-byte file",
+                w.offset, w.size,
+            ),
+        ));
+    };
+    Ok((Some(w), start..end))
+}
+
 /// Finds the bitstream: the wrapper (if any) and the byte range of the
 /// stream, which starts with [`RAW_MAGIC`] and whose length is a multiple of 4.
 ///
@@ -39,41 +79,7 @@ fn le32(data: &[u8], at: usize) -> u32 {
 /// A parse error (at the offending field) when the data is not bitcode, the
 /// wrapper points outside the file, or the stream length is not a multiple of 4.
 pub fn locate(data: &[u8]) -> Result<(Option<Wrapper>, Range<usize>)> {
-    let (wrapper, range) = if data.starts_with(&WRAPPER_MAGIC) {
-        if data.len() < WRAPPER_HEADER_LEN {
-            return Err(Error::parse(
-                data.len() as u64 * 8,
-                format!(
-                    "wrapper header truncated: {} of {WRAPPER_HEADER_LEN} bytes",
-                    data.len()
-                ),
-            ));
-        }
-        let w = Wrapper {
-            version: le32(data, 4),
-            offset: le32(data, 8),
-            size: le32(data, 12),
-            cputype: le32(data, 16),
-        };
-        let start = w.offset as usize;
-        let end = start
-            .checked_add(w.size as usize)
-            .filter(|&e| e <= data.len());
-        let Some(end) = end.filter(|_| start >= WRAPPER_HEADER_LEN) else {
-            return Err(Error::parse(
-                64,
-                format!(
-                    "wrapper says the bitcode is at offset {} size {}, outside the {}-byte file",
-                    w.offset,
-                    w.size,
-                    data.len()
-                ),
-            ));
-        };
-        (Some(w), start..end)
-    } else {
-        (None, 0..data.len())
-    };
+    let (wrapper, range) = stream_range(data, data.len())?;
     let stream = &data[range.clone()];
     if !stream.starts_with(&RAW_MAGIC) {
         let what = if stream.len() < 4 {
