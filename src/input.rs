@@ -206,40 +206,30 @@ impl FirstRead {
     /// # Errors
     /// I/O errors (a file that no longer holds that part among them).
     pub fn whole(&mut self) -> std::io::Result<&[u8]> {
-        if let Some(u) = self.unread.take() {
-            let file = match (&u.file, &self.file) {
-                (Some(f), _) => f,
-                (None, Some(kept)) => &kept.file,
-                (None, None) => unreachable!("a part is left unread only with its file at hand"),
+        if let Some(u) = &self.unread {
+            let Some(file) = u
+                .file
+                .as_ref()
+                .or(self.file.as_ref().map(|kept| &kept.file))
+            else {
+                return Err(std::io::Error::other(
+                    "the file read first is no longer open",
+                ));
             };
-            read_exact_at(file, &mut self.data[u.range.clone()], u.range.start)?;
+            let part = &mut self.data[u.range.clone()];
+            if read_at(file, part, u.range.start, part.len())? < part.len() {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            self.unread = None;
         }
         Ok(&self.data)
     }
 }
 
-/// Fills `buf` from `file` at byte `offset` (a file too short for it is
-/// an error), the file's own position left as it was.
-fn read_exact_at(file: &fs::File, buf: &mut [u8], offset: usize) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileExt;
-        file.read_exact_at(buf, offset as u64)
-    }
-    #[cfg(not(unix))]
-    {
-        let mut f = file;
-        let back = f.stream_position()?;
-        f.seek(SeekFrom::Start(offset as u64))?;
-        let read = f.read_exact(buf);
-        f.seek(SeekFrom::Start(back))?;
-        read
-    }
-}
-
 /// Reads from `file` at byte `offset` into `buf` until `enough` bytes or
 /// more are in, or the file ends: how many bytes it read. (Each read asks
-/// for all the room left.)
+/// for all the room left. On Unix the file's own position stays where it
+/// was; elsewhere it moves.)
 fn read_at(
     file: &fs::File,
     buf: &mut [u8],
@@ -721,6 +711,63 @@ mod tests {
         fs::remove_file(&p).unwrap();
         let err = input.read_again(None, 3).unwrap_err().to_string();
         assert!(err.contains("/f"), "{err}");
+    }
+
+    /// A part left out of a first read is read by [`FirstRead::whole`]
+    /// through the file read first, kept open or not (another file put in
+    /// its place is not read); a file cut short before is an error; a part
+    /// too small to be worth it, or a file too short, is read at once.
+    #[test]
+    fn a_part_left_out_is_read_through_the_same_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("f");
+        let input = crate::testing::named_input(&p);
+        let data: Vec<u8> = (0..50_000u32).map(|i| (i % 241) as u8).collect();
+        for keep_open in [false, true] {
+            for cut in [false, true] {
+                fs::write(&p, &data).unwrap();
+                let how = Reading {
+                    sniff: false,
+                    keep_open,
+                    leave_out: Some(|_, len| Some(2000..len - 100)),
+                };
+                let mut first = input.read_first(how).unwrap().unwrap();
+                assert_eq!(first.unread.as_ref().unwrap().range, 2000..49_900);
+                assert!(first.data[..2000] == data[..2000]);
+                assert!(first.data[49_900..] == data[49_900..]);
+                if cut {
+                    fs::OpenOptions::new()
+                        .write(true)
+                        .open(&p)
+                        .unwrap()
+                        .set_len(30_000)
+                        .unwrap();
+                    assert!(first.whole().is_err());
+                } else {
+                    let other = tmp.path().join("other");
+                    fs::write(&other, vec![7u8; 50_000]).unwrap();
+                    fs::rename(&other, &p).unwrap();
+                    assert!(first.whole().unwrap() == &data[..]);
+                    assert!(first.unread.is_none());
+                }
+            }
+        }
+        // Too small a part to leave out, and too short a file.
+        fn small_part(_: &[u8], _: usize) -> Option<Range<usize>> {
+            Some(2000..9000)
+        }
+        fn short_file(_: &[u8], _: usize) -> Option<Range<usize>> {
+            Some(1024..8900)
+        }
+        for (len, leave_out) in [(50_000usize, small_part as LeaveOut), (9000, short_file)] {
+            fs::write(&p, &data[..len]).unwrap();
+            let how = Reading {
+                leave_out: Some(leave_out),
+                ..Reading::default()
+            };
+            let first = input.read_first(how).unwrap().unwrap();
+            assert!(first.unread.is_none() && first.data == data[..len]);
+        }
     }
 
     /// A file that cannot be read is named once in the error, also when
