@@ -3,8 +3,9 @@
 # the same files (the floor) and `llvm-dis | llvm-as` per module, on a
 # generated corpus of ThinLTO backend bitcode.
 #
-# Usage: [BENCH_DIR=DIR] [PAIRS=N] benches/engines.sh [MODULES] [FUNCS_PER_MODULE]
-#        (default 200 40; PAIRS, default 21: paired copy-and-rename rounds)
+# Usage: [BENCH_DIR=DIR] [PAIRS=N] [CFLAGS=...] benches/engines.sh [MODULES] [FUNCS_PER_MODULE]
+#        (default 200 40; PAIRS, default 21: paired copy-and-rename rounds;
+#        CFLAGS, default none: more clang flags for the corpus, e.g. -g)
 # Needs: clang-19, lld-19, llvm-19 (installed by scripts/test.sh) and
 # bc; builds bcrename --release --features llvm.
 set -euo pipefail
@@ -28,10 +29,13 @@ cd "$work/src"
 # A shared library keeps every exported function alive, so ThinLTO imports
 # across modules and promotes their statics. (Paths in the index must be
 # spelled as the backends are invoked: no ./ prefix.)
-ls *.c | xargs -P "$(nproc)" -I{} clang-19 -O2 -fPIC -flto=thin -c {} -o {}.o
+# (CFLAGS split into words on purpose: several flags may be given.)
+# shellcheck disable=SC2086
+ls *.c | xargs -P "$(nproc)" -I{} clang-19 -O2 ${CFLAGS:-} -fPIC -flto=thin -c {} -o {}.o
 clang-19 -shared -flto=thin -fuse-ld=lld-19 -Wl,--thinlto-index-only *.c.o -o libcorpus.so
 mkdir -p "$work/corpus"
-ls *.c.o | xargs -P "$(nproc)" -I{} clang-19 -O2 -fPIC -fno-discard-value-names -x ir {} -fthinlto-index={}.thinlto.bc -emit-llvm -c -o "$work/corpus/{}.bc"
+# shellcheck disable=SC2086
+ls *.c.o | xargs -P "$(nproc)" -I{} clang-19 -O2 ${CFLAGS:-} -fPIC -fno-discard-value-names -x ir {} -fthinlto-index={}.thinlto.bc -emit-llvm -c -o "$work/corpus/{}.bc"
 cd "$work"
 files=$(ls corpus | wc -l)
 bytes=$(du -sb corpus | cut -f1)
@@ -86,7 +90,7 @@ rss() { # peak resident set of one native rename, in MiB
 largest=$(ls -S corpus); largest=${largest%%$'\n'*}
 rss_mib=$(rss)
 
-echo "corpus: $files files, $bytes bytes (largest $(stat -c %s "corpus/$largest") bytes); scan: $promoted"
+echo "corpus: $files files, $bytes bytes (largest $(stat -c %s "corpus/$largest") bytes; CFLAGS: ${CFLAGS:-none}); scan: $promoted"
 echo "peak memory of a native rename: $rss_mib MiB"
 # The file system the files are on (the last mount over it is the one in
 # effect; stat calls ext4 ext2/ext3).
