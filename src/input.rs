@@ -689,9 +689,7 @@ mod tests {
     /// for the next (longer or shorter files) leaves none of its bytes.
     #[test]
     fn a_file_is_read_whole_whatever_size_was_expected() {
-        let tmp = tempfile::tempdir().unwrap();
-        let p = tmp.path().join("f");
-        let input = crate::testing::named_input(&p);
+        let (_tmp, p, input) = crate::testing::temp_input("f");
         for len in [0usize, 1, 7, 4096, 70_000, 5, 0, 4096] {
             let data: Vec<u8> = (0..len).map(|i| (i * 7 + len) as u8).collect();
             fs::write(&p, &data).unwrap();
@@ -719,9 +717,7 @@ mod tests {
     /// too small to be worth it, or a file too short, is read at once.
     #[test]
     fn a_part_left_out_is_read_through_the_same_file() {
-        let tmp = tempfile::tempdir().unwrap();
-        let p = tmp.path().join("f");
-        let input = crate::testing::named_input(&p);
+        let (tmp, p, input) = crate::testing::temp_input("f");
         let data: Vec<u8> = (0..50_000u32).map(|i| (i % 241) as u8).collect();
         for keep_open in [false, true] {
             for cut in [false, true] {
@@ -774,9 +770,7 @@ mod tests {
     /// the caller names it again (as the readers of a set do).
     #[test]
     fn an_unreadable_file_is_named_once() {
-        let tmp = tempfile::tempdir().unwrap();
-        let p = tmp.path().join("gone.bc");
-        let input = crate::testing::named_input(&p);
+        let (_tmp, _, input) = crate::testing::temp_input("gone.bc");
         let errors = [
             input.read_first(Reading::default()).unwrap_err(),
             input.read_again(None, 3).unwrap_err(),

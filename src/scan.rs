@@ -652,9 +652,7 @@ mod tests {
     /// again through the file kept open or by its path.
     #[test]
     fn a_file_changed_between_two_reads_is_refused() {
-        let tmp = tempfile::tempdir().unwrap();
-        let p = tmp.path().join("m.bc");
-        let input = crate::testing::named_input(&p);
+        let (_tmp, p, input) = crate::testing::temp_input("m.bc");
         let data: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
         let mut grown = data.clone();
         grown.push(1);
@@ -699,9 +697,7 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn a_file_kept_open_is_read_again_whatever_its_path_names() {
-        let tmp = tempfile::tempdir().unwrap();
-        let p = tmp.path().join("m.bc");
-        let input = crate::testing::named_input(&p);
+        let (tmp, p, input) = crate::testing::temp_input("m.bc");
         for keep_open in [false, true] {
             std::fs::write(&p, b"first").unwrap();
             let handle = read_once(&input, keep_open);
@@ -748,9 +744,7 @@ mod tests {
     #[test]
     fn a_part_left_out_is_read_once_and_the_rest_checked() {
         use std::time::{Duration, SystemTime};
-        let tmp = tempfile::tempdir().unwrap();
-        let p = tmp.path().join("m.bc");
-        let input = crate::testing::named_input(&p);
+        let (_tmp, p, input) = crate::testing::temp_input("m.bc");
         let len = 40_000usize;
         let data: Vec<u8> = (0..len).map(|i| (i * 31 % 253) as u8).collect();
         let at = |i: usize| -> Vec<u8> {

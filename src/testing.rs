@@ -48,3 +48,18 @@ pub fn named_input(p: &std::path::Path) -> crate::input::InputFile {
         relative: None,
     }
 }
+
+/// A temporary directory and the input file `name` in it (not made), as
+/// named on a command line: the directory lives as long as the first.
+pub fn temp_input(
+    name: &str,
+) -> (
+    tempfile::TempDir,
+    std::path::PathBuf,
+    crate::input::InputFile,
+) {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join(name);
+    let input = named_input(&p);
+    (tmp, p, input)
+}
