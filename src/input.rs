@@ -122,15 +122,42 @@ impl InputFile {
     /// # Errors
     /// I/O errors, naming the input.
     pub fn read_again(&self, open: Option<OpenInput>, len: usize) -> Result<Vec<u8>> {
+        self.read_again_dated(open, len, false)
+            .map(|(data, _)| data)
+    }
+
+    /// [`InputFile::read_again`], with the modification time of the file
+    /// read (one `fstat` of it) when `dated`: `None` where it cannot be had
+    /// (standard input among them).
+    ///
+    /// # Errors
+    /// As [`InputFile::read_again`].
+    pub fn read_again_dated(
+        &self,
+        open: Option<OpenInput>,
+        len: usize,
+        dated: bool,
+    ) -> Result<(Vec<u8>, Option<std::time::SystemTime>)> {
         let Source::File(p) = &self.source else {
-            return self.read();
+            return self.read().map(|data| (data, None));
         };
-        let read = || match open {
-            Some(mut o) => {
-                o.file.seek(SeekFrom::Start(0))?;
-                read_expecting(&mut o.file, len)
-            }
-            None => read_expecting(&mut fs::File::open(p)?, len),
+        let read = || {
+            let mut kept = open;
+            let mut by_path;
+            let f = match &mut kept {
+                Some(o) => {
+                    o.file.seek(SeekFrom::Start(0))?;
+                    &mut o.file
+                }
+                None => {
+                    by_path = fs::File::open(p)?;
+                    &mut by_path
+                }
+            };
+            // (The time of the very file read, even if the path names
+            // another by now.)
+            let modified = dated.then(|| f.metadata().and_then(|m| m.modified()).ok());
+            Ok((read_expecting(f, len)?, modified.flatten()))
         };
         read().map_err(|e| io_error(p, e))
     }
@@ -138,17 +165,6 @@ impl InputFile {
     /// `e`, met reading this input, naming it.
     pub fn read_error(&self, e: std::io::Error) -> Error {
         Error::from(e).in_file(&self.display)
-    }
-
-    /// The file's modification time now, through `open` if it was left
-    /// open (`None` for standard input, or where it cannot be had).
-    pub fn modified_now(&self, open: Option<&OpenInput>) -> Option<std::time::SystemTime> {
-        let meta = match (open, &self.source) {
-            (Some(o), _) => o.file.metadata(),
-            (None, Source::File(p)) => fs::metadata(p),
-            (None, Source::Stdin) => return None,
-        };
-        meta.and_then(|m| m.modified()).ok()
     }
 }
 

@@ -86,14 +86,15 @@ impl FileHandle {
             return Ok(d.clone());
         }
         let open = self.open.lock().unwrap().take();
-        let modified_then = self.unread.as_ref().map(|(_, then)| *then);
-        let modified_now = (self.unread.as_ref()).map(|_| input.modified_now(open.as_ref()));
-        let data =
-            (input.read_again(open, self.fingerprint.0)).map_err(|e| e.in_file(&input.display))?;
-        let unread = self.unread.as_ref().map(|(r, _)| r);
+        let (data, modified) =
+            (input.read_again_dated(open, self.fingerprint.0, self.unread.is_some()))
+                .map_err(|e| e.in_file(&input.display))?;
         let same = data.len() == self.fingerprint.0
-            && fingerprint(&data, unread) == self.fingerprint
-            && modified_now == modified_then;
+            && fingerprint(&data, self.unread.as_ref().map(|(r, _)| r)) == self.fingerprint
+            && self
+                .unread
+                .as_ref()
+                .is_none_or(|(_, then)| modified == *then);
         if !same {
             return Err(crate::Error::new(
                 crate::ErrorKind::Io,
