@@ -11,7 +11,7 @@ use std::sync::Mutex;
 
 use serde::Serialize;
 
-use crate::bitcode::{BitcodeFile, Module, ParseOptions};
+use crate::bitcode::{BitcodeFile, LocalNames, Module, ParseOptions};
 use crate::error::Result;
 use crate::input::{self, FirstRead, InputFile, OpenInput, Reading};
 use crate::plan::build::{collect_mentions, ModuleRef, ModuleSummary};
@@ -160,7 +160,10 @@ fn text(bytes: &[u8]) -> String {
 /// Options for reading modules in `scan`: keep local names that carry a suffix.
 pub fn scan_parse_options() -> ParseOptions {
     ParseOptions {
-        local_names: Some(names::carries_suffix),
+        local_names: Some(LocalNames {
+            keep: names::carries_suffix,
+            containing: names::TOKEN,
+        }),
         ..ParseOptions::default()
     }
 }

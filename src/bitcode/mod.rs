@@ -17,5 +17,5 @@ pub mod symtab_names;
 
 pub use module::{
     BitcodeFile, Comdat, FunctionBody, Global, GlobalKind, IndexEntry, Linkage, LocalKind,
-    LocalName, Module, ParseOptions, Visibility,
+    LocalName, LocalNames, Module, ParseOptions, Visibility,
 };

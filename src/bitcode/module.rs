@@ -438,12 +438,22 @@ pub struct BitcodeFile {
     pub symtabs: Vec<SymtabBlob>,
 }
 
+/// Which function-local names a parse keeps.
+#[derive(Clone, Copy)]
+pub struct LocalNames {
+    /// Keeps a name this accepts.
+    pub keep: fn(&[u8]) -> bool,
+    /// Bytes every name `keep` accepts contains: a name whose encoding
+    /// shows it lacks them may be stepped over unread.
+    pub containing: &'static [u8],
+}
+
 /// What to read beyond the module-level records.
 #[derive(Clone, Copy, Default)]
 pub struct ParseOptions {
-    /// Read function-level VALUE_SYMTABs and keep the names this accepts.
+    /// Read function-level VALUE_SYMTABs and keep the names these accept.
     /// `None` skips function bodies entirely.
-    pub local_names: Option<fn(&[u8]) -> bool>,
+    pub local_names: Option<LocalNames>,
     /// Locate SYMTAB blobs and read their version, but leave the tables
     /// unparsed (`table` is `None`), for readers that need the modules only.
     pub skip_symbol_tables: bool,
@@ -800,7 +810,7 @@ fn read_module(
                 block::FUNCTION if options.local_names.is_some() => {
                     let (local_names, inline_asm) = read_function_block(
                         reader,
-                        options.local_names.unwrap(),
+                        &options.local_names.unwrap(),
                         &mut name_buffer,
                         !options.usual_bodies,
                     )?;
@@ -1094,12 +1104,12 @@ impl BodyFinds {
     }
 }
 
-/// Reads the function block just announced: the local names `keep`
-/// accepts, and the text of its inline asm. Each name is built in `name`
+/// Reads the function block just announced: the local names `wanted`
+/// keeps, and the text of its inline asm. Each name is built in `name`
 /// first. The block is skimmed if `quickly` and it can be.
 fn read_function_block(
     reader: &mut Reader<'_>,
-    keep: fn(&[u8]) -> bool,
+    wanted: &LocalNames,
     name: &mut Vec<u8>,
     quickly: bool,
 ) -> Result<(Vec<LocalName>, Vec<Vec<u8>>)> {
@@ -1107,19 +1117,23 @@ fn read_function_block(
     // hold no names (metadata attachments, use lists) skipped; among the
     // constants, only inline asm is read.
     const NAMES: [u32; 2] = [vst::ENTRY, vst::BBENTRY];
-    const WATCH: [Watch<'static>; 2] = [
+    let keep = wanted.keep;
+    let watch = [
         Watch {
             block: block::CONSTANTS,
             codes: &INLINE_ASM_CODES,
+            needle: None,
         },
+        // Names that cannot be kept are stepped over where they can be.
         Watch {
             block: block::VALUE_SYMTAB,
             codes: &NAMES,
+            needle: Some(wanted.containing),
         },
     ];
     let mut finds = BodyFinds::default();
     let skimmed = quickly
-        && reader.skim(&WATCH, &mut |block, r| match block {
+        && reader.skim(&watch, &mut |block, r| match block {
             block::CONSTANTS => {
                 finds.asm.extend(inline_asm_text(r));
                 true

@@ -3,7 +3,7 @@
 
 use std::ops::Range;
 
-use super::cursor::BitCursor;
+use super::cursor::{short_vbr6, BitCursor};
 use crate::error::{Error, Result};
 
 /// One operand of an abbreviation.
@@ -38,6 +38,104 @@ pub struct Abbrev {
     /// Held in place, as `code` is, so that stepping over a record reads
     /// them next to each other, not through the operand list.
     scalars: Option<ScalarSteps>,
+    /// How to reach the characters of a record with this abbreviation,
+    /// when its operands end with an array of them: made once from `ops`.
+    chars: Option<CharArray>,
+}
+
+/// An abbreviation whose operands are scalars and then an array of
+/// characters, Char6 or fixed fields of at most 8 bits (as LLVM writes
+/// names): the steps over the fields before the array (the code's
+/// included), and the array's elements, with what comparing many of them
+/// at once takes (see [`CharArray::holds_run`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct CharArray {
+    before: ScalarSteps,
+    char6: bool,
+    /// Bits an element takes.
+    width: u64,
+    /// Elements a 56-bit load holds whole.
+    lanes: u64,
+    /// The lowest bit of each of those elements; the bits of each but its
+    /// top one; the top one of each.
+    ones: u64,
+    low: u64,
+    high: u64,
+}
+
+/// The most bytes of a needle [`Abbrev::chars_lack`] looks for.
+const NEEDLE_PROBE: usize = 3;
+
+impl CharArray {
+    fn of(ops: &[AbbrevOp]) -> Option<CharArray> {
+        let (AbbrevOp::Array(elem), before) = ops.split_last()? else {
+            return None;
+        };
+        let (width, char6) = match **elem {
+            AbbrevOp::Char6 => (6, true),
+            AbbrevOp::Fixed(w) if (1..=8).contains(&w) => (u64::from(w), false),
+            _ => return None,
+        };
+        let lanes = 56 / width;
+        let ones = (0..lanes).fold(0u64, |m, i| m | 1 << (i * width));
+        Some(CharArray {
+            before: ScalarSteps::of(before)?,
+            char6,
+            width,
+            lanes,
+            ones,
+            low: ones * ((1 << (width - 1)) - 1),
+            high: ones << (width - 1),
+        })
+    }
+
+    /// The element that holds byte `b`, if one can.
+    fn element(&self, b: u8) -> Option<u64> {
+        if self.char6 {
+            encode_char6(b)
+        } else {
+            (u64::from(b) >> self.width == 0).then_some(u64::from(b))
+        }
+    }
+
+    /// Whether the `n` elements at bit `start` of `cursor`'s data hold
+    /// the run `run` (at most [`NEEDLE_PROBE`] element values) one after
+    /// another: `None` where they reach too near the end of the data to
+    /// be looked at this way.
+    ///
+    /// A 56-bit load holds `lanes` elements, compared at once: an element
+    /// equal to `v` is one whose bits XOR `v` are all zero, which an add
+    /// that carries within each element shows (its top bit stays clear).
+    #[inline]
+    fn holds_run(&self, cursor: &BitCursor<'_>, start: u64, n: u64, run: &[u64]) -> Option<bool> {
+        let k = run.len() as u64;
+        if k == 0 {
+            return Some(true);
+        }
+        let w = self.width;
+        let mut patterns = [0u64; NEEDLE_PROBE];
+        for (p, &v) in patterns.iter_mut().zip(run) {
+            *p = self.ones * v;
+        }
+        let mut i = 0;
+        while i + k <= n {
+            let window = cursor.peek56_at(start + i * w)?;
+            // The elements where a run may start, of those in the window.
+            let held = (n - i).min(self.lanes);
+            let mut starts = self.high & ((1u64 << ((held - k + 1) * w)) - 1);
+            for (j, &p) in (0u64..).zip(&patterns[..run.len()]) {
+                let x = window ^ p;
+                let nonzero = ((x & self.low) + self.low) | x;
+                starts &= !nonzero >> (j * w);
+            }
+            if starts != 0 {
+                return Some(true);
+            }
+            // The next load starts at the first start not looked at.
+            i += self.lanes - k + 1;
+        }
+        Some(false)
+    }
 }
 
 /// The most VBR fields [`ScalarSteps`] holds (LLVM's abbreviations have at
@@ -161,7 +259,13 @@ impl Abbrev {
             _ => None,
         };
         let scalars = ops.get(1..).and_then(ScalarSteps::of);
-        Abbrev { ops, code, scalars }
+        let chars = CharArray::of(&ops);
+        Abbrev {
+            ops,
+            code,
+            scalars,
+            chars,
+        }
     }
 
     /// The operands (the first gives the code).
@@ -315,6 +419,43 @@ impl Abbrev {
         let code = self.literal_code()?;
         self.scalars.as_ref()?.skip(cursor)?;
         Some(code)
+    }
+
+    /// Where a record with this abbreviation ends, the cursor just past its
+    /// abbreviation id, when its operands end with an array of characters
+    /// (Char6, or fixed fields of at most 8 bits, as LLVM writes names)
+    /// that cannot hold `needle`: the characters hold no run of the
+    /// needle's first three bytes (all of it if shorter). A reader that
+    /// wants only names containing `needle` can step over such a record
+    /// unread. `None` where the characters may hold it, for other
+    /// abbreviations, and where the record lies near the end of the data or
+    /// is out of the ordinary (a VBR field of more than 56 bits): the
+    /// caller then reads it the usual way, which reports what is wrong.
+    /// The cursor does not move.
+    #[inline]
+    pub fn chars_lack(&self, cursor: &BitCursor<'_>, needle: &[u8]) -> Option<u64> {
+        let shape = self.chars.as_ref()?;
+        let at = cursor.position();
+        let before = shape.before.bits_in(cursor.peek56_at(at)?, 56)?;
+        let (n, count_bits) = short_vbr6(cursor.peek56_at(at + before)?)?;
+        let start = at + before + count_bits;
+        let end = start.checked_add(n.checked_mul(shape.width)?)?;
+        if end > cursor.end() {
+            return None;
+        }
+        let probe = &needle[..needle.len().min(NEEDLE_PROBE)];
+        let mut run = [0u64; NEEDLE_PROBE];
+        for (v, &b) in run.iter_mut().zip(probe) {
+            // A byte no element holds: no run of elements is the needle.
+            *v = match shape.element(b) {
+                Some(e) => e,
+                None => return Some(end),
+            };
+        }
+        match shape.holds_run(cursor, start, n, &run[..probe.len()])? {
+            true => None,
+            false => Some(end),
+        }
     }
 
     /// Reads the operands after the code (see [`Abbrev::read_code`]),
@@ -545,6 +686,102 @@ mod tests {
         assert!(
             fast > 2000 && compared - fast > 2000,
             "{fast} of {compared}"
+        );
+    }
+
+    /// [`Abbrev::chars_lack`] steps over a record exactly when its
+    /// characters hold no run of the needle's first three bytes, to where
+    /// reading it ends; it leaves the others, and records near the end of
+    /// the data, to the usual way. Char6 and fixed-width characters, runs
+    /// across the loads it compares at once, needles no element can hold.
+    #[test]
+    fn records_whose_characters_lack_the_needle_are_stepped_over() {
+        use crate::bitstream::writer::BitWriter;
+        let mut next = crate::testing::xorshift(0x9b05_688c_2b3e_6c1f);
+        let (mut stepped, mut left) = (0, 0);
+        for round in 0..20_000 {
+            let elem = match round % 4 {
+                0 => AbbrevOp::Char6,
+                1 => AbbrevOp::Fixed(7),
+                2 => AbbrevOp::Fixed(8),
+                _ => AbbrevOp::Fixed(1 + (next() % 8) as u32),
+            };
+            let code = [AbbrevOp::Literal(2), AbbrevOp::Fixed(3), AbbrevOp::Vbr(4)];
+            let mut ops = vec![code[round % 3].clone()];
+            for _ in 0..next() % 3 {
+                ops.push(
+                    [AbbrevOp::Vbr(8), AbbrevOp::Fixed(5), AbbrevOp::Vbr(6)][(next() % 3) as usize]
+                        .clone(),
+                );
+            }
+            ops.push(AbbrevOp::Array(Box::new(elem.clone())));
+            let abbrev = Abbrev::new(ops.clone());
+            // Bytes of a small alphabet, so that runs of the needle's occur
+            // (small values for narrow fields).
+            let alphabet = match elem {
+                AbbrevOp::Fixed(w) if w < 7 => [0, 1, 2, 3, 4, 5].map(|b| b % (1 << w)),
+                _ => *b"ab.A\x7f\xff",
+            };
+            let pick = |next: &mut dyn FnMut() -> u64| alphabet[(next() % 6) as usize];
+            let needle: Vec<u8> = (0..next() % 5).map(|_| pick(&mut next)).collect();
+            let fits = |b: u8| match &elem {
+                AbbrevOp::Char6 => encode_char6(b).is_some(),
+                AbbrevOp::Fixed(w) => u64::from(b) >> w == 0,
+                _ => unreachable!(),
+            };
+            let chars: Vec<u8> = (0..next() % 40)
+                .map(|_| pick(&mut next))
+                .map(|b| if fits(b) { b } else { alphabet[0] })
+                .collect();
+            let mut w = BitWriter::new();
+            w.emit(0, (round % 8) as u32);
+            for op in &ops[..ops.len() - 1] {
+                match *op {
+                    AbbrevOp::Fixed(width) => w.emit(next() % (1 << width), width),
+                    AbbrevOp::Vbr(width) => w.emit_vbr(next() % 5000, width),
+                    _ => {}
+                }
+            }
+            w.emit_vbr(chars.len() as u64, 6);
+            for &c in &chars {
+                match &elem {
+                    AbbrevOp::Char6 => w.emit(encode_char6(c).unwrap(), 6),
+                    AbbrevOp::Fixed(width) => w.emit(u64::from(c), *width),
+                    _ => unreachable!(),
+                }
+            }
+            let padded = next() % 4 != 0;
+            if padded {
+                w.emit(next(), 64);
+            }
+            let data = w.into_bytes();
+            let mut cursor = BitCursor::new(&data, 0, data.len());
+            cursor.seek(round as u64 % 8).unwrap();
+            let mut read = cursor.clone();
+            let mut values = Vec::new();
+            abbrev.read_code(&mut read).unwrap();
+            abbrev.read_operands(&mut read, &mut values).unwrap();
+            assert_eq!(
+                &values[values.len() - chars.len()..],
+                &chars.iter().map(|&c| u64::from(c)).collect::<Vec<_>>()[..]
+            );
+            let probe = &needle[..needle.len().min(3)];
+            let holds = probe.is_empty() || chars.windows(probe.len()).any(|w| w == probe);
+            match abbrev.chars_lack(&cursor, &needle) {
+                Some(end) => {
+                    assert!(!holds, "round {round}: {chars:?} holds {probe:?}");
+                    assert_eq!(end, read.position(), "round {round}");
+                    stepped += 1;
+                }
+                None => {
+                    assert!(holds || !padded, "round {round}: {chars:?} lacks {probe:?}");
+                    left += 1;
+                }
+            }
+        }
+        assert!(
+            stepped > 5000 && left > 5000,
+            "{stepped} stepped over, {left} left"
         );
     }
 

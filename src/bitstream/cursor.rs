@@ -25,6 +25,21 @@ pub struct BitCursor<'a> {
     end: u64,
 }
 
+/// The VBR-6 value at the low bits of `bits` when it has one or two chunks:
+/// (value, bits it takes).
+#[inline(always)]
+pub fn short_vbr6(bits: u64) -> Option<(u64, u64)> {
+    let first = bits & 63;
+    if first & 32 == 0 {
+        return Some((first, 6));
+    }
+    let second = (bits >> 6) & 63;
+    if second & 32 == 0 {
+        return Some(((first & 31) | (second << 5), 12));
+    }
+    None
+}
+
 /// The little-endian 64-bit word at byte `byte` of `data`, when 8 bytes
 /// are there: the one load every fast path of the readers and the writer
 /// makes.

@@ -11,7 +11,7 @@ use std::ops::Range;
 use std::rc::Rc;
 
 use super::abbrev::{Abbrev, AbbrevOp};
-use super::cursor::{BitCursor, VBR6_CONTINUATION};
+use super::cursor::{short_vbr6, BitCursor, VBR6_CONTINUATION};
 use crate::error::{Error, Result};
 
 /// Abbreviation id: end of the current block.
@@ -310,21 +310,6 @@ fn abbreviation<'a>(abbrevs: Abbrevs<'a>, start: u64, id: u32) -> Result<&'a Abb
         })
 }
 
-/// The VBR-6 value at the low bits of `bits` when it has one or two chunks:
-/// (value, bits it takes).
-#[inline(always)]
-fn short_vbr6(bits: u64) -> Option<(u64, u64)> {
-    let first = bits & 63;
-    if first & 32 == 0 {
-        return Some((first, 6));
-    }
-    let second = (bits >> 6) & 63;
-    if second & 32 == 0 {
-        return Some(((first & 31) | (second << 5), 12));
-    }
-    None
-}
-
 /// Steps over the record at `start` the quick way where it can: an
 /// unabbreviated record whose code and operand count are one or two
 /// VBR chunks each, or one whose abbreviation [`Abbrev::step_record`]
@@ -565,6 +550,11 @@ pub struct Watch<'w> {
     pub block: u32,
     /// The codes of the records read in it; the others are stepped over.
     pub codes: &'w [u32],
+    /// When set, a record of these codes whose abbreviation ends with an
+    /// array of characters is read only if they may hold this string
+    /// ([`Abbrev::chars_lack`]): for a reader that wants only the names
+    /// containing it. The others are stepped over.
+    pub needle: Option<&'w [u8]>,
 }
 
 /// The code of the record at `start` where it can be told without reading
@@ -588,11 +578,13 @@ struct Skimmed<'b, 'w> {
     end: u64,
     abbrevs: Abbrevs<'b>,
     codes: &'w [u32],
+    needle: Option<&'w [u8]>,
 }
 
 /// Reads the record at `start` (the cursor there) in `block`, its
-/// operands kept, and hands it to `found`: `None` where it cannot be read
-/// or `found` says to stop.
+/// operands kept, and hands it to `found`, unless its characters cannot
+/// hold the block's needle (it is then stepped over): `None` where it
+/// cannot be read or `found` says to stop.
 fn hand_over(
     cursor: &mut BitCursor<'_>,
     block: &Skimmed<'_, '_>,
@@ -601,6 +593,14 @@ fn hand_over(
     found: &mut dyn FnMut(u32, &Record) -> bool,
 ) -> Option<()> {
     let id = cursor.read(block.width).ok()? as u32;
+    if let Some(needle) = block.needle.filter(|_| id >= 4) {
+        let lacking =
+            (block.abbrevs.get((id - 4) as usize)).and_then(|a| a.chars_lack(cursor, needle));
+        if let Some(end) = lacking {
+            // (A record past its block's end is caught at the next step.)
+            return cursor.seek(end).ok();
+        }
+    }
     let r = read_record(cursor, || block.abbrevs, start, id, Operands::All, spare).ok()?;
     let keep_going = found(block.id, &r);
     *spare = r.ops;
@@ -625,6 +625,7 @@ fn skim<'b>(
         end: h.end_bit,
         abbrevs: registered(h.id),
         codes: &[],
+        needle: None,
     };
     let mut block = outer;
     let mut inside = false;
@@ -671,6 +672,7 @@ fn skim<'b>(
                                 end: sub.end_bit,
                                 abbrevs: registered(sub.id),
                                 codes: w.codes,
+                                needle: w.needle,
                             };
                             inside = true;
                         }
@@ -1305,6 +1307,7 @@ impl<'a> Reader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bitstream::abbrev::encode_char6;
     use crate::bitstream::writer::BitWriter;
     use crate::bitstream::AbbrevOp;
 
@@ -1810,11 +1813,18 @@ mod tests {
             ),
             (
                 14,
-                vec![vec![
-                    AbbrevOp::Literal(2),
-                    AbbrevOp::Vbr(8),
-                    AbbrevOp::Array(Box::new(AbbrevOp::Char6)),
-                ]],
+                vec![
+                    vec![
+                        AbbrevOp::Literal(2),
+                        AbbrevOp::Vbr(8),
+                        AbbrevOp::Array(Box::new(AbbrevOp::Char6)),
+                    ],
+                    vec![
+                        AbbrevOp::Fixed(3),
+                        AbbrevOp::Vbr(8),
+                        AbbrevOp::Array(Box::new(AbbrevOp::Fixed(8))),
+                    ],
+                ],
             ),
         ] {
             w.emit_unabbrev(2, BLOCKINFO_CODE_SETBID, &[id]);
@@ -1852,14 +1862,39 @@ mod tests {
                     let sub = w.enter_block(4, id, width);
                     for _ in 0..next() % 5 {
                         let code = [1, 2, 30, 18, 70_000][(next() % 5) as usize];
+                        // A name: often the needle, or some of its bytes.
+                        let name = |next: &mut dyn FnMut() -> u64| {
+                            let n = (next() % 20) as usize;
+                            let mut name: Vec<u8> = (0..n)
+                                .map(|_| match next() % 4 {
+                                    0 => b"a.b"[(next() % 3) as usize],
+                                    _ => (next() % 256) as u8,
+                                })
+                                .collect();
+                            if n >= NEEDLE.len() && next() % 3 == 0 {
+                                let at = (next() as usize) % (n - NEEDLE.len() + 1);
+                                name[at..at + NEEDLE.len()].copy_from_slice(&NEEDLE);
+                            }
+                            name
+                        };
                         if id == 14 && code == 2 && next() % 2 == 0 {
                             // A name in Char6.
                             w.emit(4, 4);
                             w.emit_vbr(next() % 300, 8);
-                            let n = next() % 20;
-                            w.emit_vbr(n, 6);
-                            for _ in 0..n {
-                                w.emit(next() % 64, 6);
+                            let name = name(next);
+                            w.emit_vbr(name.len() as u64, 6);
+                            for c in name {
+                                w.emit(encode_char6(c).unwrap_or(next() % 64), 6);
+                            }
+                        } else if id == 14 && code < 3 && next() % 2 == 0 {
+                            // A name in bytes, the code a field.
+                            w.emit(5, 4);
+                            w.emit(code as u64, 3);
+                            w.emit_vbr(next() % 300, 8);
+                            let name = name(next);
+                            w.emit_vbr(name.len() as u64, 6);
+                            for c in name {
+                                w.emit(u64::from(c), 8);
                             }
                         } else {
                             let ops: Vec<u64> = (0..next() % 9).map(|_| next() % 300).collect();
@@ -1960,17 +1995,31 @@ mod tests {
             }
         };
         let after = run().map_err(|e| e.to_string())?;
+        // Of block 14's records, those that hold the needle: the skim
+        // steps over some of the others.
+        found.retain(|(id, rec)| {
+            let needle = NEEDLE.map(u64::from);
+            *id != 14
+                || rec
+                    .ops
+                    .get(1..)
+                    .is_some_and(|c| c.windows(4).any(|w| w == needle))
+        });
         Ok((skimmed, found, after))
     }
+
+    const NEEDLE: [u8; 4] = *b"a.b.";
 
     const SKIM_WATCH: [Watch<'static>; 2] = [
         Watch {
             block: 11,
             codes: &[30, 18, 70_000],
+            needle: None,
         },
         Watch {
             block: 14,
             codes: &[1, 2],
+            needle: Some(&NEEDLE),
         },
     ];
 

@@ -7,7 +7,8 @@
 //! rightmost `.llvm.` in the same way, and promotion can happen twice
 //! (`f.llvm.1.llvm.2` has suffix `2` and base `f.llvm.1`).
 
-const TOKEN: &[u8] = b".llvm.";
+/// The token before a promotion suffix; every promoted name contains it.
+pub const TOKEN: &[u8] = b".llvm.";
 
 /// A name split around its promotion suffix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
