@@ -245,82 +245,64 @@ impl Symtab {
 
     /// Every string reference in the table, for range checks.
     pub fn str_refs(&self) -> impl Iterator<Item = StrRef> + '_ {
-        self.str_fields().into_iter().map(|f| f.value)
+        self.str_fields().map(|f| f.value)
     }
 
-    /// Every string field: where it is in the blob, what it is, its value.
-    pub fn str_fields(&self) -> Vec<StrField> {
+    /// Every string field: where it is in the blob, what it is, its value
+    /// (the header's, then the comdats', the symbols', the uncommons' and
+    /// the dependent libraries').
+    pub fn str_fields(&self) -> impl Iterator<Item = StrField> + '_ {
         let h = &self.header;
-        let mut out = Vec::with_capacity(
-            4 + self.comdats.len()
-                + 2 * self.symbols.len()
-                + 2 * self.uncommons.len()
-                + self.dependent_libraries.len(),
-        );
-        out.extend([
-            StrField {
-                at: 4,
-                role: StrRole::Producer,
-                value: h.producer,
-            },
-            StrField {
-                at: 44,
-                role: StrRole::TargetTriple,
-                value: h.target_triple,
-            },
-            StrField {
-                at: 52,
-                role: StrRole::SourceFileName,
-                value: h.source_file_name,
-            },
-            StrField {
-                at: 60,
-                role: StrRole::CoffLinkerOpts,
-                value: h.coff_linker_opts,
-            },
-        ]);
+        let field = |at, role, value| StrField { at, role, value };
         let base = |r: EntryRange, i: usize, len: usize| r.offset as usize + i * len;
-        for (i, c) in self.comdats.iter().enumerate() {
-            out.push(StrField {
-                at: base(h.comdats, i, COMDAT_LEN),
-                role: StrRole::ComdatName(i),
-                value: c.name,
-            });
-        }
-        for (i, s) in self.symbols.iter().enumerate() {
+        let header = [
+            field(4, StrRole::Producer, h.producer),
+            field(44, StrRole::TargetTriple, h.target_triple),
+            field(52, StrRole::SourceFileName, h.source_file_name),
+            field(60, StrRole::CoffLinkerOpts, h.coff_linker_opts),
+        ];
+        let comdats = (self.comdats.iter().enumerate()).map(move |(i, c)| {
+            field(
+                base(h.comdats, i, COMDAT_LEN),
+                StrRole::ComdatName(i),
+                c.name,
+            )
+        });
+        let symbols = self.symbols.iter().enumerate().flat_map(move |(i, s)| {
             let at = base(h.symbols, i, SYMBOL_LEN);
-            out.push(StrField {
-                at,
-                role: StrRole::SymbolName(i),
-                value: s.name,
-            });
-            out.push(StrField {
-                at: at + 8,
-                role: StrRole::SymbolIrName(i),
-                value: s.ir_name,
-            });
-        }
-        for (i, u) in self.uncommons.iter().enumerate() {
+            [
+                field(at, StrRole::SymbolName(i), s.name),
+                field(at + 8, StrRole::SymbolIrName(i), s.ir_name),
+            ]
+        });
+        let uncommons = self.uncommons.iter().enumerate().flat_map(move |(i, u)| {
             let at = base(h.uncommons, i, UNCOMMON_LEN);
-            out.push(StrField {
-                at: at + 8,
-                role: StrRole::CoffWeakExternFallback(i),
-                value: u.coff_weak_external_fallback_name,
+            [
+                field(
+                    at + 8,
+                    StrRole::CoffWeakExternFallback(i),
+                    u.coff_weak_external_fallback_name,
+                ),
+                field(at + 16, StrRole::SectionName(i), u.section_name),
+            ]
+        });
+        let libraries = self
+            .dependent_libraries
+            .iter()
+            .enumerate()
+            .map(move |(i, &d)| {
+                field(
+                    base(h.dependent_libraries, i, 8),
+                    StrRole::DependentLibrary(i),
+                    d,
+                )
             });
-            out.push(StrField {
-                at: at + 16,
-                role: StrRole::SectionName(i),
-                value: u.section_name,
-            });
-        }
-        for (i, d) in self.dependent_libraries.iter().enumerate() {
-            out.push(StrField {
-                at: base(h.dependent_libraries, i, 8),
-                role: StrRole::DependentLibrary(i),
-                value: *d,
-            });
-        }
-        out
+        header
+            .into_iter()
+            .chain(comdats)
+            .chain(symbols)
+            .chain(uncommons)
+            .chain(libraries)
     }
 }
 
