@@ -202,6 +202,61 @@ thread_local! {
     /// The last BLOCKINFO block read on this thread.
     static LAST_BLOCKINFO: std::cell::RefCell<Option<ReadBlockInfo>> =
         const { std::cell::RefCell::new(None) };
+    /// The abbreviation definitions last read on this thread, by their
+    /// bits (see [`read_definition`]).
+    static KNOWN_DEFINITIONS: std::cell::RefCell<Vec<KnownDefinition>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// An abbreviation definition read before: its bits (at most 56), and
+/// what they define.
+struct KnownDefinition {
+    bits: u64,
+    len: u64,
+    abbrev: Rc<Abbrev>,
+}
+
+/// How many definitions [`KNOWN_DEFINITIONS`] keeps (LLVM's modules define
+/// a few each, outside BLOCKINFO).
+const KNOWN_DEFINITIONS_KEPT: usize = 16;
+
+/// Reads the DEFINE_ABBREV body at the cursor (after its id), as
+/// [`Abbrev::read_definition`] does. A definition is read from its bits,
+/// which it is followed by none of, so the same bits define the same
+/// abbreviation: one whose bits are those of a definition read lately on
+/// this thread (each file is read more than once, and files from one
+/// producer define the same ones) is that definition, shared, not read
+/// and allocated again.
+fn read_definition(cursor: &mut BitCursor<'_>) -> Result<Rc<Abbrev>> {
+    let start = cursor.position();
+    let window = cursor.peek56_at(start);
+    if let Some(window) = window {
+        let known = KNOWN_DEFINITIONS.with(|known| {
+            (known.borrow().iter())
+                .find(|d| window & ((1 << d.len) - 1) == d.bits)
+                .map(|d| (d.len, Rc::clone(&d.abbrev)))
+        });
+        if let Some((len, abbrev)) = known {
+            cursor.seek(start + len)?;
+            return Ok(abbrev);
+        }
+    }
+    let abbrev = Rc::new(Abbrev::read_definition(cursor)?);
+    let len = cursor.position() - start;
+    if let Some(window) = window.filter(|_| len <= 56) {
+        KNOWN_DEFINITIONS.with(|known| {
+            let mut known = known.borrow_mut();
+            if known.len() == KNOWN_DEFINITIONS_KEPT {
+                known.remove(0);
+            }
+            known.push(KnownDefinition {
+                bits: window & ((1 << len) - 1),
+                len,
+                abbrev: Rc::clone(&abbrev),
+            });
+        });
+    }
+    Ok(abbrev)
 }
 
 /// A streaming reader over one bitstream.
@@ -968,7 +1023,7 @@ impl<'a> Reader<'a> {
                         None
                     }
                     DEFINE_ABBREV => {
-                        let abbrev = Rc::new(Abbrev::read_definition(&mut self.cursor)?);
+                        let abbrev = read_definition(&mut self.cursor)?;
                         self.scopes.last_mut().unwrap().abbrevs.push(abbrev);
                         None
                     }
@@ -1024,7 +1079,7 @@ impl<'a> Reader<'a> {
                 self.announce(h)?
             }
             DEFINE_ABBREV => {
-                let abbrev = Rc::new(Abbrev::read_definition(&mut self.cursor)?);
+                let abbrev = read_definition(&mut self.cursor)?;
                 self.scopes.last_mut().unwrap().abbrevs.push(abbrev.clone());
                 Entry::DefineAbbrev {
                     start_bit: start,
@@ -1532,6 +1587,76 @@ mod tests {
     }
 
     /// Writes a DEFINE_ABBREV for `ops` (arrays as their element after).
+    /// A definition whose bits were read before on the thread is that
+    /// definition, shared ([`read_definition`]): read at any bit position,
+    /// among definitions that differ in their last bits, malformed ones
+    /// and ones near the end of the data, it is what reading it gives, to
+    /// the same position, with the same errors.
+    #[test]
+    fn definitions_read_again_are_the_definitions_read_first() {
+        use AbbrevOp::{Array, Blob, Char6, Fixed, Literal, Vbr};
+        let mut next = crate::testing::xorshift(0x3c6e_f372_fe94_f82b);
+        let kinds = [
+            vec![Literal(16), Array(Box::new(Fixed(8)))],
+            vec![Literal(1), Blob],
+            vec![Literal(2), Vbr(6), Vbr(6), Fixed(4)],
+            vec![Literal(2), Vbr(6), Vbr(6), Fixed(5)],
+            vec![Literal(2), Vbr(6), Vbr(6)],
+            vec![Fixed(3), Vbr(8), Array(Box::new(Char6))],
+            vec![Literal(20), Vbr(6), Fixed(7), Vbr(4), Fixed(1)],
+        ];
+        let mut last: Vec<Option<Rc<Abbrev>>> = vec![None; kinds.len()];
+        let (mut shared, mut read, mut errors) = (0, 0, 0);
+        for round in 0..4000 {
+            let k = (next() % kinds.len() as u64) as usize;
+            let mut w = BitWriter::new();
+            let offset = (next() % 64) as u32;
+            w.emit(next() & ((1u64 << offset) - 1), offset);
+            define(&mut w, 2, &kinds[k]);
+            // Random bits after it, or few enough that it lies near the end.
+            let after = if next() % 8 == 0 {
+                (next() % 8) as u32
+            } else {
+                64
+            };
+            w.emit(next() & ((1u64 << after) - 1), after);
+            let mut data = w.into_bytes();
+            let changed = next() % 10 == 0;
+            if changed {
+                let at = (next() as usize) % data.len();
+                data[at] ^= 1 << (next() % 8);
+            }
+            let mut usual = BitCursor::new(&data, 0, data.len());
+            usual.seek(u64::from(offset) + 2).unwrap();
+            let mut cached = usual.clone();
+            match (
+                Abbrev::read_definition(&mut usual),
+                read_definition(&mut cached),
+            ) {
+                (Ok(a), Ok(b)) => {
+                    assert_eq!(a, *b, "round {round}");
+                    assert_eq!(usual.position(), cached.position(), "round {round}");
+                    if !changed {
+                        shared += usize::from(last[k].as_ref().is_some_and(|p| Rc::ptr_eq(p, &b)));
+                        last[k] = Some(b);
+                    }
+                    read += 1;
+                }
+                (Err(a), Err(b)) => {
+                    assert_eq!(a.to_string(), b.to_string(), "round {round}");
+                    errors += 1;
+                }
+                (a, b) => panic!("round {round}: {a:?} against {b:?}"),
+            }
+        }
+        // Shared many times, read anew many times (near the end of the
+        // data, or changed), and errors compared.
+        assert!(
+            shared > 2000 && read - shared > 300 && errors > 10,
+            "{shared} shared of {read} read, {errors} errors"
+        );
+    }
+
     fn define(w: &mut BitWriter, width: u32, ops: &[AbbrevOp]) {
         let count: u64 = ops
             .iter()
@@ -1574,6 +1699,10 @@ mod tests {
                     w.emit(0, 1);
                     w.emit(3, 3);
                     scalar(w, elem);
+                }
+                AbbrevOp::Blob => {
+                    w.emit(0, 1);
+                    w.emit(5, 3);
                 }
                 op => scalar(w, op),
             }
