@@ -239,6 +239,30 @@ mod tests {
         })
     }
 
+    /// Every name that carries a suffix holds the token: what a parse
+    /// that steps over local names without it relies on
+    /// (`LocalNames::containing`, in `scan_parse_options`).
+    #[test]
+    fn names_that_carry_a_suffix_hold_the_token() {
+        let mut next = crate::testing::xorshift(0x510e_527f_ade6_82d1);
+        let pieces: [&[u8]; 7] = [b".llvm.", b".llvm", b"llvm.", b".", b"7", b"x", b".l"];
+        let mut carrying = 0;
+        for _ in 0..20_000 {
+            let name: Vec<u8> = (0..next() % 8)
+                .flat_map(|_| {
+                    pieces[(next() % pieces.len() as u64) as usize]
+                        .iter()
+                        .copied()
+                })
+                .collect();
+            if carries_suffix(&name) {
+                assert!(name.windows(TOKEN.len()).any(|w| w == TOKEN), "{name:?}");
+                carrying += 1;
+            }
+        }
+        assert!(carrying > 1000, "{carrying}");
+    }
+
     #[test]
     fn plain_promoted_name() {
         assert_eq!(
