@@ -1617,7 +1617,7 @@ mod tests {
             let after = if next() % 8 == 0 {
                 (next() % 8) as u32
             } else {
-                64
+                56
             };
             w.emit(next() & ((1u64 << after) - 1), after);
             let mut data = w.into_bytes();
