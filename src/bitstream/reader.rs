@@ -1586,7 +1586,6 @@ mod tests {
         );
     }
 
-    /// Writes a DEFINE_ABBREV for `ops` (arrays as their element after).
     /// A definition whose bits were read before on the thread is that
     /// definition, shared ([`read_definition`]): read at any bit position,
     /// among definitions that differ in their last bits, malformed ones
@@ -1657,6 +1656,7 @@ mod tests {
         );
     }
 
+    /// Writes a DEFINE_ABBREV for `ops` (arrays as their element after).
     fn define(w: &mut BitWriter, width: u32, ops: &[AbbrevOp]) {
         let count: u64 = ops
             .iter()
