@@ -89,6 +89,8 @@ impl FileHandle {
         let (data, modified) =
             (input.read_again_dated(open, self.fingerprint.0, self.unread.is_some()))
                 .map_err(|e| e.in_file(&input.display))?;
+        // (The length first: the part left out must lie in the bytes the
+        // fingerprint is taken of.)
         let same = data.len() == self.fingerprint.0
             && fingerprint(&data, self.unread.as_ref().map(|(r, _)| r)) == self.fingerprint
             && self

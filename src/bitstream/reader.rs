@@ -221,8 +221,8 @@ struct KnownDefinition {
 const KNOWN_DEFINITIONS_KEPT: usize = 16;
 
 /// Reads the DEFINE_ABBREV body at the cursor (after its id), as
-/// [`Abbrev::read_definition`] does. A definition is read from its bits,
-/// which it is followed by none of, so the same bits define the same
+/// [`Abbrev::read_definition`] does. A definition is read from its own
+/// bits alone (it says where it ends), so the same bits define the same
 /// abbreviation: one whose bits are those of a definition read lately on
 /// this thread (each file is read more than once, and files from one
 /// producer define the same ones) is that definition, shared, not read
