@@ -144,20 +144,24 @@ impl InputFile {
         let read = || {
             let mut kept = open;
             let mut by_path;
-            let f = match &mut kept {
-                Some(o) => {
-                    o.file.seek(SeekFrom::Start(0))?;
-                    &mut o.file
-                }
+            // A file kept open is read from its start wherever its
+            // position is; one opened again is at its start.
+            let (f, from_start) = match &mut kept {
+                Some(o) => (&mut o.file, true),
                 None => {
                     by_path = fs::File::open(p)?;
-                    &mut by_path
+                    (&mut by_path, false)
                 }
             };
             // (The time of the very file read, even if the path names
             // another by now.)
             let modified = dated.then(|| f.metadata().and_then(|m| m.modified()).ok());
-            Ok((read_expecting(f, len)?, modified.flatten()))
+            let data = if from_start {
+                read_from_start(f, len)?
+            } else {
+                read_expecting(f, len)?
+            };
+            Ok((data, modified.flatten()))
         };
         read().map_err(|e| io_error(p, e))
     }
@@ -448,6 +452,30 @@ fn read_expecting(f: &mut fs::File, len: usize) -> std::io::Result<Vec<u8>> {
     read_sniffing(f, len, false, None).map(|data| data.expect("only a sniff skips a file").0)
 }
 
+/// [`read_expecting`] from the file's first byte, wherever its position
+/// is: on Unix one `pread` when it holds `len` bytes (no `lseek` first).
+fn read_from_start(f: &mut fs::File, len: usize) -> std::io::Result<Vec<u8>> {
+    #[cfg(unix)]
+    {
+        let mut buf = SPARE.with(|s| std::mem::take(&mut *s.borrow_mut()));
+        // One byte more asked for than expected, to see a file grown (and
+        // a file expected empty read once, to see that it still is).
+        buf.resize(len + 1, 0);
+        let n = read_at(f, &mut buf, 0, len.max(1))?;
+        buf.truncate(n);
+        if n > len {
+            f.seek(SeekFrom::Start(n as u64))?;
+            f.read_to_end(&mut buf)?;
+        }
+        Ok(buf)
+    }
+    #[cfg(not(unix))]
+    {
+        f.seek(SeekFrom::Start(0))?;
+        read_expecting(f, len)
+    }
+}
+
 /// Bytes a file's bitcode or wrapper magic takes.
 const MAGIC_LEN: usize = 4;
 
@@ -701,17 +729,28 @@ mod tests {
     use super::*;
 
     /// A file read expecting its size gives its bytes whether it kept that
-    /// size, grew or shrank, empty or not; each read's buffer handed back
-    /// for the next (longer or shorter files) leaves none of its bytes.
+    /// size, grew or shrank, empty or not, read again by path or through
+    /// the file kept open by a first read (from its start, wherever that
+    /// read left its position); each read's buffer handed back for the
+    /// next (longer or shorter files) leaves none of its bytes.
     #[test]
     fn a_file_is_read_whole_whatever_size_was_expected() {
         let (_tmp, p, input) = crate::testing::temp_input("f");
+        let keep = Reading {
+            keep_open: true,
+            ..Reading::default()
+        };
         for len in [0usize, 1, 7, 4096, 70_000, 5, 0, 4096] {
             let data: Vec<u8> = (0..len).map(|i| (i * 7 + len) as u8).collect();
             fs::write(&p, &data).unwrap();
             for expected in [0, len.saturating_sub(1), len, len + 1, 2 * len + 5] {
                 let read = input.read_again(None, expected).unwrap();
                 assert_eq!(read, data, "{len} {expected}");
+                recycle(read);
+                let first = input.read_first(keep).unwrap().unwrap();
+                let open = first.file.expect("kept open");
+                let read = input.read_again(Some(open), expected).unwrap();
+                assert_eq!(read, data, "kept open: {len} {expected}");
                 recycle(read);
             }
             let first = input.read_first(Reading::default()).unwrap().unwrap();
