@@ -157,7 +157,9 @@ pub struct RenameArgs {
     #[arg(long, value_enum, default_value_t = Engine::Native)]
     pub engine: Engine,
     /// Also list suffixes and symbols left alone, and say how the plan was
-    /// made (from module summaries, or from every name of the set and why).
+    /// made (from module summaries, how many from symbol tables and how
+    /// many bytes their reading took; or from every name of the set, and
+    /// why).
     #[arg(long, short = 'v')]
     pub verbose: bool,
     /// Bitcode files, directories, or @FILE response files.
@@ -417,7 +419,10 @@ fn run_rename(a: RenameArgs, out: &mut dyn Write) -> Result<i32> {
     }
     if a.verbose {
         let _ = match outcome.planned_exactly {
-            None => writeln!(err, "bcrename: planned from module summaries"),
+            None => {
+                let how = (outcome.first_pass.as_ref()).map_or(String::new(), first_pass);
+                writeln!(err, "bcrename: planned from module summaries{how}")
+            }
             Some(why) => writeln!(err, "bcrename: planned from every name of the set: {why}"),
         };
     }
@@ -441,6 +446,16 @@ fn run_rename(a: RenameArgs, out: &mut dyn Write) -> Result<i32> {
         }
     }
     Ok(0)
+}
+
+/// How the summaries were read, for --verbose: ": 3 file(s), 2 from their
+/// symbol tables; read 1200 of 3000 bytes (40%)".
+fn first_pass(p: &crate::rename::FirstPass) -> String {
+    let share = (p.bytes_read * 100).checked_div(p.bytes).unwrap_or(100);
+    format!(
+        ": {} file(s), {} from their symbol tables; read {} of {} bytes ({share}%)",
+        p.files, p.from_symbol_tables, p.bytes_read, p.bytes
+    )
 }
 
 /// The plan and its effect, for --verbose and --dry-run.

@@ -132,6 +132,24 @@ pub struct RenameOutcome {
     /// held in memory) rather than from module summaries; `None` when the
     /// summaries sufficed.
     pub planned_exactly: Option<&'static str>,
+    /// How the summaries were read, when they sufficed.
+    pub first_pass: Option<FirstPass>,
+}
+
+/// How the first pass of a plan made from summaries read the set.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FirstPass {
+    /// The bitcode files read.
+    pub files: usize,
+    /// Those summarised from their symbol tables (the others from their
+    /// modules' records, read whole).
+    pub from_symbol_tables: usize,
+    /// The bytes the first pass read: a file summarised from its symbol
+    /// table is read without its module block's body where that leaves
+    /// out enough ([`crate::input::Reading::leave_out`]).
+    pub bytes_read: u64,
+    /// The bytes of the files read.
+    pub bytes: u64,
 }
 
 impl RenameOutcome {
@@ -517,6 +535,8 @@ struct PlannedSet {
     /// Each file to rewrite, with what the plan knows of it.
     files: Vec<(FileHandle, Known)>,
     plan: Plan,
+    /// How the set was read, for a plan made from summaries.
+    first_pass: Option<FirstPass>,
 }
 
 /// What the plan was made from, of one file.
@@ -580,7 +600,17 @@ fn plan_from_summaries(
     };
     let (read, counted) = scan::load_read(inputs, options.jobs, reading, Mentions::default, count)?;
     let not_bitcode = read.iter().filter(|f| f.is_none()).count();
-    let files = read.into_iter().flatten().collect();
+    let files: Vec<(FileHandle, Known)> = read.into_iter().flatten().collect();
+    let mut first_pass = FirstPass {
+        files: files.len(),
+        ..FirstPass::default()
+    };
+    for (f, known) in &files {
+        let (read, bytes) = f.first_read_bytes();
+        first_pass.bytes_read += read as u64;
+        first_pass.bytes += bytes as u64;
+        first_pass.from_symbol_tables += usize::from(matches!(known, Known::SummarisedFromSymtab));
+    }
     let prelink = scan::load_prelink(&options.prelink)?;
     let index = scan::load_index(&options.index)?;
     let mentions = counted
@@ -588,7 +618,12 @@ fn plan_from_summaries(
         .reduce(Mentions::merge)
         .unwrap_or_default();
     let plan = build::unchecked(mentions, &prelink, &index, &options.plan)?;
-    Ok((PlannedSet { files, plan }, not_bitcode))
+    let planned = PlannedSet {
+        files,
+        plan,
+        first_pass: Some(first_pass),
+    };
+    Ok((planned, not_bitcode))
 }
 
 /// Reads the set and makes its plan from every name in it.
@@ -607,7 +642,11 @@ fn plan_exactly(inputs: &[InputFile], options: &RenameOptions) -> Result<Planned
         .into_iter()
         .map(|f| (f.handle, Known::Parsed(f.bitcode)))
         .collect();
-    Ok(PlannedSet { files, plan })
+    Ok(PlannedSet {
+        files,
+        plan,
+        first_pass: None,
+    })
 }
 
 /// Rewrites and stages every file of a planned set, unless a plan made
@@ -619,7 +658,11 @@ fn rewrite_set(
     options: &RenameOptions,
     planning: Planning,
 ) -> Result<Attempt> {
-    let PlannedSet { files, mut plan } = planned;
+    let PlannedSet {
+        files,
+        mut plan,
+        first_pass,
+    } = planned;
     // From here on each file is read again when its turn comes and dropped
     // once it is rewritten.
     let (files, known): (Vec<FileHandle>, Vec<Known>) = files.into_iter().unzip();
@@ -697,6 +740,7 @@ fn rewrite_set(
             plan,
             files: out_files,
             planned_exactly: None,
+            first_pass,
         },
         batch,
         to_stdout,

@@ -109,6 +109,13 @@ impl FileHandle {
         Ok(data)
     }
 
+    /// How many of the file's bytes its first read took (all but a part
+    /// it left out), and how many it has.
+    pub fn first_read_bytes(&self) -> (usize, usize) {
+        let left_out = self.unread.as_ref().map_or(0, |(r, _)| r.len());
+        (self.fingerprint.0 - left_out, self.fingerprint.0)
+    }
+
     /// The file's permissions when it was first read (`None` for standard
     /// input).
     pub fn permissions(&self) -> Option<&std::fs::Permissions> {

@@ -1637,9 +1637,10 @@ fn generated_module(i: usize, n: usize, funcs: usize) -> String {
 
 /// Backends whose function bodies are most of them are planned from their
 /// symbol tables, each read without its module block's body (as the first
-/// KiB of the file shows it): the same plan, renames and bytes as the exact
-/// plan, which reads every file whole. (Built with clang-19 and lld-19:
-/// distributed ThinLTO of a generated program, to bitcode.)
+/// KiB of the file shows it; the outcome says how many bytes the first pass
+/// read): the same plan, renames and bytes as the exact plan, which reads
+/// every file whole. (Built with clang-19 and lld-19: distributed ThinLTO
+/// of a generated program, to bitcode.)
 #[test]
 fn large_modules_are_planned_from_their_tables_alone() {
     use bcrename::bitcode::symtab_names::not_looked_at;
@@ -1654,6 +1655,7 @@ fn large_modules_are_planned_from_their_tables_alone() {
     let n = 4;
     let run = |cmd: &mut Command| ok(&cmd.current_dir(&dir).output().unwrap());
     let mut objs = Vec::new();
+    let (mut bytes, mut left_out_bytes) = (0u64, 0u64);
     for i in 0..n {
         let c = format!("m{i}.c");
         std::fs::write(dir.join(&c), generated_module(i, n, 100)).unwrap();
@@ -1691,6 +1693,9 @@ fn large_modules_are_planned_from_their_tables_alone() {
             left_out.len() >= LEAVE_OUT_MIN + HEAD_READ,
             "{bc}: {left_out:?}"
         );
+        // (The first KiB is read whatever it holds.)
+        bytes += data.len() as u64;
+        left_out_bytes += (left_out.end - left_out.start.max(HEAD_READ)) as u64;
     }
     let plan = bcrename::plan::PlanOptions {
         policy: Some(SuffixPolicy::SourceFilename),
@@ -1700,6 +1705,16 @@ fn large_modules_are_planned_from_their_tables_alone() {
     let s = rename_lib(&inputs, &plan, &tmp.path().join("s"), false).unwrap();
     let e = rename_lib(&inputs, &plan, &tmp.path().join("e"), true).unwrap();
     assert_eq!(s.planned_exactly, None);
+    // Each file's first read left out the part the first KiB showed,
+    // past that KiB.
+    let read = bcrename::rename::FirstPass {
+        files: n,
+        from_symbol_tables: n,
+        bytes_read: bytes - left_out_bytes,
+        bytes,
+    };
+    assert_eq!(s.first_pass, Some(read));
+    assert_eq!(e.first_pass, None);
     assert_eq!(s.plan, e.plan);
     assert_eq!(s.files.len(), n);
     for (fs, fe) in s.files.iter().zip(&e.files) {
