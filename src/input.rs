@@ -144,24 +144,19 @@ impl InputFile {
         let read = || {
             let mut kept = open;
             let mut by_path;
-            // A file kept open is read from its start wherever its
-            // position is; one opened again is at its start.
-            let (f, from_start) = match &mut kept {
-                Some(o) => (&mut o.file, true),
+            // (A file kept open is read from its start wherever its
+            // position is: see read_sniffing.)
+            let f = match &mut kept {
+                Some(o) => &mut o.file,
                 None => {
                     by_path = fs::File::open(p)?;
-                    (&mut by_path, false)
+                    &mut by_path
                 }
             };
             // (The time of the very file read, even if the path names
             // another by now.)
             let modified = dated.then(|| f.metadata().and_then(|m| m.modified()).ok());
-            let data = if from_start {
-                read_from_start(f, len)?
-            } else {
-                read_expecting(f, len)?
-            };
-            Ok((data, modified.flatten()))
+            Ok((read_expecting(f, len)?, modified.flatten()))
         };
         read().map_err(|e| io_error(p, e))
     }
@@ -368,7 +363,8 @@ pub fn recycle(buf: Vec<u8>) {
     });
 }
 
-/// Reads `f` (a regular file) to its end, expecting `len` bytes. The read
+/// Reads `f` (a regular file) from its start to its end, wherever its
+/// position is (each read is at an offset), expecting `len` bytes. The read
 /// asks for one byte more: a regular file gives all it has up to what is
 /// asked, so getting exactly `len` is its end, and getting more means it
 /// grew, when the rest is read as well. With `sniff`, the first read asks
@@ -400,11 +396,11 @@ fn read_sniffing(
         } else {
             buf.len()
         };
-        match f.read(&mut buf[n..room]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
+        // (At the offset, not the file's position: a file read again
+        // through the descriptor its first read left open needs no seek.)
+        match read_at(f, &mut buf[n..room], n, 1)? {
+            0 => break,
+            k => n += k,
         }
         if sniffing && n >= MAGIC_LEN {
             sniffing = false;
@@ -429,7 +425,6 @@ fn read_sniffing(
                 }
                 // The file is not the size it was: read on from where
                 // the first bytes end, all of it.
-                f.seek(SeekFrom::Start(n as u64))?;
             }
         }
     }
@@ -439,6 +434,7 @@ fn read_sniffing(
     }
     buf.truncate(n);
     if n > len {
+        f.seek(SeekFrom::Start(n as u64))?;
         f.read_to_end(&mut buf)?;
     }
     Ok(Some((buf, None)))
@@ -450,30 +446,6 @@ type Bytes = (Vec<u8>, Option<Range<usize>>);
 /// [`read_sniffing`] without a sniff: the whole file.
 fn read_expecting(f: &mut fs::File, len: usize) -> std::io::Result<Vec<u8>> {
     read_sniffing(f, len, false, None).map(|data| data.expect("only a sniff skips a file").0)
-}
-
-/// [`read_expecting`] from the file's first byte, wherever its position
-/// is: on Unix one `pread` when it holds `len` bytes (no `lseek` first).
-fn read_from_start(f: &mut fs::File, len: usize) -> std::io::Result<Vec<u8>> {
-    #[cfg(unix)]
-    {
-        let mut buf = SPARE.with(|s| std::mem::take(&mut *s.borrow_mut()));
-        // One byte more asked for than expected, to see a file grown (and
-        // a file expected empty read once, to see that it still is).
-        buf.resize(len + 1, 0);
-        let n = read_at(f, &mut buf, 0, len.max(1))?;
-        buf.truncate(n);
-        if n > len {
-            f.seek(SeekFrom::Start(n as u64))?;
-            f.read_to_end(&mut buf)?;
-        }
-        Ok(buf)
-    }
-    #[cfg(not(unix))]
-    {
-        f.seek(SeekFrom::Start(0))?;
-        read_expecting(f, len)
-    }
 }
 
 /// Bytes a file's bitcode or wrapper magic takes.
