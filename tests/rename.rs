@@ -1613,28 +1613,6 @@ fn more_inputs_than_files_the_process_may_keep_open() {
     assert!(renamed >= 80, "{renamed} renamed");
 }
 
-/// Writes module `i` of a generated program of `n` modules (the shape of
-/// `benches/corpus.py`): static helpers called by exported functions that
-/// call other modules' exported functions, so ThinLTO imports across the
-/// modules and promotes the helpers.
-fn generated_module(i: usize, n: usize, funcs: usize) -> String {
-    let mut out = format!("static int state_{i};\n");
-    for f in 0..funcs {
-        out += &format!(
-            "__attribute__((noinline)) static int helper_{i}_{f}(int x) {{ state_{i} += x; return x * {} + {i}; }}\n",
-            f + 3
-        );
-    }
-    for f in 0..funcs {
-        let callee = (i + f + 1) % n;
-        out += &format!("int api_{callee}_{f}(int x);\n");
-        out += &format!(
-            "int api_{i}_{f}(int x) {{ return helper_{i}_{f}(x) + (x > {f} ? 0 : api_{callee}_{f}(x + 1)); }}\n"
-        );
-    }
-    out
-}
-
 /// Backends whose function bodies are most of them are planned from their
 /// symbol tables, each read without its module block's body (as the first
 /// KiB of the file shows it; the outcome says how many bytes the first pass
@@ -1646,19 +1624,19 @@ fn large_modules_are_planned_from_their_tables_alone() {
     use bcrename::bitcode::symtab_names::not_looked_at;
     use bcrename::input::{HEAD_READ, LEAVE_OUT_MIN};
     use bcrename::plan::policy::SuffixPolicy;
-    let Some(clang) = llvm_tool("clang") else {
+    let (Some(clang), Some(python)) = (llvm_tool("clang"), python3()) else {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("build");
     std::fs::create_dir_all(dir.join("bc")).unwrap();
     let n = 4;
+    generated_program(&python, &dir, n, 100);
     let run = |cmd: &mut Command| ok(&cmd.current_dir(&dir).output().unwrap());
     let mut objs = Vec::new();
     let (mut bytes, mut left_out_bytes) = (0u64, 0u64);
     for i in 0..n {
         let c = format!("m{i}.c");
-        std::fs::write(dir.join(&c), generated_module(i, n, 100)).unwrap();
         let o = format!("m{i}.o");
         run(Command::new(&clang).args(["-O2", "-fPIC", "-flto=thin", "-c", &c, "-o", &o]));
         objs.push(o);

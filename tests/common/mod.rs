@@ -98,6 +98,45 @@ pub fn llvm_tool_version(name: &str, version: u32) -> Option<PathBuf> {
     None
 }
 
+/// Python 3, which runs the benchmark's program generator
+/// (`benches/corpus.py`), or `None` (as for a missing LLVM tool, the test
+/// is then skipped, except under CI).
+pub fn python3() -> Option<PathBuf> {
+    let found = Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if found {
+        return Some(PathBuf::from("python3"));
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("python3 not found; CI must install it (see .ci/run)");
+    }
+    eprintln!("skipping: python3 not found (apt-get install python3)");
+    None
+}
+
+/// Writes the C sources `m0.c` to `m{n-1}.c` (and `main.c`) of the program
+/// of `n` modules of `funcs` functions each that the benchmarks generate,
+/// into `dir`, with `benches/corpus.py`: static helpers called by exported
+/// functions that call other modules' exported functions, so ThinLTO
+/// imports across the modules and promotes the helpers.
+pub fn generated_program(python: &Path, dir: &Path, n: usize, funcs: usize) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/corpus.py");
+    let out = Command::new(python)
+        .arg(&script)
+        .arg(dir)
+        .args([n.to_string(), funcs.to_string()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        script.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// A global as `llvm-dis` prints it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct DisGlobal {
