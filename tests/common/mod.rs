@@ -123,18 +123,12 @@ pub fn python3() -> Option<PathBuf> {
 /// imports across the modules and promotes the helpers.
 pub fn generated_program(python: &Path, dir: &Path, n: usize, funcs: usize) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/corpus.py");
-    let out = Command::new(python)
-        .arg(&script)
+    ok(&Command::new(python)
+        .arg(script)
         .arg(dir)
         .args([n.to_string(), funcs.to_string()])
         .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}: {}",
-        script.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .unwrap());
 }
 
 /// A global as `llvm-dis` prints it.
