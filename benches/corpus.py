@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Writes a synthetic C program of N modules for benchmarks.
+"""Writes a synthetic C program of N modules for benchmarks (and for the
+test large_modules_are_planned_from_their_tables_alone in tests/rename.rs).
 
 Every module has static helpers that its exported functions call, and calls
 exported functions of other modules, so ThinLTO imports across modules and

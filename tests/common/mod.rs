@@ -81,20 +81,27 @@ pub fn llvm_tool_version(name: &str, version: u32) -> Option<PathBuf> {
         format!("{name}-{version}"),
         format!("/usr/lib/llvm-{version}/bin/{name}"),
     ];
-    for c in &candidates {
-        if Command::new(c)
-            .arg("--version")
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false)
-        {
-            return Some(PathBuf::from(c));
-        }
+    if let Some(c) = candidates.iter().find(|c| answers(c)) {
+        return Some(PathBuf::from(c));
     }
+    not_found(&format!("{name}-{version}"), &format!("llvm-{version}"))
+}
+
+/// Whether `tool --version` runs and succeeds.
+fn answers(tool: &str) -> bool {
+    Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// For a tool the machine lacks (`package` has it): `None`, the test
+/// calling for it then skipped, except under CI, where it is a failure.
+fn not_found(tool: &str, package: &str) -> Option<PathBuf> {
     if std::env::var_os("CI").is_some() {
-        panic!("{name}-{version} not found; CI must install llvm-{version} (see .ci/run)");
+        panic!("{tool} not found; CI must install {package} (see .ci/run)");
     }
-    eprintln!("skipping: {name}-{version} not found (apt-get install llvm-{version})");
+    eprintln!("skipping: {tool} not found (apt-get install {package})");
     None
 }
 
@@ -102,18 +109,10 @@ pub fn llvm_tool_version(name: &str, version: u32) -> Option<PathBuf> {
 /// (`benches/corpus.py`), or `None` (as for a missing LLVM tool, the test
 /// is then skipped, except under CI).
 pub fn python3() -> Option<PathBuf> {
-    let found = Command::new("python3")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if found {
+    if answers("python3") {
         return Some(PathBuf::from("python3"));
     }
-    if std::env::var_os("CI").is_some() {
-        panic!("python3 not found; CI must install it (see .ci/run)");
-    }
-    eprintln!("skipping: python3 not found (apt-get install python3)");
-    None
+    not_found("python3", "python3")
 }
 
 /// Writes the C sources `m0.c` to `m{n-1}.c` (and `main.c`) of the program
