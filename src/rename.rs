@@ -27,6 +27,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -352,37 +353,71 @@ impl Normaliser {
     }
 }
 
-/// Reports progress on standard error, at most a few times a second.
+/// How often, at most, [`Progress`] rewrites its line.
+const PROGRESS_EVERY: Duration = Duration::from_millis(200);
+
+/// Reports on standard error (for a run on a terminal) how many files have
+/// been rewritten: one line, `bcrename: 120/800 files`, rewritten in place
+/// at most every [`PROGRESS_EVERY`] and ended, with the count of all, when
+/// the last file is done. Counts shown only grow, whichever thread ticks.
 struct Progress {
     total: usize,
     done: std::sync::atomic::AtomicUsize,
-    last: std::sync::Mutex<std::time::Instant>,
-    enabled: bool,
+    every: Duration,
+    /// `None` when progress is not shown.
+    line: Option<std::sync::Mutex<ProgressLine>>,
+}
+
+struct ProgressLine {
+    to: Box<dyn Write + Send>,
+    last: Instant,
+    ended: bool,
 }
 
 impl Progress {
     fn new(total: usize, enabled: bool) -> Self {
+        let to = enabled.then(|| Box::new(std::io::stderr()) as Box<dyn Write + Send>);
+        Progress::to(total, to, PROGRESS_EVERY)
+    }
+
+    /// Progress of `total` files written to `to` (none shown if `None`),
+    /// its line rewritten at most every `every`.
+    fn to(total: usize, to: Option<Box<dyn Write + Send>>, every: Duration) -> Self {
         Progress {
             total,
             done: 0.into(),
-            last: std::sync::Mutex::new(std::time::Instant::now()),
-            enabled,
+            every,
+            line: to.map(|to| {
+                std::sync::Mutex::new(ProgressLine {
+                    to,
+                    last: Instant::now(),
+                    ended: false,
+                })
+            }),
         }
     }
 
+    /// One more file done.
     fn tick(&self) {
-        let done = self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-        if !self.enabled {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.done.fetch_add(1, Relaxed);
+        let Some(line) = &self.line else { return };
+        let mut line = line.lock().unwrap_or_else(|e| e.into_inner());
+        // (Read under the lock, so that a count shown is never below one
+        // shown before it.)
+        let done = self.done.load(Relaxed);
+        let all = done >= self.total;
+        if line.ended || !(all || line.last.elapsed() >= self.every) {
             return;
         }
-        let mut last = self.last.lock().unwrap();
-        if done == self.total || last.elapsed() >= std::time::Duration::from_millis(200) {
-            *last = std::time::Instant::now();
-            eprint!("\rbcrename: {done}/{} files", self.total);
-            if done == self.total {
-                eprintln!();
-            }
+        line.last = Instant::now();
+        line.ended = all;
+        // (Progress is no output: a failure to show it is ignored.)
+        let _ = write!(line.to, "\rbcrename: {done}/{} files", self.total);
+        if all {
+            let _ = writeln!(line.to);
         }
+        let _ = line.to.flush();
     }
 }
 
@@ -858,6 +893,89 @@ fn process(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What a [`Progress`] wrote, shared with the test.
+    #[derive(Clone, Default)]
+    struct Seen(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl Write for Seen {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Seen {
+        fn text(&self) -> String {
+            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+        }
+    }
+
+    /// The counts a progress line showed, in order, and whether it ended.
+    fn shown(text: &str) -> (Vec<usize>, bool) {
+        let ended = text.ends_with('\n');
+        let counts = (text.trim_end_matches('\n').split('\r'))
+            .filter(|l| !l.is_empty())
+            .map(|l| {
+                let count = l.strip_prefix("bcrename: ").unwrap();
+                let (done, rest) = count.split_once('/').unwrap();
+                assert!(rest.ends_with(" files"), "{l:?}");
+                done.parse().unwrap()
+            })
+            .collect();
+        (counts, ended)
+    }
+
+    /// The progress line: a count each time it is due, the last one (all
+    /// files) always, and then an end of line; rewritten no more often
+    /// than it is due; nothing when not shown.
+    #[test]
+    fn progress_shows_the_count_when_due_and_always_the_last() {
+        let seen = Seen::default();
+        let every_time = Progress::to(3, Some(Box::new(seen.clone())), Duration::ZERO);
+        (0..3).for_each(|_| every_time.tick());
+        let all = "\rbcrename: 1/3 files\rbcrename: 2/3 files\rbcrename: 3/3 files\n";
+        assert_eq!(seen.text(), all);
+        // A tick that comes late (its thread counted before the last file
+        // but took the line after it) writes nothing past the end.
+        every_time.tick();
+        assert_eq!(seen.text(), all);
+
+        let seen = Seen::default();
+        let seldom = Progress::to(4, Some(Box::new(seen.clone())), Duration::from_secs(3600));
+        (0..3).for_each(|_| seldom.tick());
+        assert_eq!(seen.text(), "", "not due yet");
+        seldom.tick();
+        assert_eq!(seen.text(), "\rbcrename: 4/4 files\n");
+
+        let hidden = Progress::to(2, None, Duration::ZERO);
+        (0..2).for_each(|_| hidden.tick());
+        assert_eq!(hidden.done.load(std::sync::atomic::Ordering::Relaxed), 2);
+    }
+
+    /// Ticked from several threads at once, the line shows growing counts
+    /// and ends once, with the count of all files, after which nothing is
+    /// written.
+    #[test]
+    fn progress_from_many_threads_only_grows_and_ends_once() {
+        let seen = Seen::default();
+        let total = 4000;
+        let progress = Progress::to(total, Some(Box::new(seen.clone())), Duration::ZERO);
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| (0..total / 4).for_each(|_| progress.tick()));
+            }
+        });
+        let text = seen.text();
+        let (counts, ended) = shown(&text);
+        assert!(ended && text.matches('\n').count() == 1, "{text:?}");
+        assert_eq!(counts.last(), Some(&total));
+        assert!(counts.windows(2).all(|w| w[0] <= w[1]), "{counts:?}");
+        assert!(counts.len() > 1, "{counts:?}");
+    }
 
     /// Inputs replaced in place are opened again by path for the second
     /// read (so one replaced in between is refused); other outputs leave

@@ -58,6 +58,45 @@ fn scan_output_matches_golden_files() {
     );
 }
 
+/// On a terminal, `rename` shows on standard error how many files it has
+/// done, ending with the count of all; with standard error a pipe (as in
+/// most build scripts) it shows nothing of it. (The terminal is a
+/// pseudo-terminal that util-linux's `script` runs the command on.)
+#[test]
+fn rename_shows_its_progress_on_a_terminal_only() {
+    let Some(script) = command("script", "bsdutils") else {
+        return;
+    };
+    let files = precodegen_list(19);
+    let n = files.len();
+    assert!(n > 1, "{files:?}");
+    let mut args = vec!["rename", "--policy", "source-filename", "--dry-run"];
+    args.extend(files.iter().map(String::as_str));
+    let piped = run_in(&testdata(), &args);
+    ok(&piped);
+    let stderr = String::from_utf8_lossy(&piped.stderr);
+    assert!(!stderr.contains("files"), "{stderr:?}");
+
+    let quote = |a: &str| format!("'{}'", a.replace('\'', r"'\''"));
+    let line = std::iter::once(env!("CARGO_BIN_EXE_bcrename"))
+        .chain(args.iter().copied())
+        .map(quote)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let on_terminal = Command::new(script)
+        .args(["-q", "-e", "-c", &line, "/dev/null"])
+        .current_dir(testdata())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    ok(&on_terminal);
+    let shown = String::from_utf8_lossy(&on_terminal.stdout);
+    assert!(
+        shown.contains(&format!("\rbcrename: {n}/{n} files\r\n")),
+        "{shown:?}"
+    );
+}
+
 #[test]
 fn scan_json_is_byte_stable_across_input_order_and_response_files() {
     let files = precodegen_list(19);

@@ -105,14 +105,19 @@ fn not_found(tool: &str, package: &str) -> Option<PathBuf> {
     None
 }
 
-/// Python 3, which runs the benchmark's program generator
-/// (`benches/corpus.py`), or `None` (as for a missing LLVM tool, the test
-/// is then skipped, except under CI).
-pub fn python3() -> Option<PathBuf> {
-    if answers("python3") {
-        return Some(PathBuf::from("python3"));
+/// A command on the PATH that Debian's `package` has, or `None` (as for a
+/// missing LLVM tool, the test is then skipped, except under CI).
+pub fn command(name: &str, package: &str) -> Option<PathBuf> {
+    if answers(name) {
+        return Some(PathBuf::from(name));
     }
-    not_found("python3", "python3")
+    not_found(name, package)
+}
+
+/// Python 3, which runs the benchmark's program generator
+/// (`benches/corpus.py`).
+pub fn python3() -> Option<PathBuf> {
+    command("python3", "python3")
 }
 
 /// Writes the C sources `m0.c` to `m{n-1}.c` (and `main.c`) of the program
