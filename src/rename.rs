@@ -360,6 +360,8 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(200);
 /// been rewritten: one line, `bcrename: 120/800 files`, rewritten in place
 /// at most every [`PROGRESS_EVERY`] and ended, with the count of all, when
 /// the last file is done. Counts shown only grow, whichever thread ticks.
+/// A line left open when the progress is dropped before its last file
+/// is ended then, so that what follows starts a line of its own.
 struct Progress {
     total: usize,
     done: std::sync::atomic::AtomicUsize,
@@ -371,6 +373,8 @@ struct Progress {
 struct ProgressLine {
     to: Box<dyn Write + Send>,
     last: Instant,
+    /// A count has been shown.
+    shown: bool,
     ended: bool,
 }
 
@@ -391,6 +395,7 @@ impl Progress {
                 std::sync::Mutex::new(ProgressLine {
                     to,
                     last: Instant::now(),
+                    shown: false,
                     ended: false,
                 })
             }),
@@ -411,6 +416,7 @@ impl Progress {
             return;
         }
         line.last = Instant::now();
+        line.shown = true;
         line.ended = all;
         // (Progress is no output: a failure to show it is ignored.)
         let _ = write!(line.to, "\rbcrename: {done}/{} files", self.total);
@@ -418,6 +424,17 @@ impl Progress {
             let _ = writeln!(line.to);
         }
         let _ = line.to.flush();
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        let Some(line) = &self.line else { return };
+        let mut line = line.lock().unwrap_or_else(|e| e.into_inner());
+        if line.shown && !line.ended {
+            let _ = writeln!(line.to);
+            let _ = line.to.flush();
+        }
     }
 }
 
@@ -954,6 +971,29 @@ mod tests {
         let hidden = Progress::to(2, None, Duration::ZERO);
         (0..2).for_each(|_| hidden.tick());
         assert_eq!(hidden.done.load(std::sync::atomic::Ordering::Relaxed), 2);
+    }
+
+    /// Progress dropped before its last file ends the line it showed, and
+    /// leaves alone a line it never showed or already ended.
+    #[test]
+    fn progress_dropped_midway_ends_its_line() {
+        let seen = Seen::default();
+        let shown = Progress::to(3, Some(Box::new(seen.clone())), Duration::ZERO);
+        (0..2).for_each(|_| shown.tick());
+        drop(shown);
+        assert_eq!(seen.text(), "\rbcrename: 1/3 files\rbcrename: 2/3 files\n");
+
+        let seen = Seen::default();
+        let unseen = Progress::to(3, Some(Box::new(seen.clone())), Duration::from_secs(3600));
+        unseen.tick();
+        drop(unseen);
+        assert_eq!(seen.text(), "");
+
+        let seen = Seen::default();
+        let done = Progress::to(1, Some(Box::new(seen.clone())), Duration::ZERO);
+        done.tick();
+        drop(done);
+        assert_eq!(seen.text(), "\rbcrename: 1/1 files\n");
     }
 
     /// Ticked from several threads at once, the line shows growing counts
