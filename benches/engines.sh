@@ -103,3 +103,10 @@ for row in "cp -r:$cp_s" "bcrename native (all cores):$native_s" "bcrename nativ
   printf '%-36s %8s %8.1f\n' "$name" "$s" "$(echo "$s / $cp_s" | bc -l)"
 done
 echo "native / cp -r in $pairs paired rounds: $paired"
+# The project's speed target: a rename of the whole set within 3x of
+# copying it, judged by the paired rounds' median.
+if [ "$(echo "$(median "${ratios[@]}") <= 3" | bc -l)" = 1 ]; then
+  echo "speed target (native within 3x of cp -r, paired median): met"
+else
+  echo "speed target (native within 3x of cp -r, paired median): not met"
+fi
