@@ -74,8 +74,9 @@ for _ in $(seq "$pairs"); do
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 spread() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { printf "%.2fx to %.2fx", a[1], a[NR] }'; }
+ratio=$(median "${ratios[@]}")
 paired=$(printf 'median %.2fx (%s); median times: cp -r %.3f s, rename %.3f s' \
-  "$(median "${ratios[@]}")" "$(spread "${ratios[@]}")" "$(median "${copies[@]}")" "$(median "${renames[@]}")")
+  "$ratio" "$(spread "${ratios[@]}")" "$(median "${copies[@]}")" "$(median "${renames[@]}")")
 disas_s=$(once dis_as)
 for v in cp_s native_s native1_s llvm_s disas_s; do printf -v "$v" '%.3f' "${!v}"; done
 
@@ -105,8 +106,5 @@ done
 echo "native / cp -r in $pairs paired rounds: $paired"
 # The project's speed target: a rename of the whole set within 3x of
 # copying it, judged by the paired rounds' median.
-if [ "$(echo "$(median "${ratios[@]}") <= 3" | bc -l)" = 1 ]; then
-  echo "speed target (native within 3x of cp -r, paired median): met"
-else
-  echo "speed target (native within 3x of cp -r, paired median): not met"
-fi
+verdict="not met"; [ "$(echo "$ratio <= 3" | bc -l)" = 1 ] && verdict=met
+echo "speed target (native within 3x of cp -r, paired median): $verdict"
